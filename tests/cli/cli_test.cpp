@@ -1,0 +1,44 @@
+// orgctl as a user runs it: a real process, its exit code and its output.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace {
+struct Run {
+  int code;
+  std::string out;
+};
+Run run(const std::string& args) {
+  std::string cmd = std::string(ORGCTL_PATH) + " " + args + " 2>&1";
+  Run r{0, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+}  // namespace
+
+TEST(Cli, VersionAndHelp) {
+  auto v = run("--version");
+  EXPECT_EQ(v.code, 0);
+  EXPECT_NE(v.out.find("orgctl 0."), std::string::npos);
+  auto h = run("check --help");
+  EXPECT_EQ(h.code, 0);
+  EXPECT_NE(h.out.find("Examples:"), std::string::npos);
+}
+
+TEST(Cli, UnknownVerbOrFlagIsUsageError) {
+  EXPECT_EQ(run("frobnicate").code, 2);
+  EXPECT_EQ(run("check --no-such-flag x.org").code, 2);
+}
+
+TEST(Cli, CheckExitsOneOnMissingFile) {
+  auto r = run("check /nonexistent/file.org");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("no such file"), std::string::npos) << r.out;
+}

@@ -1,0 +1,24 @@
+// Each orgctl verb lives in its own file (cmd_<verb>.cpp) and registers itself with the CLI here.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace orgctl {
+
+// Exit codes, documented in docs/cli.md: 0 success, 1 the input has errors (diagnostics printed),
+// 2 bad usage (unknown flag, missing argument), 3 an I/O problem outside the input (cannot write).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInputErrors = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitIo = 3;
+
+// Shared flags and terminal facts.
+struct Globals {
+  bool colour = false;  // stderr is a TTY and NO_COLOR is unset
+};
+Globals& globals();
+
+void register_check(CLI::App& app);
+void register_fmt(CLI::App& app);
+void register_graph(CLI::App& app);
+
+}  // namespace orgctl

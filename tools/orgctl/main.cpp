@@ -1,0 +1,41 @@
+// orgctl — the OrgOS command line. Parses the verb and hands over to its cmd_<verb>.cpp.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "orgos/version.h"
+#include "tools/orgctl/commands.h"
+
+namespace orgctl {
+Globals& globals() {
+  static Globals g;
+  return g;
+}
+}  // namespace orgctl
+
+int main(int argc, char** argv) {
+  CLI::App app{"orgctl — organization as code: check, format, graph and run OrgOS programs"};
+  app.set_version_flag("--version", std::string("orgctl ") + ORGOS_VERSION);
+  app.require_subcommand(1);
+  app.footer("Run `orgctl VERB --help` for a verb's options and examples. Docs: docs/cli.md");
+  orgctl::globals().colour = isatty(STDERR_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  orgctl::register_check(app);
+  orgctl::register_fmt(app);
+  orgctl::register_graph(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a verb's result: its exit code
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return orgctl::kExitUsage;
+  }
+  return 0;
+}
