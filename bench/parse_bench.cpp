@@ -22,7 +22,8 @@ void BM_ParseLines(benchmark::State& state) {
     auto c = orgos::driver::parse_text("bench.org", text);
     benchmark::DoNotOptimize(c);
   }
-  state.counters["lines/s"] = benchmark::Counter(static_cast<double>(lines * state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["lines/s"] =
+      benchmark::Counter(static_cast<double>(lines * state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ParseLines)->Arg(1000)->Unit(benchmark::kMillisecond);
 

@@ -13,12 +13,16 @@ const std::vector<CodeInfo>& all_codes() {
   return codes;
 }
 
-const CodeInfo& info(Code c) { return all_codes()[static_cast<size_t>(c)]; }
+const CodeInfo& info(Code c) {
+  return all_codes()[static_cast<size_t>(c)];
+}
 
 Diagnostic& DiagnosticEngine::report(Code code, source::Span span, std::string message) {
   const CodeInfo& ci = info(code);
-  if (ci.severity == Severity::Error) ++errors_;
-  else ++warnings_;
+  if (ci.severity == Severity::Error)
+    ++errors_;
+  else
+    ++warnings_;
   if (diags_.size() >= kMaxDiagnostics) {
     ++dropped_;
     overflow_ = Diagnostic{code, ci.severity, span, std::move(message), {}, {}};

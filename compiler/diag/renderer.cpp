@@ -10,9 +10,12 @@ namespace {
 
 const char* severity_word(Severity s) {
   switch (s) {
-    case Severity::Error: return "error";
-    case Severity::Warning: return "warning";
-    case Severity::Note: return "note";
+    case Severity::Error:
+      return "error";
+    case Severity::Warning:
+      return "warning";
+    case Severity::Note:
+      return "note";
   }
   return "error";
 }
@@ -57,9 +60,9 @@ std::string render_text(const source::SourceManager& sm, const Diagnostic& d, co
   Paint p{opt.colour};
   const CodeInfo& ci = info(d.code);
   const char* colour = d.severity == Severity::Error ? "1;31" : "1;33";
-  std::string out = fmt::format("{}: {}: {}\n", p("1", location(sm, d.span)),
-                                p(colour, fmt::format("{}[{}]", severity_word(d.severity), ci.name)),
-                                p("1", d.message));
+  std::string out =
+      fmt::format("{}: {}: {}\n", p("1", location(sm, d.span)),
+                  p(colour, fmt::format("{}[{}]", severity_word(d.severity), ci.name)), p("1", d.message));
   excerpt(out, sm, d.span, p, colour);
   for (const Note& n : d.notes) {
     if (n.span.valid()) {

@@ -41,7 +41,8 @@ std::vector<std::string> org_files(const fs::path& dir) {
     std::string name = p.filename().string();
     if (it->is_directory(ec)) {
       bool nested_package = it.depth() >= 0 && p != dir && fs::exists(p / sema::kManifestName, ec);
-      if ((!name.empty() && name[0] == '.') || name == "build" || nested_package) it.disable_recursion_pending();
+      if ((!name.empty() && name[0] == '.') || name == "build" || nested_package)
+        it.disable_recursion_pending();
       continue;
     }
     if (p.extension() == ".org") out.push_back(p.lexically_normal().string());
@@ -53,7 +54,9 @@ std::vector<std::string> org_files(const fs::path& dir) {
 class Loader {
  public:
   Loader(Compilation& c, const CheckOptions& o)
-      : c_(c), stdlib_(o.stdlib_dir.empty() ? default_stdlib_dir() : o.stdlib_dir), package_dirs_(o.package_dirs) {
+      : c_(c),
+        stdlib_(o.stdlib_dir.empty() ? default_stdlib_dir() : o.stdlib_dir),
+        package_dirs_(o.package_dirs) {
     c_.program = std::make_unique<sema::Program>();
   }
 
@@ -64,7 +67,8 @@ class Loader {
     } else if (fs::exists(input, ec)) {
       auto fid = c_.sources.load(input);
       if (!fid) {
-        c_.diags.report(diag::Code::E0005, {}, "cannot read `" + input + "`").with_hint("check the file's permissions");
+        c_.diags.report(diag::Code::E0005, {}, "cannot read `" + input + "`")
+            .with_hint("check the file's permissions");
         return;
       }
       parse_into(*fid, "", true);
@@ -74,7 +78,9 @@ class Loader {
     }
   }
 
-  void add_text(const std::string& path, const std::string& text) { parse_into(c_.sources.add(path, text), "", true); }
+  void add_text(const std::string& path, const std::string& text) {
+    parse_into(c_.sources.add(path, text), "", true);
+  }
 
   // Resolves imports until no new package appears, then orders packages.
   void finish() {
@@ -83,7 +89,8 @@ class Loader {
   }
 
  private:
-  sema::Package& package(const std::string& name, bool root, const std::string& dir, const std::string& version) {
+  sema::Package& package(const std::string& name, bool root, const std::string& dir,
+                         const std::string& version) {
     for (auto& p : c_.program->packages)
       if (p.name == name) {
         p.root = p.root || root;
@@ -99,7 +106,8 @@ class Loader {
   }
 
   // Loads a package folder: its manifest (when present) and all its .org files. Returns the package name.
-  std::optional<std::string> add_package_dir(const std::string& dir, bool root, const std::string& expected_name) {
+  std::optional<std::string> add_package_dir(const std::string& dir, bool root,
+                                             const std::string& expected_name) {
     std::error_code ec;
     std::string name = expected_name.empty() ? "main" : expected_name;
     std::string version;
@@ -107,8 +115,9 @@ class Loader {
       auto m = sema::read_manifest(dir, c_.sources, c_.diags);
       if (!m) return std::nullopt;
       if (!expected_name.empty() && m->name != expected_name) {
-        c_.diags.report(diag::Code::E0104, {}, "the package in `" + dir + "` is called `" + m->name + "`, not `" +
-                                                   expected_name + "`");
+        c_.diags.report(
+            diag::Code::E0104, {},
+            "the package in `" + dir + "` is called `" + m->name + "`, not `" + expected_name + "`");
       }
       name = m->name;
       version = m->version;
@@ -134,11 +143,13 @@ class Loader {
     pf.file = fid;
     pf.root = root;
     const ast::Module& m = *r.module;
-    if (pkg.empty()) pkg = m.package.empty() ? "main" : m.package.str();
+    if (pkg.empty())
+      pkg = m.package.empty() ? "main" : m.package.str();
     else if (!m.package.empty() && m.package.str() != pkg) {
       c_.diags
           .report(diag::Code::E0104, m.package.span,
-                  "this file says `package " + m.package.str() + "` but its folder's manifest names `" + pkg + "`")
+                  "this file says `package " + m.package.str() + "` but its folder's manifest names `" + pkg +
+                      "`")
           .with_hint("make the `package` line match orgos.yaml, or remove it");
     }
     pf.package = pkg;

@@ -38,11 +38,13 @@ bool valid_version(const std::string& v) {
   return std::regex_match(v, re);
 }
 
-std::optional<Manifest> read_manifest(const std::string& dir, source::SourceManager& sm, diag::DiagnosticEngine& de) {
+std::optional<Manifest> read_manifest(const std::string& dir, source::SourceManager& sm,
+                                      diag::DiagnosticEngine& de) {
   std::string path = (std::filesystem::path(dir) / kManifestName).string();
   auto fid = sm.load(path);
   if (!fid) {
-    de.report(diag::Code::E0005, {}, "cannot read `" + path + "`").with_hint("check that the file exists and is readable");
+    de.report(diag::Code::E0005, {}, "cannot read `" + path + "`")
+        .with_hint("check that the file exists and is readable");
     return std::nullopt;
   }
   Manifest m;
@@ -66,14 +68,16 @@ std::optional<Manifest> read_manifest(const std::string& dir, source::SourceMana
     YAML::Node n = root[key];
     if (!n) {
       if (required) {
-        de.report(diag::Code::E0100, span_at(sm, *fid, root.Mark()), std::string("the manifest has no `") + key + "`")
+        de.report(diag::Code::E0100, span_at(sm, *fid, root.Mark()),
+                  std::string("the manifest has no `") + key + "`")
             .with_hint(std::string("add a line `") + key + ": ...`");
         ok = false;
       }
       return;
     }
     if (!n.IsScalar()) {
-      de.report(diag::Code::E0100, span_at(sm, *fid, n.Mark()), std::string("`") + key + "` must be a single value");
+      de.report(diag::Code::E0100, span_at(sm, *fid, n.Mark()),
+                std::string("`") + key + "` must be a single value");
       ok = false;
       return;
     }
@@ -84,7 +88,8 @@ std::optional<Manifest> read_manifest(const std::string& dir, source::SourceMana
   str_field("description", m.description, false);
   str_field("scenario", m.scenario, false);
   if (!m.name.empty() && !valid_package_name(m.name)) {
-    de.report(diag::Code::E0100, span_at(sm, *fid, root["name"].Mark()), "`" + m.name + "` is not a valid package name")
+    de.report(diag::Code::E0100, span_at(sm, *fid, root["name"].Mark()),
+              "`" + m.name + "` is not a valid package name")
         .with_hint("use lower-case words joined by dots, like `acme` or `acme.spend`");
     ok = false;
   }
@@ -118,7 +123,8 @@ std::optional<Manifest> read_manifest(const std::string& dir, source::SourceMana
         m.dependencies[n.Scalar()] = "*";
       }
     } else if (!deps.IsNull()) {
-      de.report(diag::Code::E0100, span_at(sm, *fid, deps.Mark()), "`dependencies` must be a mapping or a list");
+      de.report(diag::Code::E0100, span_at(sm, *fid, deps.Mark()),
+                "`dependencies` must be a mapping or a list");
       ok = false;
     }
   }

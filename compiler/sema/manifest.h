@@ -16,15 +16,16 @@ struct Manifest {
   std::string version;  // semantic version, e.g. 1.2.0
   std::string description;
   std::map<std::string, std::string> dependencies;  // package name → version requirement
-  std::string scenario;                              // default scenario file, relative to the manifest
-  std::string dir;                                   // folder holding the manifest
+  std::string scenario;                             // default scenario file, relative to the manifest
+  std::string dir;                                  // folder holding the manifest
   source::FileId file = source::kNoFile;
 };
 
 inline constexpr const char* kManifestName = "orgos.yaml";
 
 // Reads `dir/orgos.yaml`; nullopt (with diagnostics) when it is missing fields or is not valid YAML.
-std::optional<Manifest> read_manifest(const std::string& dir, source::SourceManager& sm, diag::DiagnosticEngine& de);
+std::optional<Manifest> read_manifest(const std::string& dir, source::SourceManager& sm,
+                                      diag::DiagnosticEngine& de);
 
 // True for names like `acme`, `std.finance`, `acme.spend_2`.
 bool valid_package_name(const std::string& name);

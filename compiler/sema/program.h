@@ -16,12 +16,12 @@ namespace orgos::sema {
 struct Package {
   std::string name;
   std::string version;
-  std::string dir;         // empty for in-memory sources
-  bool root = false;       // a package the user asked to check (not only imported)
-  std::vector<size_t> files;                              // indices into Compilation::files
-  std::multimap<std::string, const ast::Decl*> decls;     // by declared name (events by dotted name)
-  std::vector<std::string> imports;                       // packages this one imports (resolved names)
-  std::vector<std::string> broken_names;                  // declarations lost to syntax errors
+  std::string dir;            // empty for in-memory sources
+  bool root = false;          // a package the user asked to check (not only imported)
+  std::vector<size_t> files;  // indices into Compilation::files
+  std::multimap<std::string, const ast::Decl*> decls;  // by declared name (events by dotted name)
+  std::vector<std::string> imports;                    // packages this one imports (resolved names)
+  std::vector<std::string> broken_names;               // declarations lost to syntax errors
 };
 
 struct Program {

@@ -6,20 +6,34 @@ namespace orgos::sema {
 
 std::string Type::str() const {
   switch (kind) {
-    case TypeKind::Error: return "<error>";
-    case TypeKind::Int: return "Int";
-    case TypeKind::Decimal: return "Decimal";
-    case TypeKind::Money: return currency.empty() ? "Money" : "Money<" + currency + ">";
-    case TypeKind::Bool: return "Bool";
-    case TypeKind::String: return "String";
-    case TypeKind::Date: return "Date";
-    case TypeKind::Duration: return "Duration";
-    case TypeKind::None: return "none";
-    case TypeKind::Unit: return "Unit";
-    case TypeKind::Actor: return "Actor";
-    case TypeKind::Org: return "Org";
-    case TypeKind::List: return "List<" + elem->str() + ">";
-    case TypeKind::Optional: return elem->str() + "?";
+    case TypeKind::Error:
+      return "<error>";
+    case TypeKind::Int:
+      return "Int";
+    case TypeKind::Decimal:
+      return "Decimal";
+    case TypeKind::Money:
+      return currency.empty() ? "Money" : "Money<" + currency + ">";
+    case TypeKind::Bool:
+      return "Bool";
+    case TypeKind::String:
+      return "String";
+    case TypeKind::Date:
+      return "Date";
+    case TypeKind::Duration:
+      return "Duration";
+    case TypeKind::None:
+      return "none";
+    case TypeKind::Unit:
+      return "Unit";
+    case TypeKind::Actor:
+      return "Actor";
+    case TypeKind::Org:
+      return "Org";
+    case TypeKind::List:
+      return "List<" + elem->str() + ">";
+    case TypeKind::Optional:
+      return elem->str() + "?";
     case TypeKind::Enum:
     case TypeKind::Record:
     case TypeKind::Event:
@@ -69,7 +83,8 @@ const Type* TypeTable::list(const Type* elem) {
 }
 
 const Type* TypeTable::optional(const Type* elem) {
-  if (elem->kind == TypeKind::Optional || elem->kind == TypeKind::Error || elem->kind == TypeKind::None) return elem;
+  if (elem->kind == TypeKind::Optional || elem->kind == TypeKind::Error || elem->kind == TypeKind::None)
+    return elem;
   auto it = optional_.find(elem);
   if (it != optional_.end()) return it->second;
   Type t(TypeKind::Optional);
@@ -89,16 +104,17 @@ const Type* TypeTable::of_decl(TypeKind kind, const ast::Decl* d) {
 bool is_currency_code(const std::string& code) {
   // ISO 4217 active codes (2024 list), plus XAU/XAG for precious metals.
   static const std::set<std::string> codes = {
-      "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
-      "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
-      "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
-      "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD",
-      "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
-      "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
-      "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
-      "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
-      "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES",
-      "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWL", "XAU", "XAG"};
+      "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD",
+      "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY",
+      "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP",
+      "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR",
+      "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT",
+      "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR",
+      "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK",
+      "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD",
+      "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY",
+      "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF",
+      "XPF", "YER", "ZAR", "ZMW", "ZWL", "XAU", "XAG"};
   return codes.count(code) > 0;
 }
 

@@ -13,22 +13,36 @@
 namespace orgos::sema {
 
 enum class TypeKind {
-  Error,     // the type of an expression that already had an error: accepted everywhere, no cascade
-  Int, Decimal, Money, Bool, String, Date, Duration,
-  None,      // the type of `none`: fits any optional
-  Enum, Record, Event, Role, Process, Table, Function, Connector,
-  Unit,      // an org unit (division, department, team)
-  Actor,     // whoever issues a command: a person or a system
+  Error,  // the type of an expression that already had an error: accepted everywhere, no cascade
+  Int,
+  Decimal,
+  Money,
+  Bool,
+  String,
+  Date,
+  Duration,
+  None,  // the type of `none`: fits any optional
+  Enum,
+  Record,
+  Event,
+  Role,
+  Process,
+  Table,
+  Function,
+  Connector,
+  Unit,   // an org unit (division, department, team)
+  Actor,  // whoever issues a command: a person or a system
   Org,
-  List, Optional,
+  List,
+  Optional,
 };
 
 struct Type {
   TypeKind kind;
   explicit Type(TypeKind k) : kind(k) {}
-  std::string currency;              // Money: "" when known only at run time
-  const ast::Decl* decl = nullptr;   // Enum, Record, Event, Role, Process, Table, Function, Connector
-  const Type* elem = nullptr;        // List, Optional
+  std::string currency;             // Money: "" when known only at run time
+  const ast::Decl* decl = nullptr;  // Enum, Record, Event, Role, Process, Table, Function, Connector
+  const Type* elem = nullptr;       // List, Optional
   std::string str() const;
   bool is_numeric() const { return kind == TypeKind::Int || kind == TypeKind::Decimal; }
   bool is_error() const { return kind == TypeKind::Error; }
@@ -59,7 +73,8 @@ class TypeTable {
   std::map<std::string, const Type*> money_;
   std::map<const Type*, const Type*> list_, optional_;
   std::map<std::pair<int, const ast::Decl*>, const Type*> decl_;
-  const Type *error_, *int_t_, *decimal_, *bool_t_, *string_, *date_, *duration_, *none_, *unit_, *actor_, *org_;
+  const Type *error_, *int_t_, *decimal_, *bool_t_, *string_, *date_, *duration_, *none_, *unit_, *actor_,
+      *org_;
 };
 
 // ISO 4217 currency codes the language accepts in Money literals and Money<...> types.

@@ -66,7 +66,9 @@ TypeExpr AstBuilder::type(P::TypeContext* c) {
   return t;
 }
 
-std::string AstBuilder::string_lit(antlr4::tree::TerminalNode* t) { return t ? unescape(t->getText()) : ""; }
+std::string AstBuilder::string_lit(antlr4::tree::TerminalNode* t) {
+  return t ? unescape(t->getText()) : "";
+}
 
 std::unique_ptr<Module> AstBuilder::build(P::FileContext* ctx, std::vector<std::string>& broken) {
   auto m = std::make_unique<Module>();
@@ -147,12 +149,15 @@ DeclPtr AstBuilder::org(P::OrgDeclContext* c) {
     if (c->argList()) d->template_args = args(c->argList());
   }
   for (auto* item : c->orgItem()) {
-    if (auto* x = dynamic_cast<P::OrgPurposeContext*>(item)) d->purpose = name(x->ident());
-    else if (auto* x = dynamic_cast<P::OrgLegalFormContext*>(item)) d->legal_form = name(x->ident());
+    if (auto* x = dynamic_cast<P::OrgPurposeContext*>(item))
+      d->purpose = name(x->ident());
+    else if (auto* x = dynamic_cast<P::OrgLegalFormContext*>(item))
+      d->legal_form = name(x->ident());
     else if (auto* x = dynamic_cast<P::OrgJurisdictionContext*>(item)) {
       d->jurisdiction = string_lit(x->STRING());
       d->jurisdiction_span = span(x->STRING());
-    } else if (auto* x = dynamic_cast<P::OrgCurrencyContext*>(item)) d->currency = name(x->ident());
+    } else if (auto* x = dynamic_cast<P::OrgCurrencyContext*>(item))
+      d->currency = name(x->ident());
     else if (auto* x = dynamic_cast<P::OrgUnitsContext*>(item)) {
       for (auto* u : x->unitDecl()) d->units.push_back(unit(u));
     } else if (auto* x = dynamic_cast<P::OrgPositionContext*>(item)) {
@@ -166,7 +171,8 @@ DeclPtr AstBuilder::org(P::OrgDeclContext* c) {
     } else if (auto* x = dynamic_cast<P::OrgOwnsContext*>(item)) {
       std::string pct = x->PERCENT()->getText();
       pct.pop_back();
-      d->relations.push_back({RelationKind::Owns, qname(x->typeRef()->qualifiedName()), strip_separators(pct), span(x)});
+      d->relations.push_back(
+          {RelationKind::Owns, qname(x->typeRef()->qualifiedName()), strip_separators(pct), span(x)});
     } else if (auto* x = dynamic_cast<P::OrgControlsContext*>(item)) {
       d->relations.push_back({RelationKind::Controls, qname(x->typeRef()->qualifiedName()), {}, span(x)});
     } else if (auto* x = dynamic_cast<P::OrgManagesContext*>(item)) {
@@ -221,7 +227,8 @@ DeclPtr AstBuilder::record(P::RecordDeclContext* c) {
   auto d = std::make_unique<RecordDecl>(span(c));
   d->name = name(c->ident());
   for (auto* item : c->recordItem()) {
-    if (auto* f = dynamic_cast<P::RecordFieldContext*>(item)) d->fields.push_back(field(f->fieldDecl()));
+    if (auto* f = dynamic_cast<P::RecordFieldContext*>(item))
+      d->fields.push_back(field(f->fieldDecl()));
     else if (auto* k = dynamic_cast<P::RecordCheckContext*>(item)) {
       Invariant inv;
       inv.cond = expr(k->expr());
@@ -370,10 +377,14 @@ DeclPtr AstBuilder::table(P::TableDeclContext* c) {
   d->name = name(c->ident());
   if (auto* h = c->hitPolicy()) {
     d->hit_span = span(h);
-    if (h->UNIQUE()) d->hit = HitPolicy::Unique;
-    else if (h->FIRST()) d->hit = HitPolicy::First;
-    else if (h->PRIORITY()) d->hit = HitPolicy::Priority;
-    else if (h->ANY()) d->hit = HitPolicy::Any;
+    if (h->UNIQUE())
+      d->hit = HitPolicy::Unique;
+    else if (h->FIRST())
+      d->hit = HitPolicy::First;
+    else if (h->PRIORITY())
+      d->hit = HitPolicy::Priority;
+    else if (h->ANY())
+      d->hit = HitPolicy::Any;
     else if (h->COLLECT()) {
       d->hit = HitPolicy::Collect;
       if (h->ident()) d->aggregate = name(h->ident());
@@ -407,7 +418,8 @@ DeclPtr AstBuilder::metric(P::MetricDeclContext* c) {
   if (c->type()) d->type = type(c->type());
   d->formula = expr(c->expr());
   for (auto* cl : c->metricClause()) {
-    if (auto* w = dynamic_cast<P::MetricWindowContext*>(cl)) d->window = expr(w->expr());
+    if (auto* w = dynamic_cast<P::MetricWindowContext*>(cl))
+      d->window = expr(w->expr());
     else if (auto* t = dynamic_cast<P::MetricTargetContext*>(cl)) {
       d->target_op = cmp_op(t->cmpOp());
       d->target = expr(t->expr());
@@ -546,8 +558,10 @@ StmtPtr AstBuilder::if_stmt(P::IfStmtContext* c) {
   if (!blocks.empty()) s->then_block = block(blocks[0]);
   if (c->ELSE()) {
     s->has_else = true;
-    if (c->ifStmt()) s->else_block.push_back(if_stmt(c->ifStmt()));
-    else if (blocks.size() > 1) s->else_block = block(blocks[1]);
+    if (c->ifStmt())
+      s->else_block.push_back(if_stmt(c->ifStmt()));
+    else if (blocks.size() > 1)
+      s->else_block = block(blocks[1]);
   }
   return s;
 }
@@ -560,8 +574,10 @@ StmtPtr AstBuilder::stmt(P::StmtContext* c) {
     s->name = name(x->ident());
     s->assignee = assignee(x->assignee());
     for (auto* cl : x->taskClause()) {
-      if (auto* w = dynamic_cast<P::TaskWithinContext*>(cl)) s->within = expr(w->expr());
-      else if (auto* e = dynamic_cast<P::TaskEscalateContext*>(cl)) s->escalate = assignee(e->assignee());
+      if (auto* w = dynamic_cast<P::TaskWithinContext*>(cl))
+        s->within = expr(w->expr());
+      else if (auto* e = dynamic_cast<P::TaskEscalateContext*>(cl))
+        s->escalate = assignee(e->assignee());
       else if (auto* o = dynamic_cast<P::TaskOutcomesContext*>(cl))
         for (auto* id : o->ident()) s->outcomes.push_back(name(id));
       else if (auto* r = dynamic_cast<P::TaskReturnsContext*>(cl))
@@ -581,8 +597,10 @@ StmtPtr AstBuilder::stmt(P::StmtContext* c) {
       if (auto* q = dynamic_cast<P::ApprovalQuorumContext*>(cl)) {
         auto* qc = q->quorum();
         s->quorum.span = span(qc);
-        if (dynamic_cast<P::QuorumMajorityContext*>(qc)) s->quorum.kind = QuorumKind::Majority;
-        else if (dynamic_cast<P::QuorumUnanimousContext*>(qc)) s->quorum.kind = QuorumKind::Unanimous;
+        if (dynamic_cast<P::QuorumMajorityContext*>(qc))
+          s->quorum.kind = QuorumKind::Majority;
+        else if (dynamic_cast<P::QuorumUnanimousContext*>(qc))
+          s->quorum.kind = QuorumKind::Unanimous;
         else if (auto* n = dynamic_cast<P::QuorumCountContext*>(qc)) {
           s->quorum.kind = QuorumKind::Count;
           auto ints = n->INT();
@@ -715,7 +733,8 @@ StmtPtr AstBuilder::stmt(P::StmtContext* c) {
     auto s = std::make_unique<ParallelStmt>(sp);
     if (auto* j = x->joinKind()) {
       s->join_span = span(j);
-      if (j->ANY()) s->join = JoinKind::Any;
+      if (j->ANY())
+        s->join = JoinKind::Any;
       else if (j->INT()) {
         s->join = JoinKind::Count;
         s->join_count = parse_int(j->INT()->getText()).value_or(0);
@@ -839,20 +858,24 @@ ExprPtr AstBuilder::expr_inner(P::ExprContext* c) {
   if (auto* x = dynamic_cast<P::FieldExprContext*>(c))
     return std::make_unique<FieldExpr>(expr(x->expr()), name(x->ident()), false, sp);
   if (auto* x = dynamic_cast<P::CmpExprContext*>(c))
-    return std::make_unique<BinaryExpr>(cmp_op(x->cmpOp()), expr(x->expr(0)), expr(x->expr(1)), sp, span(x->cmpOp()));
+    return std::make_unique<BinaryExpr>(cmp_op(x->cmpOp()), expr(x->expr(0)), expr(x->expr(1)), sp,
+                                        span(x->cmpOp()));
   if (auto* x = dynamic_cast<P::AndExprContext*>(c))
-    return std::make_unique<BinaryExpr>(BinaryOp::And, expr(x->expr(0)), expr(x->expr(1)), sp, span(x->AND()));
+    return std::make_unique<BinaryExpr>(BinaryOp::And, expr(x->expr(0)), expr(x->expr(1)), sp,
+                                        span(x->AND()));
   if (auto* x = dynamic_cast<P::OrExprContext*>(c))
     return std::make_unique<BinaryExpr>(BinaryOp::Or, expr(x->expr(0)), expr(x->expr(1)), sp, span(x->OR()));
   if (auto* x = dynamic_cast<P::AddExprContext*>(c)) {
     auto op = x->op && x->op->getType() == P::MINUS ? BinaryOp::Sub : BinaryOp::Add;
-    return std::make_unique<BinaryExpr>(op, expr(x->expr(0)), expr(x->expr(1)), sp, x->op ? to_span_(x->op, x->op) : sp);
+    return std::make_unique<BinaryExpr>(op, expr(x->expr(0)), expr(x->expr(1)), sp,
+                                        x->op ? to_span_(x->op, x->op) : sp);
   }
   if (auto* x = dynamic_cast<P::MulExprContext*>(c)) {
     BinaryOp op = BinaryOp::Mul;
     if (x->op && x->op->getType() == P::SLASH) op = BinaryOp::Div;
     if (x->op && x->op->getType() == P::PERCENT_SIGN) op = BinaryOp::Mod;
-    return std::make_unique<BinaryExpr>(op, expr(x->expr(0)), expr(x->expr(1)), sp, x->op ? to_span_(x->op, x->op) : sp);
+    return std::make_unique<BinaryExpr>(op, expr(x->expr(0)), expr(x->expr(1)), sp,
+                                        x->op ? to_span_(x->op, x->op) : sp);
   }
   if (auto* x = dynamic_cast<P::CallExprContext*>(c))
     return std::make_unique<CallExpr>(expr(x->expr()), args(x->argList()), sp);
@@ -861,15 +884,16 @@ ExprPtr AstBuilder::expr_inner(P::ExprContext* c) {
   if (auto* x = dynamic_cast<P::NegExprContext*>(c))
     return std::make_unique<UnaryExpr>(UnaryOp::Neg, expr(x->expr()), sp);
   if (auto* x = dynamic_cast<P::InExprContext*>(c))
-    return std::make_unique<BinaryExpr>(x->NOT() ? BinaryOp::NotIn : BinaryOp::In, expr(x->expr(0)), expr(x->expr(1)),
-                                        sp, span(x->IN()));
+    return std::make_unique<BinaryExpr>(x->NOT() ? BinaryOp::NotIn : BinaryOp::In, expr(x->expr(0)),
+                                        expr(x->expr(1)), sp, span(x->IN()));
   if (auto* x = dynamic_cast<P::CoalesceExprContext*>(c))
-    return std::make_unique<BinaryExpr>(BinaryOp::Coalesce, expr(x->expr(0)), expr(x->expr(1)), sp, span(x->COALESCE()));
+    return std::make_unique<BinaryExpr>(BinaryOp::Coalesce, expr(x->expr(0)), expr(x->expr(1)), sp,
+                                        span(x->COALESCE()));
   if (auto* x = dynamic_cast<P::OptFieldExprContext*>(c))
     return std::make_unique<FieldExpr>(expr(x->expr()), name(x->ident()), true, sp);
   if (auto* x = dynamic_cast<P::IsNoneExprContext*>(c))
-    return std::make_unique<BinaryExpr>(x->NOT() ? BinaryOp::IsSome : BinaryOp::IsNone, expr(x->expr()), nullptr, sp,
-                                        span(x->IS()));
+    return std::make_unique<BinaryExpr>(x->NOT() ? BinaryOp::IsSome : BinaryOp::IsNone, expr(x->expr()),
+                                        nullptr, sp, span(x->IS()));
   if (auto* x = dynamic_cast<P::IndexExprContext*>(c))
     return std::make_unique<IndexExpr>(expr(x->expr(0)), expr(x->expr(1)), sp);
   return error_expr(sp);

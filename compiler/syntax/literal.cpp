@@ -33,12 +33,23 @@ std::optional<int64_t> parse_duration(std::string_view text) {
   if (!n) return std::nullopt;
   int64_t mult = 0;
   switch (unit) {
-    case 's': mult = 1; break;
-    case 'm': mult = 60; break;
-    case 'h': mult = 3600; break;
-    case 'd': mult = 86400; break;
-    case 'w': mult = 7 * 86400; break;
-    default: return std::nullopt;
+    case 's':
+      mult = 1;
+      break;
+    case 'm':
+      mult = 60;
+      break;
+    case 'h':
+      mult = 3600;
+      break;
+    case 'd':
+      mult = 86400;
+      break;
+    case 'w':
+      mult = 7 * 86400;
+      break;
+    default:
+      return std::nullopt;
   }
   int64_t out;
   if (__builtin_mul_overflow(*n, mult, &out)) return std::nullopt;
@@ -55,7 +66,9 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
-bool leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool leap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 }  // namespace
 
 std::optional<int64_t> parse_date(std::string_view t) {
@@ -87,8 +100,10 @@ std::string format_date(int64_t z) {
 }
 
 std::string unescape(std::string_view q) {
-  if (q.size() >= 2 && q.front() == '"' && q.back() == '"') q = q.substr(1, q.size() - 2);
-  else if (!q.empty() && q.front() == '"') q = q.substr(1);
+  if (q.size() >= 2 && q.front() == '"' && q.back() == '"')
+    q = q.substr(1, q.size() - 2);
+  else if (!q.empty() && q.front() == '"')
+    q = q.substr(1);
   std::string out;
   out.reserve(q.size());
   for (size_t i = 0; i < q.size(); ++i) {
@@ -98,10 +113,18 @@ std::string unescape(std::string_view q) {
     }
     char c = q[++i];
     switch (c) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      default: out += c; break;  // \" \\ and any other escaped character stand for themselves
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      default:
+        out += c;
+        break;  // \" \\ and any other escaped character stand for themselves
     }
   }
   return out;

@@ -39,7 +39,8 @@ struct PositionMap {
       s.begin = s.end = static_cast<uint32_t>(text.size());
     } else {
       s.begin = byte(start->getStartIndex());
-      size_t stop_cp = stop->getType() == antlr4::Token::EOF ? stop->getStartIndex() : stop->getStopIndex() + 1;
+      size_t stop_cp =
+          stop->getType() == antlr4::Token::EOF ? stop->getStartIndex() : stop->getStopIndex() + 1;
       s.end = byte(stop_cp);
       if (s.end < s.begin) s.end = s.begin;
     }
@@ -51,7 +52,8 @@ struct PositionMap {
 };
 
 // Replaces each byte that is not part of valid UTF-8 with '?' (keeping byte offsets) and reports the first.
-std::string sanitize_utf8(const std::string& in, std::optional<uint32_t>& first_bad, std::vector<uint32_t>& cp_map) {
+std::string sanitize_utf8(const std::string& in, std::optional<uint32_t>& first_bad,
+                          std::vector<uint32_t>& cp_map) {
   std::string out = in;
   bool ascii = true;
   size_t i = 0;
@@ -135,15 +137,33 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
   static std::string describe(const std::string& rule) {
     static const std::map<std::string, std::string> names = {
         {"file", "the top level of the file (expected a declaration such as `record`, `process`, `rule`)"},
-        {"stmt", "a process step"}, {"step", "a process step"}, {"block", "a block of steps"},
-        {"expr", "an expression"}, {"primary", "an expression"}, {"recordDecl", "a record"},
-        {"recordItem", "a record field (`name: Type`) or `check`"}, {"fieldDecl", "a field (`name: Type`)"},
-        {"processDecl", "a process"}, {"roleDecl", "a role"}, {"ruleDecl", "a rule"},
-        {"tableDecl", "a decision table"}, {"tableRow", "a table row (`| in | in || out |`)"},
-        {"orgDecl", "an org"}, {"orgItem", "an org attribute"}, {"lifecycleDecl", "a lifecycle"},
-        {"metricDecl", "a metric"}, {"policyDecl", "a policy"}, {"type", "a type"},
-        {"importDecl", "an import"}, {"ident", "a name"}, {"qualifiedName", "a name"},
-        {"typeRef", "a type name"}, {"param", "a parameter (`name: Type`)"}, {"taskClause", "a task"}, {"argList", "arguments"}, {"recordLit", "field values `{ name: value }`"},
+        {"stmt", "a process step"},
+        {"step", "a process step"},
+        {"block", "a block of steps"},
+        {"expr", "an expression"},
+        {"primary", "an expression"},
+        {"recordDecl", "a record"},
+        {"recordItem", "a record field (`name: Type`) or `check`"},
+        {"fieldDecl", "a field (`name: Type`)"},
+        {"processDecl", "a process"},
+        {"roleDecl", "a role"},
+        {"ruleDecl", "a rule"},
+        {"tableDecl", "a decision table"},
+        {"tableRow", "a table row (`| in | in || out |`)"},
+        {"orgDecl", "an org"},
+        {"orgItem", "an org attribute"},
+        {"lifecycleDecl", "a lifecycle"},
+        {"metricDecl", "a metric"},
+        {"policyDecl", "a policy"},
+        {"type", "a type"},
+        {"importDecl", "an import"},
+        {"ident", "a name"},
+        {"qualifiedName", "a name"},
+        {"typeRef", "a type name"},
+        {"param", "a parameter (`name: Type`)"},
+        {"taskClause", "a task"},
+        {"argList", "arguments"},
+        {"recordLit", "field values `{ name: value }`"},
     };
     auto it = names.find(rule);
     return it != names.end() ? it->second : "`" + rule + "`";
@@ -177,10 +197,13 @@ bool prescan(antlr4::CommonTokenStream& tokens, diag::DiagnosticEngine& diags, c
       case OrgLexer::UNTERMINATED_STRING:
         diags.report(diag::Code::E0003, pm.span(t, t), "string is not closed before the end of the line")
             .with_hint("add the closing `\"`");
-        if (ct) ct->setChannel(antlr4::Token::HIDDEN_CHANNEL);
+        // Read it as the string it was meant to be, so the rest of the line parses without echo errors.
+        if (ct) ct->setType(OrgLexer::STRING);
         break;
       case OrgLexer::UNTERMINATED_COMMENT:
-        diags.report(diag::Code::E0003, pm.span(t, t), "block comment is not closed before the end of the file")
+        diags
+            .report(diag::Code::E0003, pm.span(t, t),
+                    "block comment is not closed before the end of the file")
             .with_hint("add the closing `*/`");
         if (ct) ct->setChannel(antlr4::Token::HIDDEN_CHANNEL);
         break;
@@ -188,8 +211,9 @@ bool prescan(antlr4::CommonTokenStream& tokens, diag::DiagnosticEngine& diags, c
       case OrgLexer::LBRACK:
       case OrgLexer::LBRACE:
         if (++depth > kMaxNesting) {
-          diags.report(diag::Code::E0001, pm.span(t, t),
-                       "nesting is deeper than " + std::to_string(kMaxNesting) + " levels")
+          diags
+              .report(diag::Code::E0001, pm.span(t, t),
+                      "nesting is deeper than " + std::to_string(kMaxNesting) + " levels")
               .with_hint("split the construct into smaller processes, functions or `let` steps");
           return false;
         }
@@ -246,7 +270,8 @@ ParseResult parse(const source::SourceManager& sm, source::FileId file, diag::Di
   OrgParser parser(&tokens);
   parser.removeErrorListeners();
   // Stage 1: SLL prediction, bail at the first error. Almost every valid file finishes here.
-  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(antlr4::atn::PredictionMode::SLL);
+  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+      antlr4::atn::PredictionMode::SLL);
   parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
   OrgParser::FileContext* tree = nullptr;
   try {
@@ -255,7 +280,8 @@ ParseResult parse(const source::SourceManager& sm, source::FileId file, diag::Di
     // Stage 2: full LL with error recovery and reporting, so every syntax error of the file is listed.
     tokens.seek(0);
     parser.reset();
-    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(antlr4::atn::PredictionMode::LL);
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+        antlr4::atn::PredictionMode::LL);
     parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
     SyntaxErrorListener listener(diags, pm);
     parser.addErrorListener(&listener);

@@ -11,7 +11,8 @@ namespace {
 struct TempDir {
   std::filesystem::path path;
   TempDir() {
-    path = std::filesystem::temp_directory_path() / ("orgos-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    path = std::filesystem::temp_directory_path() /
+           ("orgos-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::create_directories(path);
   }
   ~TempDir() { std::filesystem::remove_all(path); }
@@ -22,7 +23,8 @@ struct TempDir {
 
 TEST(Manifest, ReadsNameVersionAndDependencies) {
   TempDir d;
-  d.write("orgos.yaml", "name: acme\nversion: 1.2.0\ndependencies:\n  std.finance: \"^1.0.0\"\nscenario: s.yaml\n");
+  d.write("orgos.yaml",
+          "name: acme\nversion: 1.2.0\ndependencies:\n  std.finance: \"^1.0.0\"\nscenario: s.yaml\n");
   source::SourceManager sm;
   diag::DiagnosticEngine de;
   auto m = sema::read_manifest(d.path.string(), sm, de);

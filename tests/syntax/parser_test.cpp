@@ -8,7 +8,9 @@
 using namespace orgos;
 
 namespace {
-std::unique_ptr<driver::Compilation> parse(const std::string& text) { return driver::parse_text("t.org", text); }
+std::unique_ptr<driver::Compilation> parse(const std::string& text) {
+  return driver::parse_text("t.org", text);
+}
 std::vector<std::string> codes(const driver::Compilation& c) {
   std::vector<std::string> out;
   for (auto& d : c.diags.all()) out.emplace_back(diag::info(d.code).name);
@@ -17,7 +19,9 @@ std::vector<std::string> codes(const driver::Compilation& c) {
 }  // namespace
 
 TEST(Parser, BuildsDeclarationsWithSpans) {
-  auto c = parse("record Expense {\n  amount: Money\n  check amount > 0 USD\n}\nevent expense.submitted { expense: Expense }\n");
+  auto c = parse(
+      "record Expense {\n  amount: Money\n  check amount > 0 USD\n}\nevent expense.submitted { expense: "
+      "Expense }\n");
   ASSERT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
   auto& m = *c->files[0].module;
   ASSERT_EQ(m.decls.size(), 2u);
@@ -69,7 +73,11 @@ TEST(Parser, DeepNestingIsAnErrorNotACrash) {
   for (int i = 0; i < 20000; ++i) chain += " + 1";
   auto c2 = parse(chain);
   EXPECT_TRUE(c2->diags.has_errors());
-  auto c3 = parse("fn h() -> Bool = " + [] { std::string s; for (int i = 0; i < 5000; ++i) s += "not "; return s; }() + "true");
+  auto c3 = parse("fn h() -> Bool = " + [] {
+    std::string s;
+    for (int i = 0; i < 5000; ++i) s += "not ";
+    return s;
+  }() + "true");
   EXPECT_TRUE(c3->diags.has_errors());
 }
 
@@ -81,7 +89,8 @@ TEST(Parser, SpansCountBytesAfterMultibyteCharacters) {
 }
 
 TEST(Parser, MoneyDurationDateAndPercentLiterals) {
-  auto c = parse("fn f() -> Bool = 10_000 EUR > 5 EUR and 2d < 3h * 24 and 2026-01-31 > 2025-12-31 and 60% > 0.5\n");
+  auto c = parse(
+      "fn f() -> Bool = 10_000 EUR > 5 EUR and 2d < 3h * 24 and 2026-01-31 > 2025-12-31 and 60% > 0.5\n");
   ASSERT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
   auto bad = parse("fn f() -> Date = 2026-02-30\n");
   ASSERT_EQ(codes(*bad), std::vector<std::string>{"E0004"});

@@ -16,7 +16,8 @@ void register_check(CLI::App& app) {
     std::vector<std::string> package_dirs;
   };
   auto opts = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand("check", "Parse and check OrgOS sources: names, types, processes, roles, lifecycles");
+  auto* cmd = app.add_subcommand("check",
+                                 "Parse and check OrgOS sources: names, types, processes, roles, lifecycles");
   cmd->add_option("paths", opts->paths, "files or project folders (a folder holding orgos.yaml)")->required();
   cmd->add_flag("--json", opts->json, "print diagnostics as JSON on stdout");
   cmd->add_flag("--deny-warnings", opts->deny_warnings, "treat warnings as errors (exit 1)");

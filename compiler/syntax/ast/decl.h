@@ -5,8 +5,22 @@
 namespace orgos::ast {
 
 enum class DeclKind {
-  Org, Role, Record, Enum, Event, Process, Lifecycle, Rule, Table, Policy, Metric, Template, Connector, Peer,
-  Agreement, Function
+  Org,
+  Role,
+  Record,
+  Enum,
+  Event,
+  Process,
+  Lifecycle,
+  Rule,
+  Table,
+  Policy,
+  Metric,
+  Template,
+  Connector,
+  Peer,
+  Agreement,
+  Function
 };
 const char* keyword(DeclKind k);
 
@@ -220,8 +234,12 @@ struct FunctionDecl : Decl {
 };
 
 template <typename T>
-T* as(Decl* d) { return static_cast<T*>(d); }
+T* as(Decl* d) {
+  return static_cast<T*>(d);
+}
 template <typename T>
-const T* as(const Decl* d) { return static_cast<const T*>(d); }
+const T* as(const Decl* d) {
+  return static_cast<const T*>(d);
+}
 
 }  // namespace orgos::ast

@@ -23,10 +23,10 @@ enum class LiteralKind { Int, Decimal, Money, Duration, Percent, Date, String, B
 // arithmetic later), durations in seconds, dates as days since 1970-01-01, strings unescaped.
 struct LiteralExpr : Expr {
   LiteralKind lit;
-  std::string number;    // Int, Decimal, Money, Percent: digits with optional '.'
-  std::string currency;  // Money: ISO 4217 code
-  int64_t int_value = 0; // Int: the value; Duration: seconds; Date: days since epoch
-  std::string text;      // String: unescaped contents
+  std::string number;     // Int, Decimal, Money, Percent: digits with optional '.'
+  std::string currency;   // Money: ISO 4217 code
+  int64_t int_value = 0;  // Int: the value; Duration: seconds; Date: days since epoch
+  std::string text;       // String: unescaped contents
   bool bool_value = false;
   LiteralExpr(LiteralKind k, Span s) : Expr(ExprKind::Literal, s), lit(k) {}
   static bool classof(const Expr* e) { return e->kind == ExprKind::Literal; }
@@ -56,13 +56,15 @@ struct Arg {
 struct CallExpr : Expr {
   ExprPtr callee;
   std::vector<Arg> args;
-  CallExpr(ExprPtr c, std::vector<Arg> a, Span s) : Expr(ExprKind::Call, s), callee(std::move(c)), args(std::move(a)) {}
+  CallExpr(ExprPtr c, std::vector<Arg> a, Span s)
+      : Expr(ExprKind::Call, s), callee(std::move(c)), args(std::move(a)) {}
   static bool classof(const Expr* e) { return e->kind == ExprKind::Call; }
 };
 
 struct IndexExpr : Expr {
   ExprPtr object, index;
-  IndexExpr(ExprPtr o, ExprPtr i, Span s) : Expr(ExprKind::Index, s), object(std::move(o)), index(std::move(i)) {}
+  IndexExpr(ExprPtr o, ExprPtr i, Span s)
+      : Expr(ExprKind::Index, s), object(std::move(o)), index(std::move(i)) {}
   static bool classof(const Expr* e) { return e->kind == ExprKind::Index; }
 };
 
@@ -74,7 +76,26 @@ struct UnaryExpr : Expr {
   static bool classof(const Expr* e) { return e->kind == ExprKind::Unary; }
 };
 
-enum class BinaryOp { Add, Sub, Mul, Div, Mod, Eq, Ne, Lt, Le, Gt, Ge, And, Or, In, NotIn, Coalesce, IsNone, IsSome };
+enum class BinaryOp {
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Mod,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
+  And,
+  Or,
+  In,
+  NotIn,
+  Coalesce,
+  IsNone,
+  IsSome
+};
 const char* spelling(BinaryOp op);
 struct BinaryExpr : Expr {
   BinaryOp op;
@@ -93,8 +114,8 @@ struct ListExpr : Expr {
 
 // sum(l.amount for l in order.lines where l.taxable); count(x in Expense); all(x.ok for x in xs)
 struct ComprehensionExpr : Expr {
-  Name aggregate;  // count, sum, min, max, avg, all, any, list
-  ExprPtr element; // null: the variable itself
+  Name aggregate;   // count, sum, min, max, avg, all, any, list
+  ExprPtr element;  // null: the variable itself
   Name var;
   ExprPtr source;  // a list expression or the name of a record/event/process type
   ExprPtr filter;  // optional
@@ -103,9 +124,13 @@ struct ComprehensionExpr : Expr {
 };
 
 template <typename T>
-T* dyn(Expr* e) { return e && T::classof(e) ? static_cast<T*>(e) : nullptr; }
+T* dyn(Expr* e) {
+  return e && T::classof(e) ? static_cast<T*>(e) : nullptr;
+}
 template <typename T>
-const T* dyn(const Expr* e) { return e && T::classof(e) ? static_cast<const T*>(e) : nullptr; }
+const T* dyn(const Expr* e) {
+  return e && T::classof(e) ? static_cast<const T*>(e) : nullptr;
+}
 
 // Type as written: Money<USD>, List<Employee>, Date?
 struct TypeExpr {

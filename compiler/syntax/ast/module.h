@@ -11,7 +11,7 @@ struct Import {
   QualifiedName path;
   std::vector<ImportItem> items;  // `import a.b.{X, Y as Z}`
   bool selective = false;
-  Name alias;                     // `import a.b as c`
+  Name alias;  // `import a.b as c`
   Span span;
 };
 

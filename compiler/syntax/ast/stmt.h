@@ -8,8 +8,31 @@
 namespace orgos::ast {
 
 enum class StmtKind {
-  Task, Approval, Emit, Create, Update, Set, Call, Run, Notify, WaitEvent, WaitUntil, WaitTimer, If, Switch,
-  Parallel, ForEach, Let, Fail, Complete, Insert, Derive, Modify, Retract, Start, Signal
+  Task,
+  Approval,
+  Emit,
+  Create,
+  Update,
+  Set,
+  Call,
+  Run,
+  Notify,
+  WaitEvent,
+  WaitUntil,
+  WaitTimer,
+  If,
+  Switch,
+  Parallel,
+  ForEach,
+  Let,
+  Fail,
+  Complete,
+  Insert,
+  Derive,
+  Modify,
+  Retract,
+  Start,
+  Signal
 };
 const char* keyword(StmtKind k);
 
@@ -54,10 +77,10 @@ struct FieldDecl {
 struct TaskStmt : Stmt {
   Name name;
   Assignee assignee;
-  ExprPtr within;                     // deadline, optional
-  std::optional<Assignee> escalate;   // escalate to
-  std::vector<Name> outcomes;         // default: done
-  std::vector<FieldDecl> returns;     // data the completer provides
+  ExprPtr within;                    // deadline, optional
+  std::optional<Assignee> escalate;  // escalate to
+  std::vector<Name> outcomes;        // default: done
+  std::vector<FieldDecl> returns;    // data the completer provides
   Block on_timeout;
   bool has_on_timeout = false;
   TaskStmt(Span s) : Stmt(StmtKind::Task, s) {}
@@ -76,10 +99,10 @@ struct ApprovalStmt : Stmt {
 
 // emit / insert / derive / create: a type name and field values.
 struct ConstructStmt : Stmt {
-  QualifiedName type;        // event name or record type
+  QualifiedName type;  // event name or record type
   std::vector<FieldInit> fields;
-  bool has_fields = false;   // `emit x` without braces vs `emit x {}`
-  Name bind;                 // `create X {..} as x`
+  bool has_fields = false;  // `emit x` without braces vs `emit x {}`
+  Name bind;                // `create X {..} as x`
   ConstructStmt(StmtKind k, Span s) : Stmt(k, s) {}
 };
 
@@ -192,8 +215,12 @@ struct SignalStmt : Stmt {
 };
 
 template <typename T>
-T* as(Stmt* s) { return static_cast<T*>(s); }
+T* as(Stmt* s) {
+  return static_cast<T*>(s);
+}
 template <typename T>
-const T* as(const Stmt* s) { return static_cast<const T*>(s); }
+const T* as(const Stmt* s) {
+  return static_cast<const T*>(s);
+}
 
 }  // namespace orgos::ast
