@@ -2,8 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <filesystem>
-#include <regex>
 
 namespace orgos::sema {
 namespace {
@@ -29,13 +29,40 @@ source::Span span_at(const source::SourceManager& sm, source::FileId f, const YA
 }  // namespace
 
 bool valid_package_name(const std::string& name) {
-  static const std::regex re("[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*");
-  return std::regex_match(name, re);
+  // Lower-case words of [a-z0-9_], each starting with a letter, joined by single dots.
+  bool word_start = true;
+  for (char c : name) {
+    if (c == '.') {
+      if (word_start) return false;
+      word_start = true;
+      continue;
+    }
+    bool letter = c >= 'a' && c <= 'z';
+    if (word_start ? !letter : !(letter || (c >= '0' && c <= '9') || c == '_')) return false;
+    word_start = false;
+  }
+  return !word_start;
 }
 
 bool valid_version(const std::string& v) {
-  static const std::regex re("(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?");
-  return std::regex_match(v, re);
+  // MAJOR.MINOR.PATCH without leading zeros, then an optional -prerelease of [0-9A-Za-z.-].
+  size_t i = 0;
+  for (int part = 0; part < 3; ++part) {
+    size_t start = i;
+    while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
+    if (i == start || (i - start > 1 && v[start] == '0')) return false;
+    if (part < 2) {
+      if (i >= v.size() || v[i] != '.') return false;
+      ++i;
+    }
+  }
+  if (i == v.size()) return true;
+  if (v[i] != '-' || i + 1 == v.size()) return false;
+  for (++i; i < v.size(); ++i) {
+    char c = v[i];
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-')) return false;
+  }
+  return true;
 }
 
 std::optional<Manifest> read_manifest(const std::string& dir, source::SourceManager& sm,
