@@ -24,8 +24,48 @@ bool is_aggregate(const std::string& n) {
 const Type* TypeChecker::expr(const Expr* e, const Type* expected) {
   if (!e) return types_.error();
   const Type* t = expr_inner(e, expected);
+  if (t->kind == TypeKind::Optional && !narrowed_.empty()) {
+    if (auto p = path_of(e); p && is_narrowed(*p)) t = t->elem;
+  }
   prog_.expr_types[e] = t;
   return t;
+}
+
+std::optional<std::string> TypeChecker::path_of(const Expr* e) {
+  if (auto* n = dyn<NameExpr>(e)) return n->name;
+  if (auto* f = dyn<FieldExpr>(e)) {
+    if (f->optional_chain) return std::nullopt;
+    if (auto base = path_of(f->object.get())) return *base + "." + f->field.text;
+  }
+  return std::nullopt;
+}
+
+void TypeChecker::narrowings(const Expr* cond, bool when_true, std::set<std::string>& out) {
+  auto* b = dyn<BinaryExpr>(cond);
+  if (auto* u = dyn<UnaryExpr>(cond); u && u->op == UnaryOp::Not) return narrowings(u->operand.get(), !when_true, out);
+  if (!b) return;
+  auto none = [](const Expr* x) {
+    auto* l = dyn<LiteralExpr>(x);
+    return l && l->lit == LiteralKind::None;
+  };
+  bool some_test = (b->op == BinaryOp::IsSome) || (b->op == BinaryOp::Ne && (none(b->rhs.get()) || none(b->lhs.get())));
+  bool none_test = (b->op == BinaryOp::IsNone) || (b->op == BinaryOp::Eq && (none(b->rhs.get()) || none(b->lhs.get())));
+  if ((some_test && when_true) || (none_test && !when_true)) {
+    const Expr* subject = b->rhs && none(b->lhs.get()) ? b->rhs.get() : b->lhs.get();
+    if (auto p = path_of(subject)) out.insert(*p);
+    return;
+  }
+  // `a and b` is true only when both are; `a or b` is false only when both are.
+  if ((b->op == BinaryOp::And && when_true) || (b->op == BinaryOp::Or && !when_true)) {
+    narrowings(b->lhs.get(), when_true, out);
+    narrowings(b->rhs.get(), when_true, out);
+  }
+}
+
+bool TypeChecker::is_narrowed(const std::string& path) const {
+  for (auto& frame : narrowed_)
+    if (frame.count(path)) return true;
+  return false;
 }
 
 const Type* TypeChecker::need_value(const Expr* e, const Type* t) {
@@ -697,7 +737,12 @@ const Type* TypeChecker::binary(const BinaryExpr* e) {
   BinaryOp op = e->op;
   if (op == BinaryOp::And || op == BinaryOp::Or) {
     expect_bool(e->lhs.get(), std::string("the left side of `") + spelling(op) + "`");
+    // The right side runs only when the left is true (and) or false (or): narrow by what that implies.
+    std::set<std::string> implied;
+    narrowings(e->lhs.get(), op == BinaryOp::And, implied);
+    narrowed_.push_back(std::move(implied));
     expect_bool(e->rhs.get(), std::string("the right side of `") + spelling(op) + "`");
+    narrowed_.pop_back();
     return types_.bool_();
   }
   if (op == BinaryOp::IsNone || op == BinaryOp::IsSome) {

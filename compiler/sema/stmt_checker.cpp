@@ -356,8 +356,17 @@ void TypeChecker::stmt(const Stmt* s) {
     case StmtKind::If: {
       auto* i = as<IfStmt>(s);
       expect_bool(i->cond.get(), "the condition of `if`");
+      std::set<std::string> then_paths, else_paths;
+      narrowings(i->cond.get(), true, then_paths);
+      narrowings(i->cond.get(), false, else_paths);
+      narrowed_.push_back(std::move(then_paths));
       block(i->then_block);
-      if (i->has_else) block(i->else_block);
+      narrowed_.pop_back();
+      if (i->has_else) {
+        narrowed_.push_back(std::move(else_paths));
+        block(i->else_block);
+        narrowed_.pop_back();
+      }
       break;
     }
     case StmtKind::Switch: {

@@ -4,6 +4,8 @@
 // one mistake never cascades into many.
 #pragma once
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -90,6 +92,13 @@ class TypeChecker {
   const Type* type_of_decl(const ast::Decl* d);
   const Type* unify(const Type* a, const Type* b);
   void currency_mismatch(const ast::BinaryExpr* e, const Type* l, const Type* r);
+
+  // ---- optional narrowing: inside `if p is not none { … }` (and right of `p is not none and …`)
+  // the path p has its non-optional type.
+  static std::optional<std::string> path_of(const ast::Expr* e);
+  static void narrowings(const ast::Expr* cond, bool when_true, std::set<std::string>& out);
+  std::vector<std::set<std::string>> narrowed_;
+  bool is_narrowed(const std::string& path) const;
 
   // ---- scopes
   void push() { scopes_.emplace_back(); }
