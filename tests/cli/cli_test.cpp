@@ -42,3 +42,18 @@ TEST(Cli, CheckExitsOneOnMissingFile) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("no such file"), std::string::npos) << r.out;
 }
+
+TEST(Cli, CheckStructurePrintsDerivedSubsidiaries) {
+  std::string dir = "/tmp/orgctl-structure-" + std::to_string(::getpid());
+  std::string file = dir + "/group.org";
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  FILE* f = fopen(file.c_str(), "w");
+  fputs("org Holding { owns OpCo 80% owns Target 30% }\norg OpCo { owns Target 25% }\norg Target {}\n", f);
+  fclose(f);
+  auto r = run("check " + file + " --structure");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("subsidiary Target — look-through ownership 50%"), std::string::npos) << r.out;
+  auto j = run("check " + file + " --structure --json");
+  EXPECT_NE(j.out.find("\"parent\": \"Holding\""), std::string::npos) << j.out;
+  std::system(("rm -rf " + dir).c_str());
+}
