@@ -42,14 +42,17 @@ std::optional<std::string> TypeChecker::path_of(const Expr* e) {
 
 void TypeChecker::narrowings(const Expr* cond, bool when_true, std::set<std::string>& out) {
   auto* b = dyn<BinaryExpr>(cond);
-  if (auto* u = dyn<UnaryExpr>(cond); u && u->op == UnaryOp::Not) return narrowings(u->operand.get(), !when_true, out);
+  if (auto* u = dyn<UnaryExpr>(cond); u && u->op == UnaryOp::Not)
+    return narrowings(u->operand.get(), !when_true, out);
   if (!b) return;
   auto none = [](const Expr* x) {
     auto* l = dyn<LiteralExpr>(x);
     return l && l->lit == LiteralKind::None;
   };
-  bool some_test = (b->op == BinaryOp::IsSome) || (b->op == BinaryOp::Ne && (none(b->rhs.get()) || none(b->lhs.get())));
-  bool none_test = (b->op == BinaryOp::IsNone) || (b->op == BinaryOp::Eq && (none(b->rhs.get()) || none(b->lhs.get())));
+  bool some_test =
+      (b->op == BinaryOp::IsSome) || (b->op == BinaryOp::Ne && (none(b->rhs.get()) || none(b->lhs.get())));
+  bool none_test =
+      (b->op == BinaryOp::IsNone) || (b->op == BinaryOp::Eq && (none(b->rhs.get()) || none(b->lhs.get())));
   if ((some_test && when_true) || (none_test && !when_true)) {
     const Expr* subject = b->rhs && none(b->lhs.get()) ? b->rhs.get() : b->lhs.get();
     if (auto p = path_of(subject)) out.insert(*p);

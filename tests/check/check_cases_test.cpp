@@ -33,7 +33,8 @@ std::multiset<std::string> expected_codes(const std::string& text) {
     std::string rest = line.substr(pos + 7);
     // Codes are a capital E or W and four digits.
     for (size_t i = 0; i + 5 <= rest.size(); ++i)
-      if ((rest[i] == 'E' || rest[i] == 'W') && std::all_of(rest.begin() + i + 1, rest.begin() + i + 5, ::isdigit) &&
+      if ((rest[i] == 'E' || rest[i] == 'W') &&
+          std::all_of(rest.begin() + i + 1, rest.begin() + i + 5, ::isdigit) &&
           (i + 5 == rest.size() || !std::isdigit(static_cast<unsigned char>(rest[i + 5]))))
         out.insert(rest.substr(i, 5));
   }
