@@ -1,0 +1,103 @@
+// The reference interpreter over OrgIR: the definition of what every expression means. The JIT is
+// tested against it. Semantics, in one place:
+// - Int is 64-bit; +, -, *, %, unary - and abs overflow is an error (never wraps). Int / Int is lowered
+//   to Decimal division.
+// - Decimal and Money amounts are 128-bit billionths. + - * / are exact to 9 places; * and / round the
+//   9th place half away from zero; overflow and division by zero are errors.
+// - Money + Money and comparisons need equal currencies at run time, else a currency error.
+// - Date ± Duration moves by whole days (the seconds are divided by 86400, toward zero).
+// - min/max/avg of an empty list are errors; sum of an empty list is 0 (0 of the list's currency for
+//   Money); count/all/any are 0/true/false.
+// - Reading a field of none, or a none where a value is needed, is an error.
+// - String comparison is bytewise; lower/upper change ASCII letters only.
+#pragma once
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/ir/ir.h"
+
+namespace orgos::interp {
+
+enum class ErrorKind : uint8_t { Overflow, DivisionByZero, CurrencyMismatch, NoneValue, EmptyAggregate, IndexRange,
+                                 NoMatch, MultipleMatches, Host };
+const char* error_kind_name(ErrorKind k);
+
+struct RuntimeError {
+  ErrorKind kind;
+  std::string message;
+  source::Span span;
+};
+
+// Allocation for values made during evaluation (strings, lists, records). Freed as a whole.
+class Arena {
+ public:
+  const ir::String* string(std::string_view s);
+  ir::List* list(uint32_t len);
+  ir::Record* record(uint32_t type_id, uint32_t nslots);
+  void clear() { blocks_.clear(); }
+
+ private:
+  void* alloc(size_t bytes);
+  std::deque<std::unique_ptr<char[]>> blocks_;
+};
+
+// What evaluation needs from the engine: the clock and the instances of a type.
+struct Host {
+  int64_t today = 0;  // days since 1970-01-01
+  std::function<const ir::List*(uint32_t type_id, Arena&)> all_of;
+};
+
+// Result of one evaluation: a value, or the first runtime error.
+struct Outcome {
+  ir::Value value = ir::Value::none();
+  std::optional<RuntimeError> error;
+  bool ok() const { return !error.has_value(); }
+};
+
+class Evaluator {
+ public:
+  Evaluator(const ir::Module& m, Host host = {}) : m_(m), host_(std::move(host)) {}
+  Outcome call(uint32_t function, const std::vector<ir::Value>& args);
+  Outcome call_table(uint32_t table, const std::vector<ir::Value>& args);
+  Arena& arena() { return arena_; }
+
+ private:
+  struct Frame {
+    const std::vector<ir::Value>* params;
+    std::vector<ir::Value> locals;
+  };
+  ir::Value eval(const ir::Node& n, Frame& f);
+  ir::Value arith(const ir::Node& n, const ir::Value& a, const ir::Value& b);
+  bool compare(const ir::Node& n, const ir::Value& a, const ir::Value& b);
+  ir::Value aggregate(const ir::Node& n, Frame& f);
+  ir::Value builtin(const ir::Node& n, Frame& f);
+  ir::Value table(const ir::Table& t, const std::vector<ir::Value>& args, const ir::Node* at);
+  [[noreturn]] void fail(ErrorKind k, const std::string& msg, const source::Span& s);
+
+  const ir::Module& m_;
+  Host host_;
+  Arena arena_;
+  int depth_ = 0;
+};
+
+// Decimal helpers shared with the JIT's runtime support (same rounding, same overflow rules).
+namespace dec {
+bool add(ir::Dec a, ir::Dec b, ir::Dec& out);
+bool sub(ir::Dec a, ir::Dec b, ir::Dec& out);
+bool mul(ir::Dec a, ir::Dec b, ir::Dec& out);  // false on overflow
+int div(ir::Dec a, ir::Dec b, ir::Dec& out);   // 0 ok, 1 overflow, 2 division by zero
+bool from_int(int64_t i, ir::Dec& out);
+// Rounds to `places` decimal places (0..9), half away from zero.
+bool round(ir::Dec a, int places, ir::Dec& out);
+std::string to_string(ir::Dec d);
+// Parses "123.45" (no separators) into billionths; nullopt if it has more than 9 places or overflows.
+std::optional<ir::Dec> parse(std::string_view s);
+}  // namespace dec
+
+// Renders a value for traces and test failures ("12.50 USD", "2026-01-31", "none", "[1, 2]").
+std::string to_string(const ir::Value& v, const ir::Module* m = nullptr);
+
+}  // namespace orgos::interp
