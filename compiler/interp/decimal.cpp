@@ -14,7 +14,9 @@ namespace {
 constexpr Dec kMax = static_cast<Dec>(~U128(0) >> 1);
 constexpr Dec kMin = -kMax - 1;
 
-U128 uabs(Dec a) { return a < 0 ? U128(0) - static_cast<U128>(a) : static_cast<U128>(a); }
+U128 uabs(Dec a) {
+  return a < 0 ? U128(0) - static_cast<U128>(a) : static_cast<U128>(a);
+}
 
 // 256-bit unsigned as four 64-bit limbs, little end first.
 struct U256 {
@@ -46,7 +48,9 @@ uint64_t div_small(U256& x, uint64_t d) {
   return static_cast<uint64_t>(rem);
 }
 
-bool fits_u127(const U256& x) { return x.w[3] == 0 && x.w[2] == 0 ? true : false; }
+bool fits_u127(const U256& x) {
+  return x.w[3] == 0 && x.w[2] == 0 ? true : false;
+}
 
 bool shift_left_1(U256& x) {
   uint64_t carry = 0;
@@ -87,8 +91,12 @@ bool to_signed(U128 mag, bool negative, Dec& out) {
 
 }  // namespace
 
-bool add(Dec a, Dec b, Dec& out) { return !__builtin_add_overflow(a, b, &out); }
-bool sub(Dec a, Dec b, Dec& out) { return !__builtin_sub_overflow(a, b, &out); }
+bool add(Dec a, Dec b, Dec& out) {
+  return !__builtin_add_overflow(a, b, &out);
+}
+bool sub(Dec a, Dec b, Dec& out) {
+  return !__builtin_sub_overflow(a, b, &out);
+}
 
 bool from_int(int64_t i, Dec& out) {
   out = static_cast<Dec>(i) * ir::kDecOne;  // |i| * 1e9 < 2^93: always fits
@@ -187,7 +195,8 @@ std::optional<Dec> parse(std::string_view s) {
     if (dot) {
       if (++places > ir::kDecScale) return std::nullopt;
       frac = frac * 10 + (c - '0');
-    } else if (__builtin_mul_overflow(whole, Dec(10), &whole) || __builtin_add_overflow(whole, Dec(c - '0'), &whole)) {
+    } else if (__builtin_mul_overflow(whole, Dec(10), &whole) ||
+               __builtin_add_overflow(whole, Dec(c - '0'), &whole)) {
       return std::nullopt;
     }
   }

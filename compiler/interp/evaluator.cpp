@@ -13,15 +13,24 @@ using namespace ir;
 
 const char* error_kind_name(ErrorKind k) {
   switch (k) {
-    case ErrorKind::Overflow: return "overflow";
-    case ErrorKind::DivisionByZero: return "division by zero";
-    case ErrorKind::CurrencyMismatch: return "currency mismatch";
-    case ErrorKind::NoneValue: return "none value";
-    case ErrorKind::EmptyAggregate: return "empty aggregate";
-    case ErrorKind::IndexRange: return "index out of range";
-    case ErrorKind::NoMatch: return "no matching row";
-    case ErrorKind::MultipleMatches: return "several matching rows";
-    case ErrorKind::Host: return "host error";
+    case ErrorKind::Overflow:
+      return "overflow";
+    case ErrorKind::DivisionByZero:
+      return "division by zero";
+    case ErrorKind::CurrencyMismatch:
+      return "currency mismatch";
+    case ErrorKind::NoneValue:
+      return "none value";
+    case ErrorKind::EmptyAggregate:
+      return "empty aggregate";
+    case ErrorKind::IndexRange:
+      return "index out of range";
+    case ErrorKind::NoMatch:
+      return "no matching row";
+    case ErrorKind::MultipleMatches:
+      return "several matching rows";
+    case ErrorKind::Host:
+      return "host error";
   }
   return "error";
 }
@@ -68,7 +77,9 @@ Record* Arena::record(uint32_t type_id, uint32_t nslots) {
 
 // ------------------------------------------------------------------ entry points
 
-void Evaluator::fail(ErrorKind k, const std::string& msg, const source::Span& s) { throw Raised{{k, msg, s}}; }
+void Evaluator::fail(ErrorKind k, const std::string& msg, const source::Span& s) {
+  throw Raised{{k, msg, s}};
+}
 
 Outcome Evaluator::call(uint32_t function, const std::vector<Value>& args) {
   Outcome out;
@@ -96,10 +107,14 @@ Outcome Evaluator::call_table(uint32_t t, const std::vector<Value>& args) {
 
 Value Evaluator::eval(const Node& n, Frame& f) {
   switch (n.op) {
-    case Op::Const: return n.value;
-    case Op::Param: return (*f.params)[n.index];
-    case Op::Local: return f.locals[n.index];
-    case Op::Today: return Value::of_date(host_.today);
+    case Op::Const:
+      return n.value;
+    case Op::Param:
+      return (*f.params)[n.index];
+    case Op::Local:
+      return f.locals[n.index];
+    case Op::Today:
+      return Value::of_date(host_.today);
     case Op::AllOf: {
       if (!host_.all_of) return Value::of_list(arena_.list(0));
       const List* l = host_.all_of(n.index, arena_);
@@ -120,8 +135,8 @@ Value Evaluator::eval(const Node& n, Frame& f) {
       Value i = eval(*n.kids[1], f);
       if (l.is_none() || i.is_none()) fail(ErrorKind::NoneValue, "indexing with none", n.span);
       if (i.u.i < 0 || i.u.i >= static_cast<int64_t>(l.u.l->len))
-        fail(ErrorKind::IndexRange, "index " + std::to_string(i.u.i) + " is outside a list of " +
-                                        std::to_string(l.u.l->len),
+        fail(ErrorKind::IndexRange,
+             "index " + std::to_string(i.u.i) + " is outside a list of " + std::to_string(l.u.l->len),
              n.span);
       return l.u.l->items[i.u.i];
     }
@@ -144,7 +159,8 @@ Value Evaluator::eval(const Node& n, Frame& f) {
         case Kind::Int:
         case Kind::Dur: {
           int64_t r;
-          if (__builtin_sub_overflow(int64_t{0}, v.u.i, &r)) fail(ErrorKind::Overflow, "negation overflows", n.span);
+          if (__builtin_sub_overflow(int64_t{0}, v.u.i, &r))
+            fail(ErrorKind::Overflow, "negation overflows", n.span);
           v.u.i = r;
           return v;
         }
@@ -184,8 +200,10 @@ Value Evaluator::eval(const Node& n, Frame& f) {
       if (eval(*n.kids[0], f).u.i) return Value::of_bool(true);
       return Value::of_bool(eval(*n.kids[1], f).u.i != 0);
     }
-    case Op::Not: return Value::of_bool(eval(*n.kids[0], f).u.i == 0);
-    case Op::IsNone: return Value::of_bool(eval(*n.kids[0], f).is_none());
+    case Op::Not:
+      return Value::of_bool(eval(*n.kids[0], f).u.i == 0);
+    case Op::IsNone:
+      return Value::of_bool(eval(*n.kids[0], f).is_none());
     case Op::Coalesce: {
       Value a = eval(*n.kids[0], f);
       return a.is_none() ? eval(*n.kids[1], f) : a;
@@ -210,16 +228,18 @@ Value Evaluator::eval(const Node& n, Frame& f) {
       if (s.is_none() || t.is_none()) fail(ErrorKind::NoneValue, "`contains` on none", n.span);
       return Value::of_bool(s.u.s->view().find(t.u.s->view()) != std::string_view::npos);
     }
-    case Op::Agg: return aggregate(n, f);
-    case Op::Builtin: return builtin(n, f);
+    case Op::Agg:
+      return aggregate(n, f);
+    case Op::Builtin:
+      return builtin(n, f);
     case Op::CallFn: {
       std::vector<Value> args;
       args.reserve(n.kids.size());
       for (auto& k : n.kids) args.push_back(eval(*k, f));
       if (++depth_ > kMaxCallDepth) {
         depth_ = 0;
-        fail(ErrorKind::Overflow, "functions call each other more than " + std::to_string(kMaxCallDepth) + " deep",
-             n.span);
+        fail(ErrorKind::Overflow,
+             "functions call each other more than " + std::to_string(kMaxCallDepth) + " deep", n.span);
       }
       const Function& fn = m_.functions.at(n.index);
       Frame inner{&args, std::vector<Value>(fn.nlocals, Value::none())};
@@ -244,9 +264,15 @@ Value Evaluator::arith(const Node& n, const Value& a, const Value& b) {
     int64_t r = 0;
     bool ovf = false;
     switch (n.op) {
-      case Op::Add: ovf = __builtin_add_overflow(x, y, &r); break;
-      case Op::Sub: ovf = __builtin_sub_overflow(x, y, &r); break;
-      case Op::Mul: ovf = __builtin_mul_overflow(x, y, &r); break;
+      case Op::Add:
+        ovf = __builtin_add_overflow(x, y, &r);
+        break;
+      case Op::Sub:
+        ovf = __builtin_sub_overflow(x, y, &r);
+        break;
+      case Op::Mul:
+        ovf = __builtin_mul_overflow(x, y, &r);
+        break;
       case Op::Mod:
         if (y == 0) fail(ErrorKind::DivisionByZero, "remainder of a division by zero", n.span);
         if (x == INT64_MIN && y == -1) return 0;
@@ -254,10 +280,13 @@ Value Evaluator::arith(const Node& n, const Value& a, const Value& b) {
         break;
       case Op::Div:
         if (y == 0) fail(ErrorKind::DivisionByZero, "division by zero", n.span);
-        if (x == INT64_MIN && y == -1) ovf = true;
-        else r = x / y;
+        if (x == INT64_MIN && y == -1)
+          ovf = true;
+        else
+          r = x / y;
         break;
-      default: break;
+      default:
+        break;
     }
     if (ovf) fail(ErrorKind::Overflow, std::string("integer overflow in `") + op_name(n.op) + "`", n.span);
     return r;
@@ -280,18 +309,22 @@ Value Evaluator::arith(const Node& n, const Value& a, const Value& b) {
         if (e == 1) fail(ErrorKind::Overflow, "decimal overflow in `/`", n.span);
         break;
       }
-      default: fail(ErrorKind::Host, "operation not defined on decimals", n.span);
+      default:
+        fail(ErrorKind::Host, "operation not defined on decimals", n.span);
     }
     return r;
   };
   switch (ka) {
-    case Kind::Int: return Value::of_int(int_op(a.u.i, b.u.i));
-    case Kind::Dec: return Value::of_dec(dec_op(a.u.d, b.u.d));
+    case Kind::Int:
+      return Value::of_int(int_op(a.u.i, b.u.i));
+    case Kind::Dec:
+      return Value::of_dec(dec_op(a.u.d, b.u.d));
     case Kind::Money: {
       if (kb == Kind::Money) {
         if (a.aux != b.aux)
           fail(ErrorKind::CurrencyMismatch,
-               "cannot combine " + currency_name(a.aux) + " and " + currency_name(b.aux) + " amounts", n.span);
+               "cannot combine " + currency_name(a.aux) + " and " + currency_name(b.aux) + " amounts",
+               n.span);
         Dec r = dec_op(a.u.d, b.u.d);
         return n.op == Op::Div ? Value::of_dec(r) : Value::of_money(r, a.aux);
       }
@@ -320,14 +353,16 @@ Value Evaluator::arith(const Node& n, const Value& a, const Value& b) {
       s += b.u.s->view();
       return Value::of_string(arena_.string(s));
     }
-    default: fail(ErrorKind::Host, "arithmetic on an unsupported kind", n.span);
+    default:
+      fail(ErrorKind::Host, "arithmetic on an unsupported kind", n.span);
   }
 }
 
 bool Evaluator::compare(const Node& n, const Value& a, const Value& b) {
   bool eq_op = n.op == Op::Eq || n.op == Op::Ne;
   if (a.is_none() || b.is_none()) {
-    if (!eq_op) fail(ErrorKind::NoneValue, "comparing none with `" + std::string(op_name(n.op)) + "`", n.span);
+    if (!eq_op)
+      fail(ErrorKind::NoneValue, "comparing none with `" + std::string(op_name(n.op)) + "`", n.span);
     bool same = a.is_none() && b.is_none();
     return n.op == Op::Eq ? same : !same;
   }
@@ -373,16 +408,24 @@ bool Evaluator::compare(const Node& n, const Value& a, const Value& b) {
       for (uint32_t i = 0; c == 0 && i < x->len; ++i) c = compare(probe, x->items[i], y->items[i]) ? 0 : 1;
       break;
     }
-    default: c = 0;
+    default:
+      c = 0;
   }
   switch (n.op) {
-    case Op::Eq: return c == 0;
-    case Op::Ne: return c != 0;
-    case Op::Lt: return c < 0;
-    case Op::Le: return c <= 0;
-    case Op::Gt: return c > 0;
-    case Op::Ge: return c >= 0;
-    default: return false;
+    case Op::Eq:
+      return c == 0;
+    case Op::Ne:
+      return c != 0;
+    case Op::Lt:
+      return c < 0;
+    case Op::Le:
+      return c <= 0;
+    case Op::Gt:
+      return c > 0;
+    case Op::Ge:
+      return c >= 0;
+    default:
+      return false;
   }
 }
 
@@ -421,7 +464,9 @@ Value Evaluator::aggregate(const Node& n, Frame& f) {
       case AggKind::Any:
         if (v.u.i) return Value::of_bool(true);
         break;
-      case AggKind::List: picked.push_back(v); break;
+      case AggKind::List:
+        picked.push_back(v);
+        break;
       case AggKind::Sum:
       case AggKind::Avg: {
         if (v.is_none()) fail(ErrorKind::NoneValue, "summing a none value", n.span);
@@ -435,7 +480,8 @@ Value Evaluator::aggregate(const Node& n, Frame& f) {
       case AggKind::Min:
       case AggKind::Max:
         if (v.is_none()) fail(ErrorKind::NoneValue, "comparing a none value", n.span);
-        if (acc.is_none()) acc = v;
+        if (acc.is_none())
+          acc = v;
         else {
           cmp.op = n.agg == AggKind::Min ? Op::Lt : Op::Gt;
           if (compare(cmp, v, acc)) acc = v;
@@ -444,9 +490,12 @@ Value Evaluator::aggregate(const Node& n, Frame& f) {
     }
   }
   switch (n.agg) {
-    case AggKind::Count: return Value::of_int(count);
-    case AggKind::All: return Value::of_bool(true);
-    case AggKind::Any: return Value::of_bool(false);
+    case AggKind::Count:
+      return Value::of_int(count);
+    case AggKind::All:
+      return Value::of_bool(true);
+    case AggKind::Any:
+      return Value::of_bool(false);
     case AggKind::List: {
       List* out = arena_.list(static_cast<uint32_t>(picked.size()));
       std::copy(picked.begin(), picked.end(), out->items);
@@ -455,10 +504,14 @@ Value Evaluator::aggregate(const Node& n, Frame& f) {
     case AggKind::Sum:
       if (acc.is_none()) {
         switch (n.type.kind) {
-          case Kind::Int: return Value::of_int(0);
-          case Kind::Dur: return Value::of_duration(0);
-          case Kind::Money: return Value::of_money(0, n.type.currency);
-          default: return Value::of_dec(0);
+          case Kind::Int:
+            return Value::of_int(0);
+          case Kind::Dur:
+            return Value::of_duration(0);
+          case Kind::Money:
+            return Value::of_money(0, n.type.currency);
+          default:
+            return Value::of_dec(0);
         }
       }
       return acc;
@@ -473,7 +526,8 @@ Value Evaluator::aggregate(const Node& n, Frame& f) {
     case AggKind::Min:
     case AggKind::Max:
       if (acc.is_none())
-        fail(ErrorKind::EmptyAggregate, std::string(n.agg == AggKind::Min ? "min" : "max") + " of no values", n.span);
+        fail(ErrorKind::EmptyAggregate, std::string(n.agg == AggKind::Min ? "min" : "max") + " of no values",
+             n.span);
       return acc;
   }
   return Value::none();
@@ -531,9 +585,22 @@ Value Evaluator::builtin(const Node& n, Frame& f) {
     }
     case BuiltinFn::DaysBetween: {
       int64_t r;
-      if (__builtin_sub_overflow(a[1].u.i, a[0].u.i, &r)) fail(ErrorKind::Overflow, "days_between overflows", n.span);
+      if (__builtin_sub_overflow(a[1].u.i, a[0].u.i, &r))
+        fail(ErrorKind::Overflow, "days_between overflows", n.span);
       return Value::of_int(r);
     }
+    case BuiltinFn::MoneyAmount:
+      return Value::of_dec(a[0].u.d);
+    case BuiltinFn::MoneyCurrency:
+      return Value::of_string(arena_.string(currency_name(a[0].aux)));
+    case BuiltinFn::DurDays:
+      return Value::of_int(a[0].u.i / 86400);
+    case BuiltinFn::DurHours:
+      return Value::of_int(a[0].u.i / 3600);
+    case BuiltinFn::DurMinutes:
+      return Value::of_int(a[0].u.i / 60);
+    case BuiltinFn::DurSeconds:
+      return Value::of_int(a[0].u.i);
     case BuiltinFn::Min2:
     case BuiltinFn::Max2: {
       Node cmp;
@@ -572,8 +639,8 @@ Value Evaluator::table(const Table& t, const std::vector<Value>& args, const Nod
       }
       if (t.hit == HitPolicy::Unique && hits.size() > 1)
         fail(ErrorKind::MultipleMatches,
-             "rows " + std::to_string(hits[0] + 1) + " and " + std::to_string(hits[1] + 1) + " of unique table `" +
-                 t.name + "` both match",
+             "rows " + std::to_string(hits[0] + 1) + " and " + std::to_string(hits[1] + 1) +
+                 " of unique table `" + t.name + "` both match",
              where);
       return outputs(hits[0]);
     case HitPolicy::Priority: {
@@ -609,10 +676,14 @@ Value Evaluator::table(const Table& t, const std::vector<Value>& args, const Nod
       if (vals.empty()) {
         if (t.collect == CollectAgg::Sum) {
           switch (t.result.kind) {
-            case Kind::Int: return Value::of_int(0);
-            case Kind::Dur: return Value::of_duration(0);
-            case Kind::Money: return Value::of_money(0, t.result.currency);
-            default: return Value::of_dec(0);
+            case Kind::Int:
+              return Value::of_int(0);
+            case Kind::Dur:
+              return Value::of_duration(0);
+            case Kind::Money:
+              return Value::of_money(0, t.result.currency);
+            default:
+              return Value::of_dec(0);
           }
         }
         fail(ErrorKind::EmptyAggregate, "no row of table `" + t.name + "` matches", where);
@@ -643,12 +714,18 @@ Value Evaluator::table(const Table& t, const std::vector<Value>& args, const Nod
 
 std::string to_string(const Value& v, const Module* m) {
   switch (v.tag) {
-    case kTagNone: return "none";
-    case kTagInt: return std::to_string(v.u.i);
-    case kTagBool: return v.u.i ? "true" : "false";
-    case kTagDec: return dec::to_string(v.u.d);
-    case kTagMoney: return dec::to_string(v.u.d) + " " + currency_name(v.aux);
-    case kTagDate: return syntax::format_date(v.u.i);
+    case kTagNone:
+      return "none";
+    case kTagInt:
+      return std::to_string(v.u.i);
+    case kTagBool:
+      return v.u.i ? "true" : "false";
+    case kTagDec:
+      return dec::to_string(v.u.d);
+    case kTagMoney:
+      return dec::to_string(v.u.d) + " " + currency_name(v.aux);
+    case kTagDate:
+      return syntax::format_date(v.u.i);
     case kTagDuration: {
       int64_t s = v.u.i;
       if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
@@ -657,10 +734,12 @@ std::string to_string(const Value& v, const Module* m) {
       return std::to_string(s) + "s";
     }
     case kTagEnum:
-      if (m && v.aux < m->enums.size() && v.u.i >= 0 && v.u.i < static_cast<int64_t>(m->enums[v.aux].values.size()))
+      if (m && v.aux < m->enums.size() && v.u.i >= 0 &&
+          v.u.i < static_cast<int64_t>(m->enums[v.aux].values.size()))
         return m->enums[v.aux].values[v.u.i];
       return "#" + std::to_string(v.u.i);
-    case kTagString: return "\"" + std::string(v.u.s->view()) + "\"";
+    case kTagString:
+      return "\"" + std::string(v.u.s->view()) + "\"";
     case kTagList: {
       std::string s = "[";
       for (uint32_t i = 0; i < v.u.l->len; ++i) s += (i ? ", " : "") + to_string(v.u.l->items[i], m);
@@ -670,9 +749,10 @@ std::string to_string(const Value& v, const Module* m) {
       std::string name = m && v.u.r->type_id < m->layouts.size() ? m->layouts[v.u.r->type_id].name : "record";
       std::string s = name + " {";
       for (uint32_t i = 0; i < v.u.r->nslots; ++i) {
-        std::string field = m && v.u.r->type_id < m->layouts.size() && i < m->layouts[v.u.r->type_id].fields.size()
-                                ? m->layouts[v.u.r->type_id].fields[i]
-                                : std::to_string(i);
+        std::string field =
+            m && v.u.r->type_id < m->layouts.size() && i < m->layouts[v.u.r->type_id].fields.size()
+                ? m->layouts[v.u.r->type_id].fields[i]
+                : std::to_string(i);
         s += (i ? ", " : " ") + field + ": " + to_string(v.u.r->slots[i], m);
       }
       return s + " }";

@@ -22,7 +22,7 @@ struct IType {
   Kind kind = Kind::None;
   bool optional = false;
   uint32_t id = 0;
-  uint32_t currency = 0;            // Money: statically known currency, 0 when only known at run time
+  uint32_t currency = 0;              // Money: statically known currency, 0 when only known at run time
   std::shared_ptr<const IType> elem;  // List
   static IType of(Kind k) {
     IType t;
@@ -32,24 +32,36 @@ struct IType {
 };
 
 enum class Op : uint8_t {
-  Const,      // value
-  Param,      // index: function parameter
-  Local,      // index: comprehension variable slot
-  Today,      // the engine clock's date
-  AllOf,      // index: record/event/process type id — every instance, from the host
-  Field,      // index: slot of kids[0] (a record)
-  OptField,   // index: slot of kids[0] (an optional record); none stays none
-  Index,      // kids[0][kids[1]]
-  ListLit,    // kids
-  IntToDec,   // kids[0]
-  Neg, Add, Sub, Mul, Div, Mod,  // kinds of kids decide the meaning (see interp/evaluator.cpp)
-  Eq, Ne, Lt, Le, Gt, Ge,        // comparisons; Eq/Ne accept optional operands (none == none)
-  And, Or, Not,                  // short-circuit
-  IsNone,     // kids[0] is none
-  Coalesce,   // kids[0] ?? kids[1]
-  In,         // kids[0] in kids[1] (a list)
-  Contains,   // kids[0] (a string) contains kids[1]
-  Agg,        // agg over kids[0] (a list) binding Local `index`; kids[1] filter or null; kids[2] element or null
+  Const,     // value
+  Param,     // index: function parameter
+  Local,     // index: comprehension variable slot
+  Today,     // the engine clock's date
+  AllOf,     // index: record/event/process type id — every instance, from the host
+  Field,     // index: slot of kids[0] (a record)
+  OptField,  // index: slot of kids[0] (an optional record); none stays none
+  Index,     // kids[0][kids[1]]
+  ListLit,   // kids
+  IntToDec,  // kids[0]
+  Neg,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Mod,  // kinds of kids decide the meaning (see interp/evaluator.cpp)
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,  // comparisons; Eq/Ne accept optional operands (none == none)
+  And,
+  Or,
+  Not,       // short-circuit
+  IsNone,    // kids[0] is none
+  Coalesce,  // kids[0] ?? kids[1]
+  In,        // kids[0] in kids[1] (a list)
+  Contains,  // kids[0] (a string) contains kids[1]
+  Agg,  // agg over kids[0] (a list) binding Local `index`; kids[1] filter or null; kids[2] element or null
   Builtin,    // fn: kids are the arguments
   CallFn,     // index: function; kids are the arguments
   CallTable,  // index: table; kids are the arguments
@@ -57,18 +69,36 @@ enum class Op : uint8_t {
 const char* op_name(Op op);
 
 enum class AggKind : uint8_t { Count, Sum, Min, Max, Avg, All, Any, List };
-enum class BuiltinFn : uint8_t { Abs, Round, Len, Lower, Upper, Year, Month, Day, DaysBetween, Min2, Max2 };
+enum class BuiltinFn : uint8_t {
+  Abs,
+  Round,
+  Len,
+  Lower,
+  Upper,
+  Year,
+  Month,
+  Day,
+  DaysBetween,
+  Min2,
+  Max2,
+  MoneyAmount,    // Money → its amount as a Decimal
+  MoneyCurrency,  // Money → its ISO code as a String
+  DurDays,
+  DurHours,
+  DurMinutes,
+  DurSeconds  // whole units in a Duration (toward zero)
+};
 
 struct Node {
   Op op;
-  IType type;           // the type of the result
-  uint32_t index = 0;   // Param/Local/Field/AllOf/CallFn/CallTable/Agg (variable slot)
+  IType type;          // the type of the result
+  uint32_t index = 0;  // Param/Local/Field/AllOf/CallFn/CallTable/Agg (variable slot)
   AggKind agg = AggKind::Count;
   BuiltinFn fn = BuiltinFn::Abs;
   Value value = Value::none();  // Const
-  std::string text;     // Const strings (the Value points into this)
+  std::string text;             // Const strings (the Value points into this)
   std::vector<std::unique_ptr<Node>> kids;
-  source::Span span;    // where runtime errors point
+  source::Span span;  // where runtime errors point
 };
 using NodePtr = std::unique_ptr<Node>;
 
@@ -124,6 +154,17 @@ struct Module {
   std::vector<Table> tables;
   std::vector<RecordLayout> layouts;  // index = type id
   std::vector<EnumInfo> enums;        // index = enum id
+
+  // Constant strings live as long as the module, so Const values can point at them.
+  const String* intern(std::string_view text) {
+    auto buf = std::make_unique<char[]>(sizeof(String) + text.size());
+    auto* str = reinterpret_cast<String*>(buf.get());
+    str->len = static_cast<uint32_t>(text.size());
+    std::memcpy(str->data, text.data(), text.size());
+    strings.push_back(std::move(buf));
+    return str;
+  }
+  std::vector<std::unique_ptr<char[]>> strings;
 
   int find_function(const std::string& name) const {
     for (size_t i = 0; i < functions.size(); ++i)

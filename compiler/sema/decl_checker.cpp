@@ -27,6 +27,18 @@ void TypeChecker::bind(const Name& n, Local l) {
         .note(it->second.span, "first defined here")
         .with_hint("choose another name");
   }
+  if (!l.binding) {
+    auto b = std::make_unique<Binding>();
+    b->name = n.text;
+    b->kind = l.kind;
+    b->type = l.type;
+    b->fields = l.fields;
+    b->owner = current_decl_;
+    b->index = l.index;
+    b->span = n.span;
+    l.binding = b.get();
+    prog_.bindings.push_back(std::move(b));
+  }
   top[n.text] = std::move(l);
 }
 
@@ -68,6 +80,7 @@ void TypeChecker::check_all() {
       scopes_.clear();
       ctx_ = Context::Other;
       resource_ = nullptr;
+      current_decl_ = d.get();
       decl(d.get());
     }
   }
@@ -161,6 +174,8 @@ void TypeChecker::params(const std::vector<Param>& ps, bool bind_them) {
       Local l;
       l.type = t;
       l.span = p.name.span;
+      l.kind = BindingKind::Param;
+      l.index = static_cast<uint32_t>(&p - ps.data());
       bind(p.name, l);
     }
   }
@@ -274,10 +289,13 @@ void TypeChecker::record(const RecordDecl* d) {
     Local l;
     l.type = type_of(f.type);
     l.span = f.name.span;
+    l.kind = BindingKind::Field;
+    l.index = static_cast<uint32_t>(&f - d->fields.data());
     bind(f.name, l);
   }
   Local self;
   self.type = types_.of_decl(TypeKind::Record, d);
+  self.kind = BindingKind::Self;
   bind(Name{"self", {}}, self);
   for (auto& c : d->checks) expect_bool(c.cond.get(), "a `check`");
   pop();
@@ -297,6 +315,7 @@ void TypeChecker::process(const ProcessDecl* d) {
     push();
     Local err;
     err.type = types_.string();
+    err.kind = BindingKind::Error;
     bind(Name{"error", {}}, err);
     block(d->on_failure);
     pop();
@@ -311,16 +330,21 @@ void TypeChecker::lifecycle(const LifecycleDecl* d) {
   if (d->of_org) {
     Local o;
     o.type = types_.org();
+    o.kind = BindingKind::Self;
     bind(Name{"self", {}}, o);
   } else if (const Decl* r = lookup_kind(d->subject, DeclKind::Record, "record")) {
-    for (auto& f : as<RecordDecl>(r)->fields) {
+    const auto& fs = as<RecordDecl>(r)->fields;
+    for (auto& f : fs) {
       Local l;
       l.type = type_of(f.type);
       l.span = f.name.span;
+      l.kind = BindingKind::Field;
+      l.index = static_cast<uint32_t>(&f - fs.data());
       bind(f.name, l);
     }
     Local self;
     self.type = type_of_decl(r);
+    self.kind = BindingKind::Self;
     bind(Name{"self", {}}, self);
   }
   for (auto& t : d->transitions) {
@@ -333,6 +357,7 @@ void TypeChecker::lifecycle(const LifecycleDecl* d) {
 void TypeChecker::rule(const RuleDecl* d) {
   ctx_ = Context::Rule;
   push();
+  uint32_t order = 0;
   for (const Pattern& p : d->patterns) {
     if (p.kind == PatternKind::Accumulate) {
       const Type* t = expr(p.where.get());
@@ -342,6 +367,8 @@ void TypeChecker::rule(const RuleDecl* d) {
       Local l;
       l.type = t;
       l.span = p.var.span;
+      l.kind = BindingKind::Accumulate;
+      l.index = order++;
       bind(p.var, l);
       continue;
     }
@@ -359,6 +386,8 @@ void TypeChecker::rule(const RuleDecl* d) {
     Local l;
     l.type = t;
     l.span = p.var.span;
+    l.kind = BindingKind::PatternVar;
+    l.index = order++;
     // `not`/`exists` patterns bind their variable only inside their own condition.
     if (p.kind != PatternKind::Fact) push();
     if (!p.var.empty()) bind(p.var, l);
@@ -493,6 +522,7 @@ void TypeChecker::templ(const TemplateDecl* d) {
     scopes_ = outer;
     ctx_ = Context::Other;
     resource_ = nullptr;
+    current_decl_ = inner.get();
     decl(inner.get());
   }
   scopes_.clear();

@@ -218,6 +218,7 @@ const Type* TypeChecker::type_of(const TypeExpr& t) {
   if (cached != type_cache_.end()) return cached->second;
   const Type* r = resolve_type(t);
   type_cache_[&t] = r;
+  prog_.type_exprs[&t] = r;
   return r;
 }
 
@@ -321,6 +322,7 @@ const Decl* TypeChecker::decl_of(const Expr* e) {
 
 const Type* TypeChecker::name(const NameExpr* e, const Type* expected) {
   if (const Local* l = local(e->name)) {
+    prog_.expr_bindings[e] = l->binding;
     if (l->is_step && l->fields.size() > 0 && l->type->is_error()) return types_.error();
     return l->type;
   }
@@ -424,6 +426,15 @@ const Type* TypeChecker::field_of(const Type* t, const Name& f, source::Span whe
       if (n == "status") return types_.string();
       return missing(known);
     }
+    case TypeKind::Table: {
+      // A decision table with several outputs returns them as named fields.
+      std::vector<std::string> known;
+      for (auto& o : as<TableDecl>(t->decl)->outputs) {
+        if (o.name.text == n) return type_of(o.type);
+        known.push_back(o.name.text);
+      }
+      return missing(known);
+    }
     case TypeKind::Actor:
       if (n == "id" || n == "name") return types_.string();
       if (n == "units") return types_.list(types_.unit());
@@ -481,6 +492,7 @@ const Type* TypeChecker::field(const FieldExpr* e) {
     if (const Local* l = local(n->name)) {
       if (l->is_step) {
         prog_.expr_types[e->object.get()] = l->type;
+        prog_.expr_bindings[e->object.get()] = l->binding;
         auto it = l->fields.find(e->field.text);
         if (it != l->fields.end()) return it->second;
         if (!l->type->is_error() && l->type->kind != TypeKind::Error && l->fields.empty())
@@ -550,7 +562,10 @@ const Type* TypeChecker::comprehension(const ComprehensionExpr* e) {
   Local var;
   var.type = elem;
   var.span = e->var.span;
+  var.kind = BindingKind::CompVar;
   bind(e->var, var);
+  // The comprehension itself maps to its variable, so lowering finds the variable's slot directly.
+  if (const Local* l = local(e->var.text)) prog_.expr_bindings[e] = l->binding;
   if (e->filter) expect_bool(e->filter.get(), "the `where` condition");
   const Type* value = elem;
   if (e->element) value = expr(e->element.get());

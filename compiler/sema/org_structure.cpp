@@ -27,9 +27,15 @@ std::vector<OrgFacts> derive_org_structure(const std::vector<const ast::OrgDecl*
         case ast::RelationKind::Owns:
           share[i][j] += std::strtod(r.percent.c_str(), nullptr) / 100.0;
           break;
-        case ast::RelationKind::Controls: direct_control[i].insert(j); break;
-        case ast::RelationKind::Manages: facts[i].managed.push_back(r.target.str()); break;
-        case ast::RelationKind::LicensesIpTo: facts[i].licensees.push_back(r.target.str()); break;
+        case ast::RelationKind::Controls:
+          direct_control[i].insert(j);
+          break;
+        case ast::RelationKind::Manages:
+          facts[i].managed.push_back(r.target.str());
+          break;
+        case ast::RelationKind::LicensesIpTo:
+          facts[i].licensees.push_back(r.target.str());
+          break;
       }
     }
   }

@@ -3,6 +3,7 @@
 // lowering, `orgctl graph`) read this instead of re-resolving names.
 #pragma once
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -24,12 +25,40 @@ struct Package {
   std::vector<std::string> broken_names;               // declarations lost to syntax errors
 };
 
+// What a local name stands for: a parameter, a field seen directly (in record checks and lifecycle
+// guards), a step's result, a loop or pattern variable. Lowering maps each to where its value lives.
+enum class BindingKind {
+  Param,
+  Field,
+  Self,
+  Let,
+  Step,
+  LoopVar,
+  CompVar,
+  PatternVar,
+  Accumulate,
+  Error,
+  Bound
+};
+struct Binding {
+  std::string name;
+  BindingKind kind = BindingKind::Let;
+  const Type* type = nullptr;
+  std::map<std::string, const Type*> fields;  // Step: the result's fields (outcome, returned data, …)
+  const ast::Decl* owner = nullptr;           // the declaration whose code binds it
+  uint32_t index = 0;  // Param/Field: position; PatternVar/Accumulate: order in the rule
+  source::Span span;
+};
+
 struct Program {
   std::vector<Package> packages;  // dependencies before the packages that import them
   TypeTable types;
   // What the checker learnt, keyed by AST node.
   std::unordered_map<const ast::Expr*, const Type*> expr_types;
-  std::unordered_map<const ast::Expr*, const ast::Decl*> expr_decls;  // names that denote declarations
+  std::unordered_map<const ast::Expr*, const ast::Decl*> expr_decls;   // names that denote declarations
+  std::unordered_map<const ast::Expr*, const Binding*> expr_bindings;  // names that denote locals
+  std::vector<std::unique_ptr<Binding>> bindings;                      // in the order they were bound
+  std::unordered_map<const ast::TypeExpr*, const Type*> type_exprs;    // every written type, resolved
 
   const Package* package(const std::string& name) const {
     for (auto& p : packages)

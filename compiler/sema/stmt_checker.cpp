@@ -156,6 +156,7 @@ void TypeChecker::construct(const ConstructStmt* s) {
     Local l;
     l.type = type_of_decl(d);
     l.span = s->bind.span;
+    l.kind = BindingKind::Bound;
     bind(s->bind, l);
   }
 }
@@ -198,6 +199,7 @@ void TypeChecker::call(const CallStmt* s) {
       l.span = s->bind.span;
       for (const FieldDecl& f : op->result) l.fields[f.name.text] = type_of(f.type);
       if (l.fields.empty()) l.fields["ok"] = types_.bool_();
+      l.kind = BindingKind::Step;
       bind(s->bind, l);
     }
     return;
@@ -220,6 +222,7 @@ void TypeChecker::call(const CallStmt* s) {
       Local l;
       l.type = type_of_decl(d);
       l.span = s->bind.span;
+      l.kind = BindingKind::Bound;
       bind(s->bind, l);
     }
     return;
@@ -257,6 +260,7 @@ void TypeChecker::stmt(const Stmt* s) {
       l.outcomes = t->outcomes.empty() ? nullptr : &t->outcomes;
       for (auto& f : t->returns) l.fields[f.name.text] = type_of(f.type);
       l.fields["completed_by"] = types_.actor();
+      l.kind = BindingKind::Step;
       bind(t->name, l);
       break;
     }
@@ -273,6 +277,7 @@ void TypeChecker::stmt(const Stmt* s) {
         l.span = a->name.span;
         l.fields["approved"] = types_.bool_();
         l.fields["approvals"] = types_.int_();
+        l.kind = BindingKind::Step;
         bind(a->name, l);
       }
       break;
@@ -334,6 +339,7 @@ void TypeChecker::stmt(const Stmt* s) {
       Local l;
       l.type = d ? type_of_decl(d) : types_.error();
       l.span = w->bind.span;
+      l.kind = BindingKind::Bound;
       push();
       if (!w->bind.empty()) bind(w->bind, l);
       if (w->where) expect_bool(w->where.get(), "the `where` condition");
@@ -412,6 +418,7 @@ void TypeChecker::stmt(const Stmt* s) {
       Local l;
       l.span = f->var.span;
       l.type = types_.error();
+      l.kind = BindingKind::LoopVar;
       if (t->kind == TypeKind::List)
         l.type = t->elem;
       else if (!t->is_error())
@@ -430,6 +437,7 @@ void TypeChecker::stmt(const Stmt* s) {
       Local loc;
       loc.type = declared ? declared : t;
       loc.span = l->name.span;
+      loc.kind = BindingKind::Let;
       bind(l->name, loc);
       break;
     }
@@ -457,6 +465,8 @@ void TypeChecker::stmt(const Stmt* s) {
           Local l;
           l.type = type_of(prm.type);
           l.span = prm.name.span;
+          l.kind = BindingKind::Param;
+          l.index = static_cast<uint32_t>(&prm - as<ProcessDecl>(p)->params.data());
           bind(prm.name, l);
         }
       if (sg->where) expect_bool(sg->where.get(), "the `where` condition");

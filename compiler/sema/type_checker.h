@@ -31,6 +31,9 @@ class TypeChecker {
     std::map<std::string, const Type*> fields;  // for step results (task outcome, returns, call result)
     const std::vector<ast::Name>* outcomes = nullptr;  // a task's declared outcomes
     bool is_step = false;
+    BindingKind kind = BindingKind::Let;
+    uint32_t index = 0;
+    const Binding* binding = nullptr;  // set by bind()
   };
 
   // ---- declarations (decl_checker.cpp)
@@ -118,7 +121,8 @@ class TypeChecker {
   size_t file_ = 0;
   Context ctx_ = Context::Other;
   std::vector<std::map<std::string, Local>> scopes_;
-  const Type* resource_ = nullptr;  // policies and grants: the type of `resource`
+  const Type* resource_ = nullptr;           // policies and grants: the type of `resource`
+  const ast::Decl* current_decl_ = nullptr;  // owner of the bindings made now
   // Each written type is resolved once, so an unknown type name is reported once, not at every use.
   std::unordered_map<const ast::TypeExpr*, const Type*> type_cache_;
 };

@@ -28,7 +28,8 @@ TEST(OrgStructure, EffectiveOwnershipMultipliesAlongChains) {
 
 TEST(OrgStructure, MajorityHeldThroughControlledOrgsGivesControl) {
   // Holding owns 30% of Target directly and controls OpCo, which owns another 25%: 55% of the votes.
-  auto f = derive("org Holding { owns OpCo 80% owns Target 30% }\norg OpCo { owns Target 25% }\norg Target {}\n");
+  auto f =
+      derive("org Holding { owns OpCo 80% owns Target 30% }\norg OpCo { owns Target 25% }\norg Target {}\n");
   EXPECT_EQ(f[0].subsidiaries, (std::vector<std::string>{"OpCo", "Target"}));
   EXPECT_EQ(f[2].parent, "Holding");
   EXPECT_EQ(f[1].parent, "Holding");
