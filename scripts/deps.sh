@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  g++ cmake ninja-build make clang-format
+  g++ cmake ninja-build make pkgconf clang-format
   # front-end: ANTLR tool (needs Java, already on the image) + C++ runtime 4.9
   antlr4 libantlr4-runtime-dev uuid-dev
   # code generation: LLVM 16 (shared library) and what its CMake config asks for

@@ -7,7 +7,9 @@ using interp::dec::parse;
 using interp::dec::to_string;
 
 namespace {
-ir::Dec D(const char* s) { return *parse(s); }
+ir::Dec D(const char* s) {
+  return *parse(s);
+}
 }  // namespace
 
 TEST(Decimal, ParseAndPrintRoundTrip) {

@@ -16,7 +16,9 @@ NodePtr cnst(Value v, Kind k) {
   n->type = IType::of(k);
   return n;
 }
-NodePtr i64(int64_t x) { return cnst(Value::of_int(x), Kind::Int); }
+NodePtr i64(int64_t x) {
+  return cnst(Value::of_int(x), Kind::Int);
+}
 NodePtr money(const char* amount, const char* cur) {
   auto n = cnst(Value::of_money(*interp::dec::parse(amount), currency_code(cur)), Kind::Money);
   n->type.currency = currency_code(cur);
@@ -108,9 +110,10 @@ TEST(Evaluator, ShortCircuitSkipsTheRightSide) {
 }
 
 TEST(Evaluator, DatesMoveByWholeDays) {
-  auto n = bin(Op::Add, cnst(Value::of_date(100), Kind::Date), cnst(Value::of_duration(2 * 86400 + 5), Kind::Dur),
-               Kind::Date);
+  auto n = bin(Op::Add, cnst(Value::of_date(100), Kind::Date),
+               cnst(Value::of_duration(2 * 86400 + 5), Kind::Dur), Kind::Date);
   EXPECT_EQ(run(std::move(n)).value.u.i, 102);
-  auto d = bin(Op::Sub, cnst(Value::of_date(100), Kind::Date), cnst(Value::of_date(97), Kind::Date), Kind::Dur);
+  auto d =
+      bin(Op::Sub, cnst(Value::of_date(100), Kind::Date), cnst(Value::of_date(97), Kind::Date), Kind::Dur);
   EXPECT_EQ(run(std::move(d)).value.u.i, 3 * 86400);
 }
