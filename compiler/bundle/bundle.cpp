@@ -342,6 +342,21 @@ void validate(const ir::Module& m) {
 
 }  // namespace
 
+std::string host_triple() {
+#if defined(__x86_64__)
+  std::string arch = "x86_64";
+#elif defined(__aarch64__)
+  std::string arch = "aarch64";
+#else
+  std::string arch = "unknown";
+#endif
+#if defined(__linux__)
+  return arch + "-pc-linux-gnu";
+#else
+  return arch + "-unknown-unknown";
+#endif
+}
+
 // BLAKE2b (crypto_generichash) needs no sodium_init(): it uses no randomness and no CPU dispatch state.
 std::string content_hash(const driver::Compilation& c) {
   std::map<std::string, const std::string*> files;  // path order: independent of load order

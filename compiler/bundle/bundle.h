@@ -29,6 +29,9 @@ struct Bundle {
   std::vector<uint8_t> object;  // native object code of every function and table (may be empty)
 };
 
+// The target this process runs on, as an LLVM-style triple (object code is only valid there).
+std::string host_triple();
+
 // BLAKE2b-256 over every file of the compilation (path and bytes, in path order), hex encoded.
 std::string content_hash(const driver::Compilation& c);
 

@@ -31,8 +31,10 @@ std::string default_stdlib_dir() {
   return ORGOS_SOURCE_STDLIB;
 }
 
-// .org files under `dir`, sorted, skipping hidden folders, build trees and nested packages.
-std::vector<std::string> org_files(const fs::path& dir) {
+}  // namespace
+
+std::vector<std::string> org_files(const std::string& dir_path) {
+  fs::path dir(dir_path);
   std::vector<std::string> out;
   std::error_code ec;
   fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
@@ -50,6 +52,8 @@ std::vector<std::string> org_files(const fs::path& dir) {
   std::sort(out.begin(), out.end());
   return out;
 }
+
+namespace {
 
 class Loader {
  public:

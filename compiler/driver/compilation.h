@@ -48,6 +48,9 @@ struct Compilation {
   }
 };
 
+// The .org files of a project folder, sorted: hidden folders, `build` and nested packages are skipped.
+std::vector<std::string> org_files(const std::string& dir);
+
 // Parses and checks everything reachable from the inputs. Never throws on bad input: every problem
 // is a diagnostic in the result.
 std::unique_ptr<Compilation> check(const CheckOptions& opts);

@@ -57,3 +57,35 @@ TEST(Cli, CheckStructurePrintsDerivedSubsidiaries) {
   EXPECT_NE(j.out.find("\"parent\": \"Holding\""), std::string::npos) << j.out;
   std::system(("rm -rf " + dir).c_str());
 }
+
+TEST(Cli, CompileWritesABundleAndReusesItUntilTheSourcesChange) {
+  std::string dir = "/tmp/orgctl-compile-" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
+  FILE* f = fopen((dir + "/orgos.yaml").c_str(), "w");
+  fputs("name: demo\nversion: 0.1.0\n", f);
+  fclose(f);
+  f = fopen((dir + "/main.org").c_str(), "w");
+  fputs("fn double(x: Int) -> Int = x * 2\nmetric m = double(21)\n", f);
+  fclose(f);
+  auto first = run("compile " + dir);
+  EXPECT_EQ(first.code, 0) << first.out;
+  EXPECT_NE(first.out.find("compiled:"), std::string::npos) << first.out;
+  auto second = run("compile " + dir);
+  EXPECT_NE(second.out.find("up to date:"), std::string::npos) << second.out;
+  f = fopen((dir + "/main.org").c_str(), "a");
+  fputs("// changed\n", f);
+  fclose(f);
+  EXPECT_NE(run("compile " + dir).out.find("compiled:"), std::string::npos);
+  // A damaged bundle is not trusted: it is rebuilt.
+  f = fopen((dir + "/.orgos/bundle.orgb").c_str(), "r+");
+  fseek(f, 20, SEEK_SET);
+  fputc('!', f);
+  fclose(f);
+  EXPECT_NE(run("compile " + dir).out.find("compiled:"), std::string::npos);
+  // Sources with errors: exit 1, no bundle change.
+  f = fopen((dir + "/main.org").c_str(), "a");
+  fputs("fn broken() -> Int = \"text\"\n", f);
+  fclose(f);
+  EXPECT_EQ(run("compile " + dir).code, 1);
+  std::system(("rm -rf " + dir).c_str());
+}

@@ -20,5 +20,6 @@ Globals& globals();
 void register_check(CLI::App& app);
 void register_fmt(CLI::App& app);
 void register_graph(CLI::App& app);
+void register_compile(CLI::App& app);
 
 }  // namespace orgctl

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   orgctl::register_check(app);
   orgctl::register_fmt(app);
   orgctl::register_graph(app);
+  orgctl::register_compile(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,93 @@
+#include "compiler/driver/build.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "compiler/ir/lower.h"
+#include "orgos/version.h"
+
+namespace orgos::driver {
+
+namespace fs = std::filesystem;
+
+std::string default_bundle_path(const std::string& input) {
+  std::error_code ec;
+  if (fs::is_directory(input, ec)) return (fs::path(input) / ".orgos" / "bundle.orgb").string();
+  return input + "b";  // spend.org → spend.orgb
+}
+
+std::optional<std::string> hash_files(const std::vector<std::string>& paths) {
+  std::map<std::string, std::string> files;
+  for (const std::string& p : paths) {
+    auto bytes = bundle::read_file(p);
+    if (!bytes) return std::nullopt;
+    files[p] = std::string(bytes->begin(), bytes->end());
+  }
+  source::SourceManager sm;
+  for (auto& [p, text] : files) sm.add(p, text);
+  Compilation c;
+  c.sources = std::move(sm);
+  return bundle::content_hash(c);
+}
+
+namespace {
+
+// Why a cached bundle cannot be used, or "" when it can.
+std::string stale(const bundle::Bundle& b, const std::string& input) {
+  if (b.compiler != ORGOS_VERSION) return "it was written by orgctl " + b.compiler;
+  auto h = hash_files(b.files);
+  if (!h) return "a source file it was built from is gone";
+  if (*h != b.source_hash) return "the sources changed";
+  std::error_code ec;
+  if (fs::is_directory(input, ec)) {
+    for (const std::string& f : org_files(input))
+      if (std::find(b.files.begin(), b.files.end(), f) == b.files.end())
+        return "a new source file appeared: " + f;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::variant<Built, BuildFailure> build_or_load(const BuildOptions& opts) {
+  std::string input = opts.check.inputs.empty() ? "." : opts.check.inputs[0];
+  Built out;
+  out.bundle_path = opts.bundle_path.empty() ? default_bundle_path(input) : opts.bundle_path;
+  if (!opts.force) {
+    if (auto bytes = bundle::read_file(out.bundle_path)) {
+      auto loaded = bundle::deserialize(*bytes);
+      if (auto* b = std::get_if<bundle::Bundle>(&loaded)) {
+        out.stale_reason = stale(*b, input);
+        if (out.stale_reason.empty()) {
+          out.bundle = std::move(*b);
+          out.from_cache = true;
+          return out;
+        }
+      } else {
+        out.stale_reason = std::get<bundle::LoadError>(loaded).message;
+      }
+    }
+  }
+  auto c = check(opts.check);
+  if (c->diags.has_errors()) return BuildFailure{std::move(c), ""};
+  out.bundle.source_hash = bundle::content_hash(*c);
+  out.bundle.host = bundle::host_triple();
+  out.bundle.compiler = ORGOS_VERSION;
+  for (size_t i = 0; i < c->sources.size(); ++i)
+    out.bundle.files.push_back(c->sources.file(static_cast<source::FileId>(i)).path);
+  out.bundle.module = std::move(ir::lower(*c).module);
+  if (opts.write) {
+    std::error_code ec;
+    fs::create_directories(fs::path(out.bundle_path).parent_path(), ec);
+    std::string err;
+    if (!bundle::write_file(out.bundle_path, bundle::serialize(out.bundle), err))
+      return BuildFailure{nullptr, err};
+  }
+  out.compilation = std::move(c);
+  return out;
+}
+
+}  // namespace orgos::driver
