@@ -81,9 +81,23 @@ void Evaluator::fail(ErrorKind k, const std::string& msg, const source::Span& s)
   throw Raised{{k, msg, s}};
 }
 
+Evaluator::Evaluator(const ir::Module& m, Host host, bool fast_guards) : m_(m), host_(std::move(host)) {
+  if (!fast_guards) return;
+  guards_.reserve(m.functions.size());
+  for (const Function& f : m.functions) guards_.push_back(GuardProgram::compile(f));
+}
+
 Outcome Evaluator::call(uint32_t function, const std::vector<Value>& args) {
   Outcome out;
   const Function& fn = m_.functions.at(function);
+  // Guard-shaped functions take the fast path; it hands anything unusual back to the walker below.
+  if (function < guards_.size() && guards_[function]) {
+    auto r = guards_[function]->run(args.data());
+    if (r != GuardProgram::Result::Bail) {
+      out.value = Value::of_bool(r == GuardProgram::Result::True);
+      return out;
+    }
+  }
   Frame f{&args, std::vector<Value>(fn.nlocals, Value::none())};
   try {
     out.value = eval(*fn.body, f);

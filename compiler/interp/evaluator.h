@@ -17,12 +17,22 @@
 #include <string>
 #include <vector>
 
+#include "compiler/interp/guard_program.h"
 #include "compiler/ir/ir.h"
 
 namespace orgos::interp {
 
-enum class ErrorKind : uint8_t { Overflow, DivisionByZero, CurrencyMismatch, NoneValue, EmptyAggregate, IndexRange,
-                                 NoMatch, MultipleMatches, Host };
+enum class ErrorKind : uint8_t {
+  Overflow,
+  DivisionByZero,
+  CurrencyMismatch,
+  NoneValue,
+  EmptyAggregate,
+  IndexRange,
+  NoMatch,
+  MultipleMatches,
+  Host
+};
 const char* error_kind_name(ErrorKind k);
 
 struct RuntimeError {
@@ -59,7 +69,8 @@ struct Outcome {
 
 class Evaluator {
  public:
-  Evaluator(const ir::Module& m, Host host = {}) : m_(m), host_(std::move(host)) {}
+  // `fast_guards` off evaluates everything with the tree-walker (the tests compare the two).
+  Evaluator(const ir::Module& m, Host host = {}, bool fast_guards = true);
   Outcome call(uint32_t function, const std::vector<ir::Value>& args);
   Outcome call_table(uint32_t table, const std::vector<ir::Value>& args);
   Arena& arena() { return arena_; }
@@ -79,6 +90,7 @@ class Evaluator {
 
   const ir::Module& m_;
   Host host_;
+  std::vector<std::optional<GuardProgram>> guards_;  // per function: its fast form, if it has one
   Arena arena_;
   int depth_ = 0;
 };

@@ -5,6 +5,8 @@
 
 #include <antlr4-runtime.h>
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "OrgLexer.h"
@@ -128,6 +130,17 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
       }
     } else {
       message = msg;
+    }
+    // A keyword where a name was expected is the commonest cause: say so.
+    if (offending && offending->getType() != antlr4::Token::EOF) {
+      std::string text = offending->getText();
+      bool word = !text.empty() && std::all_of(text.begin(), text.end(), [](char ch) {
+        return std::isalpha(static_cast<unsigned char>(ch)) || ch == '_';
+      });
+      if (word && offending->getType() != OrgLexer::ID)
+        hint = "`" + text +
+               "` is a reserved word of the language; if it is meant as a name, choose another (e.g. `" +
+               text + "_at` or `" + text + "_date`)";
     }
     auto& d = diags_.report(diag::Code::E0001, sp, message);
     if (!hint.empty()) d.with_hint(hint);
