@@ -209,6 +209,163 @@ void put_module(Writer& w, const ir::Module& m) {
   }
 }
 
+// ---- the executable description (processes, rules, …)
+
+void put_strs(Writer& w, const std::vector<std::string>& v) {
+  w.var(v.size());
+  for (auto& x : v) w.str(x);
+}
+void put_u32s(Writer& w, const std::vector<uint32_t>& v) {
+  w.var(v.size());
+  for (auto x : v) w.var(x);
+}
+// kNone is stored as 0 and every other index as index + 1, so the common "none" costs one byte.
+void put_ix(Writer& w, uint32_t v) {
+  w.var(v == ir::kNone ? 0 : uint64_t{v} + 1);
+}
+
+void put_process(Writer& w, const ir::ProcessIR& p) {
+  w.str(p.name);
+  put_ix(w, p.frame_layout);
+  put_ix(w, p.instance_layout);
+  w.var(p.param_slots.size());
+  for (auto x : p.param_slots) put_ix(w, x);
+  put_ix(w, p.timeout);
+  put_ix(w, p.start);
+  put_ix(w, p.on_failure);
+  put_ix(w, p.on_timeout);
+  put_span(w, p.span);
+  w.var(p.steps.size());
+  for (const ir::Step& s : p.steps) {
+    w.u8(static_cast<uint8_t>(s.kind));
+    w.str(s.name);
+    w.str(s.role);
+    for (uint32_t x : {s.layout, s.value, s.scope, s.within, s.where, s.escalate_scope, s.bind_slot,
+                       s.set_slot, s.set_target, s.join, s.on_timeout, s.compensation})
+      put_ix(w, x);
+    w.str(s.escalate_role);
+    w.var(s.fields.size());
+    for (auto& f : s.fields) {
+      put_ix(w, f.slot);
+      put_ix(w, f.function);
+    }
+    w.var(s.args.size());
+    for (auto x : s.args) put_ix(w, x);
+    w.var(s.cases.size());
+    for (auto x : s.cases) put_ix(w, x);
+    put_u32s(w, s.case_target);
+    put_strs(w, s.outcomes);
+    w.u8(s.quorum_kind);
+    w.i64(s.quorum_n);
+    w.i64(s.quorum_of);
+    w.var(s.join_count);
+    w.i64(s.max_items);
+    w.u8(s.parallel ? 1 : 0);
+    w.var(s.next.size());
+    for (auto x : s.next) put_ix(w, x);
+    put_span(w, s.span);
+  }
+}
+
+void put_program(Writer& w, const ir::Program& p) {
+  w.var(p.processes.size());
+  for (auto& x : p.processes) put_process(w, x);
+  w.var(p.lifecycles.size());
+  for (auto& l : p.lifecycles) {
+    w.str(l.name);
+    w.u8(l.of_org ? 1 : 0);
+    put_ix(w, l.subject_layout);
+    w.str(l.initial);
+    put_strs(w, l.states);
+    put_strs(w, l.finals);
+    w.var(l.transitions.size());
+    for (auto& t : l.transitions) {
+      w.str(t.name);
+      put_strs(w, t.from);
+      w.str(t.to);
+      put_ix(w, t.guard);
+      put_ix(w, t.effects);
+    }
+    w.var(l.effects.size());
+    for (auto& e : l.effects) put_process(w, e);
+  }
+  w.var(p.rules.size());
+  for (auto& r : p.rules) {
+    w.str(r.name);
+    w.i64(r.salience);
+    w.var(r.patterns.size());
+    for (auto& pt : r.patterns) {
+      w.u8(pt.kind);
+      put_ix(w, pt.layout);
+      w.u8(pt.is_event ? 1 : 0);
+      put_ix(w, pt.condition);
+    }
+    put_process(w, r.actions);
+  }
+  w.var(p.policies.size());
+  for (auto& x : p.policies) {
+    w.str(x.name);
+    w.u8(x.forbid ? 1 : 0);
+    w.str(x.action);
+    w.str(x.resource);
+    put_ix(w, x.when);
+  }
+  w.var(p.roles.size());
+  for (auto& r : p.roles) {
+    w.str(r.name);
+    put_strs(w, r.extends);
+    w.u8(r.scoped ? 1 : 0);
+    w.var(r.grants.size());
+    for (auto& g : r.grants) {
+      w.str(g.action);
+      w.str(g.resource);
+      put_ix(w, g.where);
+    }
+  }
+  w.var(p.orgs.size());
+  for (auto& o : p.orgs) {
+    for (const std::string* x :
+         {&o.name, &o.purpose, &o.legal_form, &o.jurisdiction, &o.currency, &o.lifecycle})
+      w.str(*x);
+    w.var(o.units.size());
+    for (auto& u : o.units) {
+      w.str(u.name);
+      w.str(u.kind);
+      w.str(u.parent);
+    }
+    w.var(o.positions.size());
+    for (auto& pos : o.positions) {
+      w.str(pos.name);
+      w.str(pos.role);
+      w.str(pos.unit);
+      put_strs(w, pos.holders);
+    }
+  }
+  w.var(p.metrics.size());
+  for (auto& m : p.metrics) {
+    w.str(m.name);
+    for (uint32_t x : {m.formula, m.window, m.target, m.warn, m.alert}) put_ix(w, x);
+    w.u8(m.target_op);
+    w.u8(m.warn_op);
+    w.u8(m.alert_op);
+    w.str(m.alert_event);
+  }
+  w.var(p.connector_ops.size());
+  for (auto& c : p.connector_ops) {
+    w.str(c.connector);
+    w.str(c.op);
+    put_strs(w, c.params);
+    put_ix(w, c.result_layout);
+  }
+  put_strs(w, p.events);
+  w.var(p.event_layouts.size());
+  for (auto x : p.event_layouts) put_ix(w, x);
+  w.var(p.record_layouts.size());
+  for (auto x : p.record_layouts) put_ix(w, x);
+  w.var(p.record_checks.size());
+  for (auto& v : p.record_checks) put_u32s(w, v);
+}
+
 // ---- reading
 
 template <typename E>
@@ -322,6 +479,230 @@ ir::Module get_module(Reader& r) {
   return m;
 }
 
+std::vector<std::string> get_strs(Reader& r) {
+  std::vector<std::string> v;
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) v.push_back(r.str());
+  return v;
+}
+std::vector<uint32_t> get_u32s(Reader& r) {
+  std::vector<uint32_t> v;
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) v.push_back(r.u32());
+  return v;
+}
+uint32_t get_ix(Reader& r) {
+  uint64_t v = r.var();
+  if (v == 0) return ir::kNone;
+  if (v - 1 >= ir::kNone) throw Corrupt{"an index is out of range"};
+  return static_cast<uint32_t>(v - 1);
+}
+
+ir::ProcessIR get_process(Reader& r) {
+  ir::ProcessIR p;
+  p.name = r.str();
+  p.frame_layout = get_ix(r);
+  p.instance_layout = get_ix(r);
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) p.param_slots.push_back(get_ix(r));
+  p.timeout = get_ix(r);
+  p.start = get_ix(r);
+  p.on_failure = get_ix(r);
+  p.on_timeout = get_ix(r);
+  p.span = get_span(r);
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) {
+    ir::Step s;
+    s.kind = enum_of<ir::StepKind>(r.u8(), static_cast<uint8_t>(ir::StepKind::End), "step kind");
+    s.name = r.str();
+    s.role = r.str();
+    for (uint32_t* x : {&s.layout, &s.value, &s.scope, &s.within, &s.where, &s.escalate_scope, &s.bind_slot,
+                        &s.set_slot, &s.set_target, &s.join, &s.on_timeout, &s.compensation})
+      *x = get_ix(r);
+    s.escalate_role = r.str();
+    for (uint64_t k = 0, nf = r.count(); k < nf; ++k) {
+      uint32_t slot = get_ix(r);
+      s.fields.push_back({slot, get_ix(r)});
+    }
+    for (uint64_t k = 0, na = r.count(); k < na; ++k) s.args.push_back(get_ix(r));
+    for (uint64_t k = 0, nc = r.count(); k < nc; ++k) s.cases.push_back(get_ix(r));
+    s.case_target = get_u32s(r);
+    s.outcomes = get_strs(r);
+    s.quorum_kind = r.u8();
+    s.quorum_n = r.i64();
+    s.quorum_of = r.i64();
+    s.join_count = r.u32();
+    s.max_items = r.i64();
+    s.parallel = r.u8() != 0;
+    for (uint64_t k = 0, nn = r.count(); k < nn; ++k) s.next.push_back(get_ix(r));
+    s.span = get_span(r);
+    p.steps.push_back(std::move(s));
+  }
+  return p;
+}
+
+ir::Program get_program(Reader& r) {
+  ir::Program p;
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) p.processes.push_back(get_process(r));
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) {
+    ir::LifecycleIR l;
+    l.name = r.str();
+    l.of_org = r.u8() != 0;
+    l.subject_layout = get_ix(r);
+    l.initial = r.str();
+    l.states = get_strs(r);
+    l.finals = get_strs(r);
+    for (uint64_t k = 0, nt = r.count(); k < nt; ++k) {
+      ir::TransitionIR t;
+      t.name = r.str();
+      t.from = get_strs(r);
+      t.to = r.str();
+      t.guard = get_ix(r);
+      t.effects = get_ix(r);
+      l.transitions.push_back(std::move(t));
+    }
+    for (uint64_t k = 0, ne = r.count(); k < ne; ++k) l.effects.push_back(get_process(r));
+    p.lifecycles.push_back(std::move(l));
+  }
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) {
+    ir::RuleIR rule;
+    rule.name = r.str();
+    rule.salience = r.i64();
+    for (uint64_t k = 0, np = r.count(); k < np; ++k) {
+      ir::PatternIR pt;
+      pt.kind = enum_of<uint8_t>(r.u8(), 3, "pattern kind");
+      pt.layout = get_ix(r);
+      pt.is_event = r.u8() != 0;
+      pt.condition = get_ix(r);
+      rule.patterns.push_back(pt);
+    }
+    rule.actions = get_process(r);
+    p.rules.push_back(std::move(rule));
+  }
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) {
+    ir::PolicyIR x;
+    x.name = r.str();
+    x.forbid = r.u8() != 0;
+    x.action = r.str();
+    x.resource = r.str();
+    x.when = get_ix(r);
+    p.policies.push_back(std::move(x));
+  }
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) {
+    ir::RoleIR role;
+    role.name = r.str();
+    role.extends = get_strs(r);
+    role.scoped = r.u8() != 0;
+    for (uint64_t k = 0, ng = r.count(); k < ng; ++k) {
+      ir::GrantIR g;
+      g.action = r.str();
+      g.resource = r.str();
+      g.where = get_ix(r);
+      role.grants.push_back(std::move(g));
+    }
+    p.roles.push_back(std::move(role));
+  }
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) {
+    ir::OrgIR o;
+    for (std::string* x : {&o.name, &o.purpose, &o.legal_form, &o.jurisdiction, &o.currency, &o.lifecycle})
+      *x = r.str();
+    for (uint64_t k = 0, nu = r.count(); k < nu; ++k) {
+      ir::UnitIR u;
+      u.name = r.str();
+      u.kind = r.str();
+      u.parent = r.str();
+      o.units.push_back(std::move(u));
+    }
+    for (uint64_t k = 0, npos = r.count(); k < npos; ++k) {
+      ir::PositionIR pos;
+      pos.name = r.str();
+      pos.role = r.str();
+      pos.unit = r.str();
+      pos.holders = get_strs(r);
+      o.positions.push_back(std::move(pos));
+    }
+    p.orgs.push_back(std::move(o));
+  }
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) {
+    ir::MetricIR m;
+    m.name = r.str();
+    for (uint32_t* x : {&m.formula, &m.window, &m.target, &m.warn, &m.alert}) *x = get_ix(r);
+    m.target_op = r.u8();
+    m.warn_op = r.u8();
+    m.alert_op = r.u8();
+    m.alert_event = r.str();
+    p.metrics.push_back(std::move(m));
+  }
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) {
+    ir::ConnectorOpIR c;
+    c.connector = r.str();
+    c.op = r.str();
+    c.params = get_strs(r);
+    c.result_layout = get_ix(r);
+    p.connector_ops.push_back(std::move(c));
+  }
+  p.events = get_strs(r);
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) p.event_layouts.push_back(get_ix(r));
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) p.record_layouts.push_back(get_ix(r));
+  for (uint64_t i = 0, n = r.count(); i < n; ++i) p.record_checks.push_back(get_u32s(r));
+  return p;
+}
+
+// Function and step indices must point inside the module and the process, or the runtime would
+// index out of bounds.
+void validate_program(const ir::Program& p, const ir::Module& m) {
+  auto fn = [&](uint32_t f) {
+    if (f != ir::kNone && f >= m.functions.size()) throw Corrupt{"a step names a missing function"};
+  };
+  auto lay = [&](uint32_t l) {
+    if (l != ir::kNone && l >= m.layouts.size()) throw Corrupt{"a step names a missing record layout"};
+  };
+  auto proc = [&](const ir::ProcessIR& pr) {
+    auto step = [&](uint32_t s) {
+      if (s != ir::kNone && s >= pr.steps.size()) throw Corrupt{"a step jumps outside its process"};
+    };
+    step(pr.start);
+    step(pr.on_failure);
+    step(pr.on_timeout);
+    fn(pr.timeout);
+    lay(pr.frame_layout);
+    lay(pr.instance_layout);
+    for (const ir::Step& s : pr.steps) {
+      for (uint32_t f : {s.value, s.scope, s.within, s.where, s.escalate_scope, s.set_target}) fn(f);
+      lay(s.layout);
+      for (auto& fv : s.fields) fn(fv.function);
+      for (auto a : s.args) fn(a);
+      for (auto c : s.cases) fn(c);
+      for (auto t : s.case_target)
+        if (t >= s.next.size()) throw Corrupt{"a switch case has no target"};
+      for (uint32_t x : {s.join, s.on_timeout, s.compensation}) step(x);
+      for (auto n : s.next) step(n);
+    }
+  };
+  for (auto& pr : p.processes) proc(pr);
+  for (auto& l : p.lifecycles) {
+    lay(l.subject_layout);
+    for (auto& t : l.transitions) {
+      fn(t.guard);
+      if (t.effects != ir::kNone && t.effects >= l.effects.size())
+        throw Corrupt{"a transition names missing effects"};
+    }
+    for (auto& e : l.effects) proc(e);
+  }
+  for (auto& r : p.rules) {
+    for (auto& pt : r.patterns) {
+      fn(pt.condition);
+      lay(pt.layout);
+    }
+    proc(r.actions);
+  }
+  for (auto& x : p.policies) fn(x.when);
+  for (auto& r : p.roles)
+    for (auto& g : r.grants) fn(g.where);
+  for (auto& mt : p.metrics)
+    for (uint32_t f : {mt.formula, mt.window, mt.target, mt.warn, mt.alert}) fn(f);
+  for (auto l : p.event_layouts) lay(l);
+  for (auto l : p.record_layouts) lay(l);
+  for (auto& v : p.record_checks)
+    for (auto f : v) fn(f);
+}
+
 // Indices inside the module must point at things that exist, or evaluation would read out of bounds.
 void validate(const ir::Module& m) {
   std::function<void(const ir::Node*)> check = [&](const ir::Node* n) {
@@ -389,6 +770,10 @@ std::vector<uint8_t> serialize(const Bundle& b) {
   put_module(mod, b.module);
   w.var(mod.out.size());
   w.raw(mod.out.data(), mod.out.size());
+  Writer prog;
+  put_program(prog, b.program);
+  w.var(prog.out.size());
+  w.raw(prog.out.data(), prog.out.size());
   w.var(b.object.size());
   w.raw(b.object.data(), b.object.size());
   unsigned char sum[32];
@@ -421,6 +806,11 @@ std::variant<Bundle, LoadError> deserialize(const std::vector<uint8_t>& bytes) {
     b.module = get_module(r);
     if (r.pos() - mod_start != mod_len) throw Corrupt{"the IR section has the wrong length"};
     validate(b.module);
+    uint64_t prog_len = r.var();
+    size_t prog_start = r.pos();
+    b.program = get_program(r);
+    if (r.pos() - prog_start != prog_len) throw Corrupt{"the program section has the wrong length"};
+    validate_program(b.program, b.module);
     uint64_t obj_len = r.count();
     b.object.resize(obj_len);
     r.raw(b.object.data(), obj_len);

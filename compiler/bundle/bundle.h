@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "compiler/ir/ir.h"
+#include "compiler/ir/program.h"
 
 namespace orgos::driver {
 struct Compilation;
@@ -26,6 +27,7 @@ struct Bundle {
   std::string compiler;            // orgctl version that wrote it
   std::vector<std::string> files;  // source paths by file id, so run-time errors can name file:line:col
   ir::Module module;
+  ir::Program program;
   std::vector<uint8_t> object;  // native object code of every function and table (may be empty)
 };
 

@@ -78,7 +78,9 @@ std::variant<Built, BuildFailure> build_or_load(const BuildOptions& opts) {
   out.bundle.compiler = ORGOS_VERSION;
   for (size_t i = 0; i < c->sources.size(); ++i)
     out.bundle.files.push_back(c->sources.file(static_cast<source::FileId>(i)).path);
-  out.bundle.module = std::move(ir::lower(*c).module);
+  ir::Lowered lowered = ir::lower(*c);
+  out.bundle.module = std::move(lowered.module);
+  out.bundle.program = std::move(lowered.program);
   if (opts.write) {
     std::error_code ec;
     fs::create_directories(fs::path(out.bundle_path).parent_path(), ec);

@@ -277,7 +277,7 @@ class Lowerer {
         IType self = IType::of(Kind::Rec);
         self.id = out_.layout_of[d];
         for (size_t i = 0; i < rd->checks.size(); ++i) {
-          Ctx ctx = self_ctx();
+          Ctx ctx = self_ctx(self);
           out_.checks_of[d].push_back(add_function(rd->name.text + ".check#" + std::to_string(i),
                                                    FunctionKind::Check, {self}, rd->checks[i].cond.get(),
                                                    ctx));
@@ -302,12 +302,12 @@ class Lowerer {
               self.id = id;
         for (auto& t : ld->transitions) {
           if (t.guard) {
-            Ctx ctx = self_ctx();
+            Ctx ctx = self_ctx(self);
             out_.guard_of[&t] = add_function(ld->name.text + "." + t.name.text + ".guard",
                                              FunctionKind::Guard, {self}, t.guard.get(), ctx);
           }
           lower_block(
-              t.effects, [&]() { return self_ctx(); }, {self}, ld->name.text + "." + t.name.text);
+              t.effects, [&]() { return self_ctx(self); }, {self}, ld->name.text + "." + t.name.text);
         }
         break;
       }
@@ -317,7 +317,7 @@ class Lowerer {
           Ctx ctx = param_ctx();
           ctx.policy = true;
           out_.policy_of[d] = add_function(pd->name.text + ".when", FunctionKind::Condition,
-                                           policy_params(pd->when.get()), pd->when.get(), ctx);
+                                           policy_params(pd->resource), pd->when.get(), ctx);
         }
         break;
       }
@@ -329,7 +329,7 @@ class Lowerer {
             ctx.policy = true;
             out_.expr_function[g.where.get()] =
                 add_function(rd->name.text + ".may." + g.action.text + where(g.where.get()),
-                             FunctionKind::Condition, policy_params(g.where.get()), g.where.get(), ctx);
+                             FunctionKind::Condition, policy_params(g.resource), g.where.get(), ctx);
           }
         break;
       }
@@ -347,10 +347,13 @@ class Lowerer {
     }
   }
 
-  std::vector<IType> policy_params(const ast::Expr*) {
+  // Policies and grants are functions of (actor, resource).
+  std::vector<IType> policy_params(const ast::QualifiedName& resource_name) {
     IType actor = IType::of(Kind::Rec);
     actor.id = kActorLayout;
     IType resource = IType::of(Kind::Rec);
+    if (auto it = p_.names.find(&resource_name); it != p_.names.end())
+      if (auto l = out_.layout_of.find(it->second); l != out_.layout_of.end()) resource.id = l->second;
     return {actor, resource};
   }
 
@@ -365,10 +368,9 @@ class Lowerer {
   }
 
   // Record checks and lifecycle code: fields are read from the record in Param 0.
-  Ctx self_ctx() {
+  Ctx self_ctx(const IType& self) {
     Ctx ctx;
-    ctx.binding = [this](const Binding* b, source::Span s) {
-      IType self = IType::of(Kind::Rec);
+    ctx.binding = [this, self](const Binding* b, source::Span s) {
       auto p = leaf(Op::Param, self, s);
       p->index = 0;
       if (b->kind == BindingKind::Self) return p;
@@ -1156,6 +1158,7 @@ class Lowerer {
 Lowered lower(const driver::Compilation& c) {
   Lowered out;
   Lowerer(c, out).run();
+  lower_program(c, out);
   return out;
 }
 

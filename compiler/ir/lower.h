@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "compiler/ir/ir.h"
+#include "compiler/ir/program.h"
 #include "compiler/sema/program.h"
 
 namespace orgos::driver {
@@ -22,6 +23,7 @@ inline constexpr uint32_t kOrgLayout = 2;    // name, state, currency
 
 struct Lowered {
   Module module;
+  Program program;  // processes, lifecycles, rules, policies, roles, orgs, metrics (lower_program.cpp)
   // Where each piece of source ended up.
   std::unordered_map<const ast::Expr*, uint32_t> expr_function;   // step/effect/action expressions
   std::unordered_map<const ast::Decl*, uint32_t> layout_of;       // record, event, process instance
@@ -37,5 +39,9 @@ struct Lowered {
 
 // Lowers every declaration of a compilation that checked without errors.
 Lowered lower(const driver::Compilation& c);
+
+// The second half of lowering: step graphs and the other executable descriptions, built from the
+// functions and layouts the first half made. Called by lower().
+void lower_program(const driver::Compilation& c, Lowered& out);
 
 }  // namespace orgos::ir

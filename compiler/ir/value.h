@@ -17,7 +17,16 @@ inline constexpr int64_t kDecOne = 1'000'000'000;
 
 enum Tag : uint8_t {
   kTagNone = 0,  // an optional with no value (any type)
-  kTagInt, kTagDec, kTagMoney, kTagBool, kTagString, kTagDate, kTagDuration, kTagEnum, kTagRecord, kTagList,
+  kTagInt,
+  kTagDec,
+  kTagMoney,
+  kTagBool,
+  kTagString,
+  kTagDate,
+  kTagDuration,
+  kTagEnum,
+  kTagRecord,
+  kTagList,
 };
 
 struct String;
@@ -27,8 +36,8 @@ struct Record;
 // 32 bytes: a 16-byte payload, a 32-bit auxiliary word and the tag.
 struct alignas(16) Value {
   union {
-    int64_t i;         // Int, Bool (0/1), Date (days since 1970-01-01), Duration (seconds), Enum (ordinal)
-    Dec d;             // Decimal, Money (amount in billionths)
+    int64_t i;  // Int, Bool (0/1), Date (days since 1970-01-01), Duration (seconds), Enum (ordinal)
+    Dec d;      // Decimal, Money (amount in billionths)
     const String* s;
     const List* l;
     Record* r;

@@ -52,7 +52,10 @@ const TypeChecker::Local* TypeChecker::local(const std::string& n) const {
 
 const Decl* TypeChecker::lookup(const QualifiedName& q) {
   const Decl* d = sym_.lookup(file_, q);
-  if (d) sym_.use(d);
+  if (d) {
+    sym_.use(d);
+    prog_.names[&q] = d;
+  }
   return d;
 }
 

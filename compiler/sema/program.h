@@ -55,10 +55,11 @@ struct Program {
   TypeTable types;
   // What the checker learnt, keyed by AST node.
   std::unordered_map<const ast::Expr*, const Type*> expr_types;
-  std::unordered_map<const ast::Expr*, const ast::Decl*> expr_decls;   // names that denote declarations
-  std::unordered_map<const ast::Expr*, const Binding*> expr_bindings;  // names that denote locals
-  std::vector<std::unique_ptr<Binding>> bindings;                      // in the order they were bound
-  std::unordered_map<const ast::TypeExpr*, const Type*> type_exprs;    // every written type, resolved
+  std::unordered_map<const ast::Expr*, const ast::Decl*> expr_decls;      // names that denote declarations
+  std::unordered_map<const ast::Expr*, const Binding*> expr_bindings;     // names that denote locals
+  std::vector<std::unique_ptr<Binding>> bindings;                         // in the order they were bound
+  std::unordered_map<const ast::TypeExpr*, const Type*> type_exprs;       // every written type, resolved
+  std::unordered_map<const ast::QualifiedName*, const ast::Decl*> names;  // names in steps, patterns, orgs
 
   const Package* package(const std::string& name) const {
     for (auto& p : packages)

@@ -169,8 +169,9 @@ void TypeChecker::call(const CallStmt* s) {
   if (!d && s->callee.parts.size() >= 2) {
     QualifiedName conn = s->callee;
     conn.parts.pop_back();
-    if (const Decl* c = lookup(conn); c && c->kind == DeclKind::Connector) {
+    if (const Decl* c = sym_.lookup(file_, conn); c && c->kind == DeclKind::Connector) {
       sym_.use(c);
+      prog_.names[&s->callee] = c;  // the step names connector.op: remember the connector
       for (const ConnectorOp& o : as<ConnectorDecl>(c)->ops)
         if (o.name.text == s->callee.parts.back().text) op = &o;
       if (!op) {

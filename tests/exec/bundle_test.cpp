@@ -30,7 +30,9 @@ bundle::Bundle make() {
   b.source_hash = bundle::content_hash(*c);
   b.host = "x86_64-pc-linux-gnu";
   b.files = {"b.org"};
-  b.module = std::move(ir::lower(*c).module);
+  auto lowered = ir::lower(*c);
+  b.module = std::move(lowered.module);
+  b.program = std::move(lowered.program);
   return b;
 }
 
@@ -95,4 +97,26 @@ TEST(Bundle, CorruptContentWithAValidChecksumIsStillRefusedSafely) {
     (void)r;
   }
   SUCCEED();
+}
+
+TEST(Bundle, ExampleOrganizationRoundTripsWithItsProcesses) {
+  driver::CheckOptions o;
+  o.inputs = {std::string(ORGOS_SOURCE_DIR) + "/examples/acme"};
+  auto c = driver::check(o);
+  ASSERT_FALSE(c->diags.has_errors());
+  auto lowered = ir::lower(*c);
+  bundle::Bundle b;
+  b.source_hash = bundle::content_hash(*c);
+  b.module = std::move(lowered.module);
+  b.program = std::move(lowered.program);
+  ASSERT_FALSE(b.program.processes.empty());
+  ASSERT_FALSE(b.program.rules.empty());
+  ASSERT_FALSE(b.program.orgs.empty());
+  auto bytes = bundle::serialize(b);
+  auto loaded = bundle::deserialize(bytes);
+  ASSERT_TRUE(std::holds_alternative<bundle::Bundle>(loaded)) << std::get<bundle::LoadError>(loaded).message;
+  auto& l = std::get<bundle::Bundle>(loaded);
+  EXPECT_EQ(l.program.processes.size(), b.program.processes.size());
+  EXPECT_EQ(l.program.processes[0].steps.size(), b.program.processes[0].steps.size());
+  EXPECT_EQ(bundle::serialize(l), bytes);
 }

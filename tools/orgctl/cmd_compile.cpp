@@ -4,6 +4,7 @@
 
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/build.h"
+#include "compiler/ir/dump.h"
 #include "tools/orgctl/commands.h"
 
 namespace orgctl {
@@ -14,6 +15,7 @@ void register_compile(CLI::App& app) {
     std::string output;
     std::string stdlib;
     bool force = false;
+    bool dump = false;
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd =
@@ -21,6 +23,7 @@ void register_compile(CLI::App& app) {
   cmd->add_option("path", opts->path, "project folder or .org file (default: .)");
   cmd->add_option("-o,--output", opts->output, "bundle file (default: PROJECT/.orgos/bundle.orgb)");
   cmd->add_flag("--force", opts->force, "rebuild even if the bundle is up to date");
+  cmd->add_flag("--dump", opts->dump, "print the compiled IR: functions and process steps");
   cmd->add_option("--stdlib", opts->stdlib, "the standard library folder");
   cmd->footer(
       "Examples:\n"
@@ -45,6 +48,7 @@ void register_compile(CLI::App& app) {
       throw CLI::RuntimeError(kExitIo);
     }
     auto& b = std::get<orgos::driver::Built>(r);
+    if (opts->dump) std::cout << orgos::ir::dump(b.bundle.module, b.bundle.program);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::cerr << (b.from_cache ? "up to date: " : "compiled: ") << b.bundle_path << " ("
               << b.bundle.module.functions.size() << " functions, " << b.bundle.module.tables.size()

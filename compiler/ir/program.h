@@ -1,0 +1,186 @@
+// The executable description of an organization, beside the expression code in ir::Module: process
+// step graphs, lifecycles, rules, policies, roles and the org structure. The runtime runs these (it
+// never reads sources); every expression they mention is an index of an ir::Function.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compiler/source/span.h"
+
+namespace orgos::ir {
+
+inline constexpr uint32_t kNone = UINT32_MAX;
+
+enum class StepKind : uint8_t {
+  Task,
+  Approval,  // human steps: wait for completion by a holder of `role`
+  Emit,
+  Create,
+  Update,
+  Set,    // data effects
+  Call,   // connector operation, through the outbox
+  Run,    // sub-process, waited for
+  Start,  // process started alongside
+  Notify,
+  WaitEvent,
+  WaitUntil,
+  WaitTimer,
+  Branch,   // if: next[0] when `cond` is true, next[1] otherwise
+  Switch,   // next[i] for case i (values in `cases`), next.back() for else
+  Fork,     // parallel: next[] are the branch starts; `join` is the join step
+  Join,     // waits for `join_count` branches (0: all), then continues with next[0]
+  ForEach,  // loop head: binds `bind_slot` to the next item of `value`, body next[0], exit next[1]
+  Let,
+  Fail,
+  Complete,
+  Insert,
+  Derive,
+  Modify,
+  Retract,
+  Signal,
+  End,  // the end of a block: continue with next[0], or finish the branch/process
+};
+const char* step_kind_name(StepKind k);
+
+struct FieldValue {
+  uint32_t slot;      // slot in the target layout
+  uint32_t function;  // computes the value from the frame
+};
+
+struct Step {
+  StepKind kind = StepKind::End;
+  std::string name;         // task/approval name, event name, record/process/connector.op name
+  std::string role;         // Task/Approval: the role; Notify: empty
+  uint32_t layout = kNone;  // Emit/Create/Insert/Derive: layout of the event or record; Run/Start: process
+  uint32_t value = kNone;   // function: Branch cond, Switch subject, Let/Set value, wait time, ForEach list,
+                            // Notify message, Fail reason, Update/Modify/Retract target
+  uint32_t scope = kNone;   // function: `of` scope of a task/approval, Notify recipient
+  uint32_t within = kNone;  // function: deadline (Duration)
+  uint32_t where = kNone;   // function: WaitEvent/Signal filter
+  std::string escalate_role;
+  uint32_t escalate_scope = kNone;
+  std::vector<FieldValue> fields;     // Emit/Create/Update/…: field values
+  std::vector<uint32_t> args;         // Call/Run/Start: argument functions in parameter order
+  std::vector<uint32_t> cases;        // Switch: one function per case value (several per case are flattened)
+  std::vector<uint32_t> case_target;  // Switch: for each entry of `cases`, the index into `next`
+  std::vector<std::string> outcomes;  // Task
+  uint8_t quorum_kind = 0;            // Approval: 0 all, 1 majority, 2 unanimous, 3 count, 4 percent
+  int64_t quorum_n = 0, quorum_of = 0;
+  uint32_t bind_slot = kNone;     // frame slot that receives the step's result
+  uint32_t set_slot = kNone;      // Set: the field written in the record computed by `value`'s target
+  uint32_t set_target = kNone;    // Set: function computing the record (kNone: a frame variable)
+  uint32_t join = kNone;          // Fork: its Join
+  uint32_t join_count = 0;        // Join: branches needed (0 = all)
+  uint32_t on_timeout = kNone;    // first step run when the deadline passes
+  uint32_t compensation = kNone;  // first step of this step's compensation block
+  int64_t max_items = 0;          // ForEach bound (0: the default bound)
+  bool parallel = false;          // ForEach in parallel
+  std::vector<uint32_t> next;
+  source::Span span;
+};
+
+struct ProcessIR {
+  std::string name;
+  uint32_t frame_layout = kNone;
+  uint32_t instance_layout = kNone;
+  std::vector<uint32_t> param_slots;  // frame slot of each parameter
+  uint32_t timeout = kNone;           // function: the process deadline
+  uint32_t start = kNone, on_failure = kNone, on_timeout = kNone;
+  std::vector<Step> steps;
+  source::Span span;
+};
+
+struct TransitionIR {
+  std::string name;
+  std::vector<std::string> from;
+  std::string to;
+  uint32_t guard = kNone;    // function of the subject
+  uint32_t effects = kNone;  // index into LifecycleIR::effects processes (kNone: none)
+};
+struct LifecycleIR {
+  std::string name;
+  bool of_org = false;
+  uint32_t subject_layout = kNone;
+  std::string initial;
+  std::vector<std::string> states, finals;
+  std::vector<TransitionIR> transitions;
+  std::vector<ProcessIR> effects;  // each transition's effect block, as a tiny process over the subject
+};
+
+struct PatternIR {
+  uint8_t kind = 0;         // 0 fact, 1 not, 2 exists, 3 accumulate
+  uint32_t layout = kNone;  // fact type
+  bool is_event = false;
+  uint32_t condition = kNone;  // function of the facts bound so far (and this one)
+};
+struct RuleIR {
+  std::string name;
+  int64_t salience = 0;
+  std::vector<PatternIR> patterns;
+  ProcessIR actions;  // the `then` block, as steps over the bound facts
+};
+
+struct PolicyIR {
+  std::string name;
+  bool forbid = false;
+  std::string action;     // "" = any action
+  std::string resource;   // "" = any resource
+  uint32_t when = kNone;  // function (actor, resource)
+};
+
+struct GrantIR {
+  std::string action, resource;
+  uint32_t where = kNone;  // function (actor, resource)
+};
+struct RoleIR {
+  std::string name;
+  std::vector<std::string> extends;
+  bool scoped = false;  // held per unit
+  std::vector<GrantIR> grants;
+};
+
+struct UnitIR {
+  std::string name, kind, parent;
+};
+struct PositionIR {
+  std::string name, role, unit;
+  std::vector<std::string> holders;
+};
+struct OrgIR {
+  std::string name, purpose, legal_form, jurisdiction, currency, lifecycle;
+  std::vector<UnitIR> units;
+  std::vector<PositionIR> positions;
+};
+
+struct MetricIR {
+  std::string name;
+  uint32_t formula = kNone;
+  uint32_t window = kNone, target = kNone, warn = kNone, alert = kNone;
+  uint8_t target_op = 0, warn_op = 0, alert_op = 0;  // ir::Op values of the comparisons
+  std::string alert_event;
+};
+
+struct ConnectorOpIR {
+  std::string connector, op;
+  std::vector<std::string> params;
+  uint32_t result_layout = kNone;
+};
+
+// Everything the runtime executes.
+struct Program {
+  std::vector<ProcessIR> processes;
+  std::vector<LifecycleIR> lifecycles;
+  std::vector<RuleIR> rules;
+  std::vector<PolicyIR> policies;
+  std::vector<RoleIR> roles;
+  std::vector<OrgIR> orgs;
+  std::vector<MetricIR> metrics;
+  std::vector<ConnectorOpIR> connector_ops;
+  std::vector<std::string> events;                   // declared event names
+  std::vector<uint32_t> event_layouts;               // their layouts, same order
+  std::vector<uint32_t> record_layouts;              // layouts that are records (not events or processes)
+  std::vector<std::vector<uint32_t>> record_checks;  // per entry of record_layouts: invariant functions
+};
+
+}  // namespace orgos::ir
