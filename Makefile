@@ -20,6 +20,7 @@ build: configure
 
 demo: build
 	$(ORGCTL) check $(EXAMPLE)
+	$(ORGCTL) run $(EXAMPLE)
 
 test: build
 	ctest --preset $(PRESET)

@@ -89,3 +89,23 @@ TEST(Cli, CompileWritesABundleAndReusesItUntilTheSourcesChange) {
   EXPECT_EQ(run("compile " + dir).code, 1);
   std::system(("rm -rf " + dir).c_str());
 }
+
+TEST(Cli, RunLoadsTheBundleAndEvaluatesMetrics) {
+  std::string dir = "/tmp/orgctl-run-" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
+  FILE* f = fopen((dir + "/main.org").c_str(), "w");
+  fputs(
+      "fn double(x: Int) -> Int = x * 2\nmetric answer = double(21) target == 42\n"
+      "metric broken = 1 / (double(0))\n",
+      f);
+  fclose(f);
+  auto r = run("run " + dir + "/main.org --timing");
+  EXPECT_NE(r.out.find("metric answer = 42"), std::string::npos) << r.out;
+  // A run-time error names the metric and makes the run fail.
+  EXPECT_NE(r.out.find("metric broken: error: division by zero"), std::string::npos) << r.out;
+  EXPECT_EQ(r.code, 1);
+  auto again = run("run " + dir + "/main.org --timing");
+  EXPECT_NE(again.out.find("loaded cached bundle"), std::string::npos) << again.out;
+  EXPECT_EQ(run("run " + dir + "/main.org --engine llvm").code, 2);  // unknown engine: usage error
+  std::system(("rm -rf " + dir).c_str());
+}

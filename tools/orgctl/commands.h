@@ -21,5 +21,6 @@ void register_check(CLI::App& app);
 void register_fmt(CLI::App& app);
 void register_graph(CLI::App& app);
 void register_compile(CLI::App& app);
+void register_run(CLI::App& app);
 
 }  // namespace orgctl

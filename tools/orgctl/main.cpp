@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   orgctl::register_fmt(app);
   orgctl::register_graph(app);
   orgctl::register_compile(app);
+  orgctl::register_run(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
