@@ -1,0 +1,309 @@
+#include "runtime/store/store.h"
+
+#include <sodium.h>
+
+#include <map>
+
+namespace orgos::store {
+
+namespace {
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS input_log(
+  seq INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL UNIQUE,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS instance(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS task(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS timer(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS record(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE,
+  doc TEXT NOT NULL, done INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit(
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL, action TEXT NOT NULL, resource TEXT NOT NULL,
+  decision TEXT NOT NULL, reason TEXT NOT NULL,
+  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+)sql";
+
+bool valid_table(const std::string& t) {
+  return t == "instance" || t == "task" || t == "timer" || t == "record" || t == "outbox";
+}
+
+std::string col(sqlite3_stmt* s, int i) {
+  const unsigned char* p = sqlite3_column_text(s, i);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s, i)))
+           : "";
+}
+
+}  // namespace
+
+std::string audit_hash(const AuditEntry& e) {
+  // Length-prefixed fields, so no two different entries hash the same content.
+  std::string buf;
+  auto add = [&](const std::string& s) {
+    buf += std::to_string(s.size());
+    buf += ':';
+    buf += s;
+  };
+  add(std::to_string(e.seq));
+  add(std::to_string(e.at));
+  for (const std::string* f : {&e.actor, &e.action, &e.resource, &e.decision, &e.reason, &e.prev_hash})
+    add(*f);
+  unsigned char out[32];
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(buf.data()), buf.size(), nullptr,
+                     0);
+  static const char* d = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : out) {
+    hex += d[c >> 4];
+    hex += d[c & 15];
+  }
+  return hex;
+}
+
+Store::Store(const std::string& path, bool synchronous_full) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string m = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError("cannot open the store `" + path + "`: " + m);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  try {
+    if (path != ":memory:") exec("PRAGMA journal_mode=WAL");
+    exec(synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    // A file that is not an SQLite database, or one from something else, fails here with a clear message.
+    exec(kSchema);
+  } catch (const StoreError& e) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError("`" + path + "` cannot be used as an OrgOS store: " + e.what());
+  }
+  append_input_ = prepare("INSERT OR IGNORE INTO input_log(kind, key, at, actor, payload) VALUES(?,?,?,?,?)");
+  has_input_ = prepare("SELECT 1 FROM input_log WHERE key = ?");
+  put_meta_ = prepare(
+      "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  get_meta_ = prepare("SELECT value FROM meta WHERE key = ?");
+  append_audit_ = prepare(
+      "INSERT INTO audit(seq, at, actor, action, resource, decision, reason, prev_hash, hash) "
+      "VALUES(?,?,?,?,?,?,?,?,?)");
+  last_audit_ = prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+}
+
+Store::~Store() {
+  for (sqlite3_stmt* s : stmts_) sqlite3_finalize(s);
+  if (db_) {
+    if (in_batch_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+  }
+}
+
+void Store::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw StoreError(m);
+  }
+}
+
+sqlite3_stmt* Store::prepare(const char* sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+    throw StoreError(std::string("cannot prepare statement: ") + sqlite3_errmsg(db_));
+  stmts_.push_back(s);
+  return s;
+}
+
+void Store::begin() {
+  if (in_batch_) return;
+  exec("BEGIN IMMEDIATE");
+  in_batch_ = true;
+}
+
+void Store::commit() {
+  if (!in_batch_) return;
+  exec("COMMIT");
+  in_batch_ = false;
+}
+
+void Store::rollback() {
+  if (!in_batch_) return;
+  exec("ROLLBACK");
+  in_batch_ = false;
+}
+
+bool Store::append_input(Input& in) {
+  sqlite3_stmt* s = append_input_;
+  sqlite3_reset(s);
+  sqlite3_bind_text(s, 1, in.kind.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, in.key.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 3, in.at);
+  sqlite3_bind_text(s, 4, in.actor.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 5, in.payload.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(s) != SQLITE_DONE)
+    throw StoreError(std::string("cannot log input: ") + sqlite3_errmsg(db_));
+  if (sqlite3_changes(db_) == 0) return false;
+  in.seq = sqlite3_last_insert_rowid(db_);
+  return true;
+}
+
+bool Store::has_input(const std::string& key) {
+  sqlite3_reset(has_input_);
+  sqlite3_bind_text(has_input_, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+  return sqlite3_step(has_input_) == SQLITE_ROW;
+}
+
+std::vector<Input> Store::inputs_after(int64_t seq, int64_t limit) {
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(
+      db_, "SELECT seq, kind, key, at, actor, payload FROM input_log WHERE seq > ? ORDER BY seq LIMIT ?", -1,
+      &s, nullptr);
+  sqlite3_bind_int64(s, 1, seq);
+  sqlite3_bind_int64(s, 2, limit);
+  std::vector<Input> out;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    out.push_back(
+        {sqlite3_column_int64(s, 0), col(s, 1), col(s, 2), sqlite3_column_int64(s, 3), col(s, 4), col(s, 5)});
+  sqlite3_finalize(s);
+  return out;
+}
+
+int64_t Store::last_input_seq() {
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db_, "SELECT COALESCE(MAX(seq), 0) FROM input_log", -1, &s, nullptr);
+  int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+  sqlite3_finalize(s);
+  return v;
+}
+
+void Store::put_meta(const std::string& key, const std::string& value) {
+  sqlite3_reset(put_meta_);
+  sqlite3_bind_text(put_meta_, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(put_meta_, 2, value.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(put_meta_) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+}
+
+std::optional<std::string> Store::meta(const std::string& key) {
+  sqlite3_reset(get_meta_);
+  sqlite3_bind_text(get_meta_, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(get_meta_) != SQLITE_ROW) return std::nullopt;
+  return col(get_meta_, 0);
+}
+
+void Store::put(const std::string& table, int64_t id, const std::string& json) {
+  if (!valid_table(table)) throw StoreError("no table " + table);
+  std::string sql =
+      "INSERT INTO " + table + "(id, doc) VALUES(?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc";
+  if (table == "outbox") throw StoreError("use put_outbox");
+  sqlite3_stmt*& s = cache_[sql];
+  if (!s) s = prepare(sql.c_str());
+  sqlite3_reset(s);
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_text(s, 2, json.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+}
+
+void Store::erase(const std::string& table, int64_t id) {
+  if (!valid_table(table)) throw StoreError("no table " + table);
+  std::string sql = "DELETE FROM " + table + " WHERE id = ?";
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr);
+  sqlite3_bind_int64(s, 1, id);
+  int rc = sqlite3_step(s);
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+}
+
+void Store::for_each(const std::string& table, const std::function<void(int64_t, const std::string&)>& fn) {
+  if (!valid_table(table)) throw StoreError("no table " + table);
+  std::string sql = "SELECT id, doc FROM " + table + " ORDER BY id";
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr);
+  while (sqlite3_step(s) == SQLITE_ROW) fn(sqlite3_column_int64(s, 0), col(s, 1));
+  sqlite3_finalize(s);
+}
+
+void Store::put_outbox(int64_t id, const std::string& key, const std::string& json, bool done) {
+  sqlite3_stmt*& s = cache_["outbox"];
+  if (!s)
+    s = prepare(
+        "INSERT INTO outbox(id, idempotency_key, doc, done) VALUES(?,?,?,?) "
+        "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, done = excluded.done");
+  sqlite3_reset(s);
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_text(s, 2, key.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, json.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(s, 4, done ? 1 : 0);
+  if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+}
+
+void Store::append_audit(AuditEntry& e) {
+  sqlite3_reset(last_audit_);
+  e.seq = 1;
+  e.prev_hash = std::string(64, '0');
+  if (sqlite3_step(last_audit_) == SQLITE_ROW) {
+    e.seq = sqlite3_column_int64(last_audit_, 0) + 1;
+    e.prev_hash = col(last_audit_, 1);
+  }
+  sqlite3_reset(last_audit_);
+  e.hash = audit_hash(e);
+  sqlite3_stmt* s = append_audit_;
+  sqlite3_reset(s);
+  sqlite3_bind_int64(s, 1, e.seq);
+  sqlite3_bind_int64(s, 2, e.at);
+  int i = 3;
+  for (const std::string* f :
+       {&e.actor, &e.action, &e.resource, &e.decision, &e.reason, &e.prev_hash, &e.hash})
+    sqlite3_bind_text(s, i++, f->c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+}
+
+std::vector<AuditEntry> Store::audit_entries() {
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(
+      db_,
+      "SELECT seq, at, actor, action, resource, decision, reason, prev_hash, hash FROM audit ORDER BY rowid",
+      -1, &s, nullptr);
+  std::vector<AuditEntry> out;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    out.push_back({sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), col(s, 2), col(s, 3), col(s, 4),
+                   col(s, 5), col(s, 6), col(s, 7), col(s, 8)});
+  sqlite3_finalize(s);
+  return out;
+}
+
+std::optional<int64_t> Store::verify_audit(std::string& problem) {
+  std::string prev(64, '0');
+  int64_t expected = 1;
+  for (const AuditEntry& e : audit_entries()) {
+    if (e.seq != expected) {
+      problem = e.seq > expected ? "entry " + std::to_string(expected) + " is missing (next is " +
+                                       std::to_string(e.seq) + ")"
+                                 : "entry " + std::to_string(e.seq) + " is out of order";
+      return e.seq > expected ? expected : e.seq;
+    }
+    if (e.prev_hash != prev) {
+      problem = "entry " + std::to_string(e.seq) +
+                " does not follow its predecessor (removed, reordered or edited)";
+      return e.seq;
+    }
+    if (audit_hash(e) != e.hash) {
+      problem = "entry " + std::to_string(e.seq) + " was edited (its hash does not match its content)";
+      return e.seq;
+    }
+    prev = e.hash;
+    ++expected;
+  }
+  return std::nullopt;
+}
+
+}  // namespace orgos::store

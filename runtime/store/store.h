@@ -1,0 +1,98 @@
+// The durable store: one SQLite file in WAL mode (synchronous=FULL by default). It holds the
+// append-only input log — the engine's source of truth — and, committed in the same transaction as
+// each batch of inputs, the state those inputs produced (instances, tasks, timers, records, outbox)
+// and the hash-chained audit log. A batch is all or nothing: a crash leaves the last committed batch.
+#pragma once
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace orgos::store {
+
+// One input to the engine, exactly as it is logged.
+struct Input {
+  int64_t seq = 0;   // position in the log (assigned when appended)
+  std::string kind;  // event, start, complete, claim, decide, tick, connector_result
+  std::string key;   // deduplication key (event id, command id); unique in the log
+  int64_t at = 0;    // engine clock (seconds since 1970) when it was applied
+  std::string actor;
+  std::string payload;  // JSON
+};
+
+struct AuditEntry {
+  int64_t seq = 0;
+  int64_t at = 0;
+  std::string actor, action, resource, decision, reason;
+  std::string prev_hash, hash;
+};
+
+class StoreError : public std::exception {
+ public:
+  explicit StoreError(std::string m) : msg_(std::move(m)) {}
+  const char* what() const noexcept override { return msg_.c_str(); }
+
+ private:
+  std::string msg_;
+};
+
+class Store {
+ public:
+  // ":memory:" for simulation; otherwise a file (created if missing). Throws StoreError on failure.
+  explicit Store(const std::string& path, bool synchronous_full = true);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // All writes happen inside a batch; the batch commits with one fsync.
+  void begin();
+  void commit();
+  void rollback();
+
+  // ---- input log
+  // Appends an input; false (and nothing written) if its key is already logged: exactly-once ingestion.
+  bool append_input(Input& in);
+  bool has_input(const std::string& key);
+  std::vector<Input> inputs_after(int64_t seq, int64_t limit = -1);
+  int64_t last_input_seq();
+
+  // ---- key/value state (engine clock, counters, the bundle hash in use)
+  void put_meta(const std::string& key, const std::string& value);
+  std::optional<std::string> meta(const std::string& key);
+
+  // ---- entity state: (table, id) → JSON document. Tables: instance, task, timer, record, outbox.
+  void put(const std::string& table, int64_t id, const std::string& json);
+  void erase(const std::string& table, int64_t id);
+  void for_each(const std::string& table, const std::function<void(int64_t id, const std::string& json)>& fn);
+
+  // ---- outbox: effects that leave through connectors, each with an idempotency key
+  void put_outbox(int64_t id, const std::string& idempotency_key, const std::string& json, bool done);
+
+  // ---- audit chain
+  void append_audit(AuditEntry& e);  // fills seq, prev_hash, hash
+  std::vector<AuditEntry> audit_entries();
+  // The first entry whose hash does not follow from its content and its predecessor, or nullopt.
+  std::optional<int64_t> verify_audit(std::string& problem);
+
+  sqlite3* handle() { return db_; }
+
+ private:
+  void exec(const char* sql);
+  sqlite3_stmt* prepare(const char* sql);
+  sqlite3* db_ = nullptr;
+  bool in_batch_ = false;
+  std::vector<sqlite3_stmt*> stmts_;            // every prepared statement, finalized on close
+  std::map<std::string, sqlite3_stmt*> cache_;  // statements prepared on first use, by SQL
+  sqlite3_stmt *append_input_ = nullptr, *has_input_ = nullptr, *put_meta_ = nullptr, *get_meta_ = nullptr,
+               *put_entity_ = nullptr, *erase_entity_ = nullptr, *append_audit_ = nullptr,
+               *last_audit_ = nullptr;
+};
+
+// BLAKE2b-256 of an audit entry's content and its predecessor's hash, hex encoded.
+std::string audit_hash(const AuditEntry& e);
+
+}  // namespace orgos::store
