@@ -643,6 +643,10 @@ ProcessIndex::ProcessIndex(const driver::Compilation& c) : c_(c) {
   for (size_t i = 0; i < c.files.size(); ++i)
     if (c.files[i].module)
       scan(c.files[i].module->decls, i, c.files[i].package, c.files[i].package + ".", nullptr);
+  for (const driver::ParsedFile& f : c.files) packages_.insert(f.package);
+  for (const ProcessEntry& e : entries_)
+    if (!e.in_template)
+      by_package_.emplace(std::make_pair(e.package, e.decl->name.text), e.decl);  // first wins
 }
 
 const ProcessEntry* ProcessIndex::entry(const ast::ProcessDecl* p) const {
@@ -652,9 +656,8 @@ const ProcessEntry* ProcessIndex::entry(const ast::ProcessDecl* p) const {
 }
 
 const ast::ProcessDecl* ProcessIndex::in_package(const std::string& pkg, const std::string& name) const {
-  for (const ProcessEntry& e : entries_)
-    if (!e.in_template && e.package == pkg && e.decl->name.text == name) return e.decl;
-  return nullptr;
+  auto it = by_package_.find({pkg, name});
+  return it == by_package_.end() ? nullptr : it->second;
 }
 
 const ast::ProcessDecl* ProcessIndex::resolve(const ProcessEntry& from,
@@ -666,8 +669,6 @@ const ast::ProcessDecl* ProcessIndex::resolve(const ProcessEntry& from,
     for (const ProcessEntry& e : entries_)
       if (e.in_template == from.in_template && e.decl->name.text == full) return e.decl;
   if (const ast::ProcessDecl* d = in_package(from.package, full)) return d;
-  std::set<std::string> packages;
-  for (const driver::ParsedFile& f : c_.files) packages.insert(f.package);
   const ast::Module* m = from.file < c_.files.size() ? c_.files[from.file].module.get() : nullptr;
   if (m) {
     for (const ast::Import& imp : m->imports) {
@@ -677,7 +678,7 @@ const ast::ProcessDecl* ProcessIndex::resolve(const ProcessEntry& from,
       for (size_t n = imp.path.parts.size(); n >= 1 && pkg.empty(); --n) {
         std::string prefix;
         for (size_t i = 0; i < n; ++i) prefix += (i ? "." : "") + imp.path.parts[i].text;
-        if (packages.count(prefix)) {
+        if (packages_.count(prefix)) {
           pkg = prefix;
           used = n;
         }
@@ -701,21 +702,25 @@ const ast::ProcessDecl* ProcessIndex::resolve(const ProcessEntry& from,
     }
   }
   // A name written with its whole package: `std.finance.Reimburse`.
-  for (const std::string& pkg : packages)
+  for (const std::string& pkg : packages_)
     if (full.size() > pkg.size() + 1 && full.compare(0, pkg.size() + 1, pkg + ".") == 0)
       if (const ast::ProcessDecl* d = in_package(pkg, full.substr(pkg.size() + 1))) return d;
   return nullptr;
 }
 
 std::vector<const ProcessEntry*> ProcessIndex::find(const std::string& name) const {
-  std::vector<const ProcessEntry*> exact, in_root, imported;
+  std::vector<const ProcessEntry*> exact, in_root, imported, in_template;
   for (const ProcessEntry& e : entries_) {
     if (e.qualified == name) exact.push_back(&e);
     std::string local = e.qualified.substr(e.package.size() + 1);  // without the package
-    if (local == name) (c_.files[e.file].root ? in_root : imported).push_back(&e);
+    if (local == name)
+      (c_.files[e.file].root ? in_root : imported).push_back(&e);
+    else if (e.in_template && e.decl->name.text == name && c_.files[e.file].root)
+      in_template.push_back(&e);  // `Inner` for `Shop.Inner`, when nothing else has the name
   }
   if (!exact.empty()) return exact;
-  return in_root.empty() ? imported : in_root;
+  if (!in_root.empty()) return in_root;
+  return imported.empty() ? in_template : imported;
 }
 
 CallGraph build_call_graph(const ProcessIndex& index) {

@@ -5,6 +5,8 @@
 #include <boost/graph/adjacency_list.hpp>
 #include <functional>
 #include <iosfwd>
+#include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -146,14 +148,16 @@ class ProcessIndex {
   // The process a call in `from` names, or null.
   const ast::ProcessDecl* resolve(const ProcessEntry& from, const ast::QualifiedName& callee) const;
   // A process by name as a user writes it on the command line: `Name`, `pkg.Name`, `Template.Name` or
-  // `pkg.Template.Name`. Unqualified names prefer the checked project over imported packages; an
-  // ambiguous name yields every candidate.
+  // `pkg.Template.Name`. Unqualified names prefer the checked project over imported packages, then a
+  // project template's process of that name; an ambiguous name yields every candidate.
   std::vector<const ProcessEntry*> find(const std::string& name) const;
 
  private:
   const ast::ProcessDecl* in_package(const std::string& pkg, const std::string& name) const;
   const driver::Compilation& c_;
   std::vector<ProcessEntry> entries_;
+  std::set<std::string> packages_;
+  std::map<std::pair<std::string, std::string>, const ast::ProcessDecl*> by_package_;  // outside templates
 };
 
 // The process call graph: an edge per `run`, bare call naming a process, and `start`.

@@ -292,7 +292,10 @@ class ProcessChecker {
         .note(p->join_span.valid() ? p->join_span : head_span(p), "the join waits for this branch here")
         .note(k.pg.g[s.emit].span, "`" + ev + "` is emitted only here, after the join")
         .with_hint(
-            "emit the event before the `parallel`, give the wait a deadline (`within …`), or use `join any`");
+            p->join == JoinKind::Any
+                ? "emit the event before the `parallel`, or give the wait a deadline (`within …`)"
+                : "emit the event before the `parallel`, give the wait a deadline (`within …`), or use "
+                  "`join any`");
   }
 
   // Events something other than process `self` can produce: other processes, rules, lifecycle effects,
@@ -457,13 +460,26 @@ class ProcessChecker {
       must_wait[graphs_[i].entry->decl] = false;
       index_of[graphs_[i].entry->decl] = i;
     }
-    for (bool changed = true; changed;) {
-      changed = false;
-      for (const Checked& k : graphs_) {
-        if (must_wait[k.entry->decl]) continue;
-        auto r = ir::reachable_stopping_at(k.pg.g, {k.pg.start}, blocking(k, must_wait));
-        if (!r[k.pg.end]) must_wait[k.entry->decl] = changed = true;
+    // Fixpoint on a worklist: once a process must wait, only the processes that run it can change.
+    std::vector<std::vector<size_t>> callers(graphs_.size());
+    for (size_t i = 0; i < graphs_.size(); ++i)
+      for (Vertex v = 0; v < boost::num_vertices(graphs_[i].pg.g); ++v) {
+        const ir::Node& n = graphs_[i].pg.g[v];
+        if (n.kind == NodeKind::Run && n.callee && index_of.count(n.callee))
+          callers[index_of[n.callee]].push_back(i);
       }
+    std::vector<size_t> work(graphs_.size());
+    for (size_t i = 0; i < work.size(); ++i) work[i] = work.size() - 1 - i;
+    while (!work.empty()) {
+      size_t i = work.back();
+      work.pop_back();
+      const Checked& k = graphs_[i];
+      if (must_wait[k.entry->decl]) continue;
+      auto r = ir::reachable_stopping_at(k.pg.g, {k.pg.start}, blocking(k, must_wait));
+      if (r[k.pg.end]) continue;
+      must_wait[k.entry->decl] = true;
+      for (size_t caller : callers[i])
+        if (!must_wait[graphs_[caller].entry->decl]) work.push_back(caller);
     }
     // The graph of wait-free calls, one vertex per process.
     using G = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, boost::no_property,

@@ -109,3 +109,73 @@ TEST(Cli, RunLoadsTheBundleAndEvaluatesMetrics) {
   EXPECT_EQ(run("run " + dir + "/main.org --engine llvm").code, 2);  // unknown engine: usage error
   std::system(("rm -rf " + dir).c_str());
 }
+
+namespace {
+// A temporary project folder holding one file, removed when the test ends.
+struct GraphProject {
+  std::string dir = "/tmp/orgctl-graph-" + std::to_string(::getpid());
+  explicit GraphProject(const std::string& text) {
+    std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+    FILE* f = fopen((dir + "/main.org").c_str(), "w");
+    fputs(text.c_str(), f);
+    fclose(f);
+  }
+  ~GraphProject() { std::system(("rm -rf " + dir).c_str()); }
+};
+const char* kGraphProgram =
+    "role Clerk {}\n"
+    "event order.placed { id: String }\n"
+    "process Fulfil(id: String) {\n"
+    "  task pack by Clerk\n"
+    "  if id == \"\" { fail \"no id\" }\n"
+    "  parallel { task a by Clerk  task b by Clerk }\n"
+    "  emit order.placed { id: id }\n"
+    "}\n";
+}  // namespace
+
+TEST(Cli, GraphPrintsDotOfAKnownProcess) {
+  GraphProject p(kGraphProgram);
+  auto r = run("graph Fulfil " + p.dir);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("digraph"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("task pack"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("shape=diamond"), std::string::npos) << r.out;
+  // Package-qualified, and into a .dot file.
+  auto f = run("graph main.Fulfil " + p.dir + " -o " + p.dir + "/fulfil.dot");
+  EXPECT_EQ(f.code, 0) << f.out;
+  FILE* in = fopen((p.dir + "/fulfil.dot").c_str(), "r");
+  ASSERT_NE(in, nullptr);
+  std::array<char, 8> head{};
+  EXPECT_EQ(fread(head.data(), 1, 7, in), 7u);
+  fclose(in);
+  EXPECT_EQ(std::string(head.data()), "digraph");
+  EXPECT_NE(run("graph --help").out.find("Examples:"), std::string::npos);
+}
+
+TEST(Cli, GraphOfAnUnknownProcessExitsOneWithTheClosestNames) {
+  GraphProject p(kGraphProgram);
+  auto r = run("graph Fulfill " + p.dir);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("no process named `Fulfill`"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("did you mean `Fulfil`?"), std::string::npos) << r.out;
+}
+
+TEST(Cli, GraphOfSourcesWithErrorsExitsOne) {
+  GraphProject p(std::string(kGraphProgram) + "process Broken() { run Nowhere() }\n");
+  auto r = run("graph Fulfil " + p.dir);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("error["), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("digraph"), std::string::npos) << r.out;
+}
+
+TEST(Cli, GraphOutputFormats) {
+  GraphProject p(kGraphProgram);
+  EXPECT_EQ(run("graph Fulfil " + p.dir + " -o " + p.dir + "/fulfil.png").code, 2);
+  // SVG goes through Graphviz's `dot`; without it on PATH the command says so and exits 3.
+  std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
+  setenv("PATH", (p.dir + "/no-bin").c_str(), 1);
+  auto r = run("graph Fulfil " + p.dir + " -o " + p.dir + "/fulfil.svg");
+  setenv("PATH", saved.c_str(), 1);
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("graphviz"), std::string::npos) << r.out;
+}
