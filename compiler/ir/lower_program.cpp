@@ -201,7 +201,7 @@ class ProgramLowerer {
           if (t->has_on_timeout) st.on_timeout = block(p, t->on_timeout, next);
         } else {
           auto* ap = ast::as<ast::ApprovalStmt>(s);
-          st.name = ap->name.empty() ? "approval@" + std::to_string(s->span.line) : ap->name.text;
+          st.name = ap->name.empty() ? "approval by " + st.role : ap->name.text;
           st.within = expr_fn(ap->within.get());
           st.quorum_kind = static_cast<uint8_t>(ap->quorum.kind);
           st.quorum_n = ap->quorum.n;

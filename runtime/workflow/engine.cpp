@@ -1,0 +1,1485 @@
+// The engine's core: applying inputs, running instances token by token, and persisting what changed.
+// Determinism rests on three rules: all iteration is in id order, time is the engine clock (moved only
+// by inputs), and ids come from counters kept in the store.
+#include "runtime/workflow/engine.h"
+
+#include <algorithm>
+
+#include "compiler/syntax/literal.h"
+
+namespace orgos::workflow {
+
+using namespace ir;
+
+namespace {
+
+struct Token {
+  int64_t id = 0;
+  uint32_t step = 0;
+  int64_t fork = 0;                   // innermost parallel block this token runs in (0: none)
+  std::string wait;                   // "", "task", "event", "timer", "child", "call"
+  int64_t wait_ref = 0;               // task / timer / child instance / outbox id
+  std::string wait_event;             // event name for "event"
+  std::map<uint32_t, int64_t> loops;  // for-each head → next index
+};
+
+struct Fork {
+  int64_t id = 0, parent = 0;
+  uint32_t join = 0;
+  uint32_t needed = 0, arrived = 0;
+};
+
+struct Instance {
+  int64_t id = 0;
+  uint32_t process = 0;
+  std::string status = "running";  // running, completed, failed
+  std::string phase = "normal";    // normal, compensating, failure, timeout
+  std::string error;
+  Record* frame = nullptr;
+  std::vector<Token> tokens;
+  std::map<int64_t, Fork> forks;
+  std::vector<uint32_t> compensations;  // compensation block starts, in the order their steps completed
+  int64_t parent = 0, parent_token = 0;
+  int64_t started_at = 0, ended_at = 0;
+  int64_t deadline_timer = 0;
+};
+
+struct Task {
+  int64_t id = 0, instance = 0, token = 0;
+  uint32_t step = 0;
+  std::string name, role, unit, status = "open", claimed_by;
+  bool approval = false;
+  std::vector<std::string> outcomes;
+  std::map<std::string, bool> decisions;  // actor → approved
+  int64_t timer = 0, due = 0;
+};
+
+struct Timer {
+  int64_t id = 0, due = 0, instance = 0, token = 0, task = 0;
+  std::string kind;  // wait, task_deadline, process_deadline
+};
+
+struct Fail {  // a process-level failure raised while running a step
+  std::string reason;
+};
+
+}  // namespace
+
+struct Engine::Impl {
+  Engine& self;
+  const bundle::Bundle& b;
+  const Module& m;
+  const Program& p;
+  store::Store& store;
+  EngineOptions opts;
+  interp::Arena arena;  // long-lived values: records, frames
+  std::unique_ptr<interp::Evaluator> ev;
+  std::unique_ptr<ValueCodec> codec;
+
+  int64_t next_id = 1;  // one counter for every kind of id: simple, and ids never collide across tables
+  std::map<int64_t, Record*> records;
+  std::map<std::string, Record*> units, actors;
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> holders;  // role → {(actor, unit)}
+  std::map<int64_t, Instance> instances;
+  std::map<int64_t, Task> tasks;
+  std::map<int64_t, Timer> timers;
+  std::vector<std::pair<uint32_t, Record*>> events_seen;  // (layout, event) for metrics and rules
+  std::vector<std::pair<std::string, Record*>> event_queue;
+  std::set<int64_t> dirty_instances, dirty_tasks, dirty_timers, dirty_records;
+  std::vector<int64_t> erased_timers;
+  int64_t steps_this_input = 0;
+
+  Impl(Engine& e, const bundle::Bundle& bundle, store::Store& s, EngineOptions o)
+      : self(e), b(bundle), m(bundle.module), p(bundle.program), store(s), opts(std::move(o)) {
+    interp::Host host;
+    host.today = 0;
+    host.all_of = [this](uint32_t layout, interp::Arena& a) { return all_of(layout, a); };
+    ev = std::make_unique<interp::Evaluator>(m, host);
+    Resolver r;
+    r.unit = [this](const std::string& n) { return units.count(n) ? units[n] : nullptr; };
+    r.actor = [this](const std::string& n) { return actor(n); };
+    r.record = [this](int64_t id) { return records.count(id) ? records[id] : nullptr; };
+    codec = std::make_unique<ValueCodec>(m, arena, r);
+    build_org();
+  }
+
+  void trace(const std::string& line) {
+    if (opts.trace) opts.trace("[" + time_text(self.clock_) + "] " + line);
+  }
+  static std::string time_text(int64_t t) {
+    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+    int64_t secs = t - days * 86400;
+    char buf[48];  // secs is within one day: two digits each, but the compiler cannot know that
+    std::snprintf(buf, sizeof buf, " %02lld:%02lld", static_cast<long long>(secs / 3600),
+                  static_cast<long long>((secs / 60) % 60));
+    return syntax::format_date(days) + buf;
+  }
+
+  // ---------------------------------------------------------------- organization: units, people, roles
+
+  void build_org() {
+    for (const OrgIR& o : p.orgs) {
+      for (const UnitIR& u : o.units) {
+        Record* r = arena.record(1, 3);
+        r->slots[0] = Value::of_string(arena.string(u.name));
+        r->slots[1] = Value::of_string(arena.string(u.kind));
+        units[u.name] = r;
+      }
+      for (const UnitIR& u : o.units)
+        if (!u.parent.empty() && units.count(u.parent))
+          units[u.name]->slots[2] = Value::of_record(units[u.parent]);
+      for (const PositionIR& pos : o.positions)
+        for (const std::string& h : pos.holders) grant_role(pos.role, h, pos.unit, 0);
+    }
+  }
+
+  // A holder of a role also holds every role it extends.
+  void grant_role(const std::string& role, const std::string& who, const std::string& unit, int depth) {
+    if (depth > 32 || !holders[role].insert({who, unit}).second) return;
+    for (const RoleIR& r : p.roles)
+      if (r.name == role)
+        for (const std::string& parent : r.extends) grant_role(parent, who, unit, depth + 1);
+  }
+
+  Record* actor(const std::string& id) {
+    auto it = actors.find(id);
+    if (it != actors.end()) return it->second;
+    Record* r = arena.record(0, 4);
+    r->id = static_cast<int64_t>(std::hash<std::string>{}(id)&0x3fffffffffffffff) | 1;
+    r->slots[0] = Value::of_string(arena.string(id));
+    r->slots[1] = Value::of_string(arena.string(id));
+    std::vector<Value> us, rs;
+    for (auto& [role, hs] : holders)
+      for (auto& [who, unit] : hs)
+        if (who == id) {
+          rs.push_back(Value::of_string(arena.string(role)));
+          if (!unit.empty() && units.count(unit)) us.push_back(Value::of_record(units[unit]));
+        }
+    List* ul = arena.list(static_cast<uint32_t>(us.size()));
+    std::copy(us.begin(), us.end(), ul->items);
+    List* rl = arena.list(static_cast<uint32_t>(rs.size()));
+    std::copy(rs.begin(), rs.end(), rl->items);
+    r->slots[2] = Value::of_list(ul);
+    r->slots[3] = Value::of_list(rl);
+    actors[id] = r;
+    return r;
+  }
+
+  // Does `who` hold `role` (for a unit-scoped task: in that unit or one above it)?
+  bool holds(const std::string& who, const std::string& role, const std::string& unit) const {
+    auto it = holders.find(role);
+    if (it == holders.end()) return false;
+    for (auto& [h, u] : it->second) {
+      if (h != who) continue;
+      if (unit.empty() || u.empty()) return true;
+      // A position in a unit covers the units below it.
+      for (std::string cur = unit; !cur.empty();) {
+        if (cur == u) return true;
+        auto un = units.find(cur);
+        if (un == units.end() || un->second->slots[2].is_none()) break;
+        cur = std::string(un->second->slots[2].u.r->slots[0].u.s->view());
+      }
+    }
+    return false;
+  }
+
+  size_t holder_count(const std::string& role, const std::string& unit) const {
+    std::set<std::string> people;
+    auto it = holders.find(role);
+    if (it != holders.end())
+      for (auto& [h, u] : it->second)
+        if (holds(h, role, unit)) people.insert(h);
+    return people.size();
+  }
+
+  // ---------------------------------------------------------------- values
+
+  const List* all_of(uint32_t layout, interp::Arena& a) {
+    std::vector<Value> out;
+    for (auto& [id, r] : records)
+      if (r->type_id == layout) out.push_back(Value::of_record(r));
+    for (auto& [l, r] : events_seen)
+      if (l == layout) out.push_back(Value::of_record(r));
+    for (auto& [id, inst] : instances)
+      if (p.processes[inst.process].instance_layout == layout)
+        out.push_back(Value::of_record(instance_record(inst, a)));
+    List* list = a.list(static_cast<uint32_t>(out.size()));
+    std::copy(out.begin(), out.end(), list->items);
+    return list;
+  }
+
+  // A process instance seen as a record: its parameters, duration, start, end and status.
+  Record* instance_record(const Instance& inst, interp::Arena& a) {
+    const ProcessIR& pr = p.processes[inst.process];
+    const RecordLayout& l = m.layouts[pr.instance_layout];
+    Record* r = a.record(pr.instance_layout, static_cast<uint32_t>(l.fields.size()));
+    r->id = inst.id;
+    size_t np = pr.param_slots.size();
+    for (size_t i = 0; i < np; ++i)
+      if (pr.param_slots[i] != kNone) r->slots[i] = inst.frame->slots[pr.param_slots[i]];
+    int64_t end = inst.ended_at ? inst.ended_at : self.clock_;
+    r->slots[np] = Value::of_duration(end - inst.started_at);
+    r->slots[np + 1] = Value::of_date(inst.started_at / 86400);
+    if (inst.ended_at) r->slots[np + 2] = Value::of_date(inst.ended_at / 86400);
+    r->slots[np + 3] = Value::of_string(a.string(inst.status));
+    return r;
+  }
+
+  // Copies a value out of the evaluator's scratch arena into the engine's, so it can be kept.
+  Value keep(const Value& v) {
+    switch (v.tag) {
+      case kTagString:
+        return Value::of_string(arena.string(v.u.s->view()));
+      case kTagList: {
+        List* l = arena.list(v.u.l->len);
+        for (uint32_t i = 0; i < v.u.l->len; ++i) l->items[i] = keep(v.u.l->items[i]);
+        return Value::of_list(l);
+      }
+      case kTagRecord: {
+        const Record* r = v.u.r;
+        if (r->id != 0 || r->type_id <= 2) return v;  // live records, units and people are shared
+        Record* c = arena.record(r->type_id, r->nslots);
+        for (uint32_t i = 0; i < r->nslots; ++i) c->slots[i] = keep(r->slots[i]);
+        return Value::of_record(c);
+      }
+      default:
+        return v;
+    }
+  }
+
+  Value eval(uint32_t fn, const std::vector<Value>& args) {
+    if (fn == kNone) return Value::none();
+    auto o = ev->call(fn, args);
+    if (!o.ok()) {
+      const auto& e = *o.error;
+      std::string where = e.span.line ? " at " + file_of(e.span) + ":" + std::to_string(e.span.line) + ":" +
+                                            std::to_string(e.span.col)
+                                      : "";
+      throw Fail{e.message + where};
+    }
+    return keep(o.value);
+  }
+  std::string file_of(const source::Span& s) const {
+    return s.file < b.files.size() ? b.files[s.file] : "<source>";
+  }
+  Value eval_frame(const Instance& inst, uint32_t fn) { return eval(fn, {Value::of_record(inst.frame)}); }
+  std::string text(const Value& v) { return interp::to_string(v, &m); }
+
+  // ---------------------------------------------------------------- instances
+
+  int64_t start_instance(uint32_t process, const std::vector<Value>& args, int64_t parent,
+                         int64_t parent_token) {
+    const ProcessIR& pr = p.processes[process];
+    Instance inst;
+    inst.id = next_id++;
+    inst.process = process;
+    inst.parent = parent;
+    inst.parent_token = parent_token;
+    inst.started_at = self.clock_;
+    const RecordLayout& fl = m.layouts[pr.frame_layout];
+    inst.frame = arena.record(pr.frame_layout, static_cast<uint32_t>(fl.fields.size()));
+    for (size_t i = 0; i < pr.param_slots.size() && i < args.size(); ++i)
+      if (pr.param_slots[i] != kNone) inst.frame->slots[pr.param_slots[i]] = keep(args[i]);
+    Token t;
+    t.id = next_id++;
+    t.step = pr.start;
+    inst.tokens.push_back(t);
+    int64_t id = inst.id;
+    instances[id] = std::move(inst);
+    Instance& ref = instances[id];
+    if (pr.timeout != kNone) {
+      try {
+        Value d = eval_frame(ref, pr.timeout);
+        ref.deadline_timer = add_timer(self.clock_ + d.u.i, id, 0, 0, "process_deadline");
+      } catch (const Fail&) {
+      }
+    }
+    dirty_instances.insert(id);
+    trace("start " + pr.name + " #" + std::to_string(id));
+    return id;
+  }
+
+  int64_t add_timer(int64_t due, int64_t inst, int64_t token, int64_t task, const std::string& kind) {
+    Timer t{next_id++, due, inst, token, task, kind};
+    timers[t.id] = t;
+    dirty_timers.insert(t.id);
+    return t.id;
+  }
+  void cancel_timer(int64_t id) {
+    if (id && timers.erase(id)) {
+      dirty_timers.erase(id);
+      erased_timers.push_back(id);
+    }
+  }
+
+  Token* token(Instance& inst, int64_t id) {
+    for (Token& t : inst.tokens)
+      if (t.id == id) return &t;
+    return nullptr;
+  }
+
+  // Runs every instance until all of them wait (or end); events emitted on the way are delivered
+  // after each pass, so an emitted event can resume other instances and fire rules.
+  void run_all() {
+    for (int round = 0; round < 10000; ++round) {
+      bool progressed = false;
+      for (auto& [id, inst] : instances) {
+        if (inst.status != "running") continue;
+        while (true) {
+          Token* ready = nullptr;
+          for (Token& t : inst.tokens)
+            if (t.wait.empty() && (!ready || t.id < ready->id)) ready = &t;
+          if (!ready) break;
+          progressed = true;
+          if (++steps_this_input > opts.max_steps_per_input) {
+            fail(inst, "more than " + std::to_string(opts.max_steps_per_input) +
+                           " steps for one input: a loop that never waits?");
+            break;
+          }
+          try {
+            step(inst, *ready);
+          } catch (const Fail& f) {
+            fail(inst, f.reason);
+          }
+          dirty_instances.insert(id);
+          if (inst.status != "running") break;
+        }
+      }
+      if (!event_queue.empty()) {
+        auto q = std::move(event_queue);
+        event_queue.clear();
+        for (auto& [name, rec] : q) deliver(name, rec);
+        progressed = true;
+      }
+      if (!progressed) return;
+    }
+  }
+
+  void advance(Instance& inst, Token& t, uint32_t next) {
+    (void)inst;
+    t.step = next;
+  }
+
+  void remove_token(Instance& inst, int64_t id) {
+    inst.tokens.erase(
+        std::remove_if(inst.tokens.begin(), inst.tokens.end(), [&](const Token& t) { return t.id == id; }),
+        inst.tokens.end());
+  }
+
+  // Cancels every token of a parallel block (and of blocks nested in it), closing their tasks.
+  void cancel_fork(Instance& inst, int64_t fork_id) {
+    std::vector<int64_t> nested;
+    for (auto& [fid, f] : inst.forks)
+      if (f.parent == fork_id) nested.push_back(fid);
+    for (int64_t n : nested) cancel_fork(inst, n);
+    for (const Token& t : std::vector<Token>(inst.tokens))
+      if (t.fork == fork_id) cancel_token(inst, t.id);
+    inst.forks.erase(fork_id);
+  }
+
+  void cancel_token(Instance& inst, int64_t token_id) {
+    Token* t = token(inst, token_id);
+    if (!t) return;
+    if (t->wait == "task" && tasks.count(t->wait_ref)) {
+      Task& tk = tasks[t->wait_ref];
+      tk.status = "cancelled";
+      cancel_timer(tk.timer);
+      dirty_tasks.insert(tk.id);
+    }
+    if (t->wait == "timer") cancel_timer(t->wait_ref);
+    remove_token(inst, token_id);
+  }
+
+  void finish(Instance& inst, const std::string& status) {
+    inst.status = status;
+    inst.ended_at = self.clock_;
+    for (const Token& t : std::vector<Token>(inst.tokens)) cancel_token(inst, t.id);
+    cancel_timer(inst.deadline_timer);
+    trace(std::string(status == "completed" ? "completed " : "failed ") + p.processes[inst.process].name +
+          " #" + std::to_string(inst.id) + (inst.error.empty() ? "" : ": " + inst.error));
+    // A waiting parent resumes (or fails with its child).
+    if (inst.parent && instances.count(inst.parent)) {
+      Instance& parent = instances[inst.parent];
+      Token* pt = token(parent, inst.parent_token);
+      if (pt && pt->wait == "child") {
+        if (status == "completed") {
+          const Step& st = p.processes[parent.process].steps[pt->step];
+          if (st.bind_slot != kNone)
+            parent.frame->slots[st.bind_slot] = Value::of_record(instance_record(inst, arena));
+          pt->wait.clear();
+          advance(parent, *pt, st.next.empty() ? kNone : st.next[0]);
+        } else {
+          fail(parent, "sub-process " + p.processes[inst.process].name + " failed: " + inst.error);
+        }
+        dirty_instances.insert(parent.id);
+      }
+    }
+  }
+
+  // Failure: run the compensations of completed steps (latest first), then `on failure`, then stop.
+  void fail(Instance& inst, const std::string& reason) {
+    if (inst.status != "running") return;
+    if (inst.phase != "normal") {  // a failure while compensating or handling: give up
+      inst.error = inst.error.empty() ? reason : inst.error + "; then " + reason;
+      finish(inst, "failed");
+      return;
+    }
+    inst.error = reason;
+    trace("failure in " + p.processes[inst.process].name + " #" + std::to_string(inst.id) + ": " + reason);
+    for (const Token& t : std::vector<Token>(inst.tokens)) cancel_token(inst, t.id);
+    inst.forks.clear();
+    inst.phase = "compensating";
+    next_handler(inst);
+  }
+
+  void next_handler(Instance& inst) {
+    const ProcessIR& pr = p.processes[inst.process];
+    if (inst.phase == "compensating" && !inst.compensations.empty()) {
+      uint32_t start = inst.compensations.back();
+      inst.compensations.pop_back();
+      inst.tokens.push_back(Token{next_id++, start, 0, "", 0, "", {}});
+      return;
+    }
+    if (inst.phase == "compensating") {
+      inst.phase = "failure";
+      if (pr.on_failure != kNone) {
+        inst.tokens.push_back(Token{next_id++, pr.on_failure, 0, "", 0, "", {}});
+        return;
+      }
+    }
+    finish(inst, "failed");
+  }
+
+  // ---------------------------------------------------------------- steps
+
+  void step(Instance& inst, Token& t) {
+    const ProcessIR& pr = p.processes[inst.process];
+    if (t.step == kNone || t.step >= pr.steps.size()) throw Fail{"internal: no such step"};
+    const Step& st = pr.steps[t.step];
+    auto next = [&](size_t i = 0) {
+      uint32_t n = i < st.next.size() ? st.next[i] : kNone;
+      if (st.compensation != kNone) inst.compensations.push_back(st.compensation);
+      t.step = n;
+    };
+    switch (st.kind) {
+      case StepKind::End: {
+        remove_token(inst, t.id);
+        if (inst.phase == "compensating" || inst.phase == "failure") {
+          if (inst.tokens.empty()) {
+            if (inst.phase == "compensating")
+              next_handler(inst);
+            else
+              finish(inst, "failed");
+          }
+          return;
+        }
+        if (inst.phase == "timeout") {
+          if (inst.tokens.empty()) fail(inst, "the process deadline passed");
+          return;
+        }
+        if (inst.tokens.empty()) finish(inst, "completed");
+        return;
+      }
+      case StepKind::Complete:
+        finish(inst, "completed");
+        return;
+      case StepKind::Fail: {
+        std::string why = st.value != kNone ? std::string(eval_frame(inst, st.value).u.s->view()) : "failed";
+        throw Fail{why};
+      }
+      case StepKind::Let:
+        inst.frame->slots[st.bind_slot] = eval_frame(inst, st.value);
+        next();
+        return;
+      case StepKind::Set: {
+        Value v = eval_frame(inst, st.value);
+        if (st.set_target == kNone) {
+          if (st.set_slot != kNone) inst.frame->slots[st.set_slot] = v;
+        } else {
+          Value target = eval_frame(inst, st.set_target);
+          if (target.is_none()) throw Fail{"`set` on a none record"};
+          Record* r = target.u.r;
+          if (st.set_slot < r->nslots) r->slots[st.set_slot] = v;
+          if (r->id) dirty_records.insert(r->id);
+          trace("set " + layout_name(r->type_id) + field_name(r->type_id, st.set_slot) + " = " + text(v));
+        }
+        next();
+        return;
+      }
+      case StepKind::Branch:
+        next(eval_frame(inst, st.value).u.i ? 0 : 1);
+        return;
+      case StepKind::Switch: {
+        Value subject = eval_frame(inst, st.value);
+        size_t target = st.next.size() - 1;
+        Node eq;
+        eq.op = Op::Eq;
+        for (size_t i = 0; i < st.cases.size(); ++i) {
+          Value c = eval_frame(inst, st.cases[i]);
+          if (same(subject, c)) {
+            target = st.case_target[i];
+            break;
+          }
+        }
+        next(target);
+        return;
+      }
+      case StepKind::Fork: {
+        Fork f;
+        f.id = next_id++;
+        f.parent = t.fork;
+        f.join = st.join;
+        const Step& join = pr.steps[st.join];
+        f.needed = join.join_count == 0
+                       ? static_cast<uint32_t>(st.next.size())
+                       : std::min<uint32_t>(join.join_count, static_cast<uint32_t>(st.next.size()));
+        inst.forks[f.id] = f;
+        int64_t old = t.id;
+        std::vector<Token> branches;
+        for (uint32_t start : st.next) branches.push_back(Token{next_id++, start, f.id, "", 0, "", {}});
+        remove_token(inst, old);
+        for (auto& b2 : branches) inst.tokens.push_back(b2);
+        if (f.needed == 0) {  // no branches: continue at once
+          inst.tokens.push_back(
+              Token{next_id++, join.next.empty() ? kNone : join.next[0], f.parent, "", 0, "", {}});
+          inst.forks.erase(f.id);
+        }
+        return;
+      }
+      case StepKind::Join: {
+        auto fit = inst.forks.find(t.fork);
+        if (fit == inst.forks.end()) {
+          t.step = st.next.empty() ? kNone : st.next[0];
+          return;
+        }
+        Fork& f = fit->second;
+        ++f.arrived;
+        int64_t fork_id = f.id, parent = f.parent;
+        bool done = f.arrived >= f.needed;
+        remove_token(inst, t.id);
+        if (done) {
+          cancel_fork(inst, fork_id);  // the branches still running are no longer needed
+          inst.tokens.push_back(
+              Token{next_id++, st.next.empty() ? kNone : st.next[0], parent, "", 0, "", {}});
+        }
+        return;
+      }
+      case StepKind::ForEach: {
+        Value list = eval_frame(inst, st.value);
+        if (list.is_none()) throw Fail{"`for each` over none"};
+        int64_t bound = st.max_items > 0 ? st.max_items : opts.for_each_bound;
+        if (static_cast<int64_t>(list.u.l->len) > bound)
+          throw Fail{"`for each` over " + std::to_string(list.u.l->len) + " items exceeds its bound of " +
+                     std::to_string(bound)};
+        int64_t& i = t.loops[t.step];
+        if (i < static_cast<int64_t>(list.u.l->len)) {
+          if (st.bind_slot != kNone) inst.frame->slots[st.bind_slot] = keep(list.u.l->items[i]);
+          ++i;
+          t.step = st.next[0];
+        } else {
+          t.loops.erase(t.step);
+          next(1);
+        }
+        return;
+      }
+      case StepKind::Emit:
+      case StepKind::Create:
+      case StepKind::Insert:
+      case StepKind::Derive: {
+        const RecordLayout& l = m.layouts[st.layout];
+        Record* r = arena.record(st.layout, static_cast<uint32_t>(l.fields.size()));
+        for (const FieldValue& fv : st.fields)
+          if (fv.slot < r->nslots) r->slots[fv.slot] = eval_frame(inst, fv.function);
+        if (st.kind == StepKind::Emit) {
+          if (r->nslots > 0) r->slots[r->nslots - 1] = Value::of_date(self.clock_ / 86400);  // `at`
+          trace("emit " + st.name + " " + codec->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
+          event_queue.push_back({st.name, r});
+        } else {
+          r->id = next_id++;
+          records[r->id] = r;
+          dirty_records.insert(r->id);
+          check_invariants(r);
+          trace("create " + st.name + " #" + std::to_string(r->id));
+        }
+        if (st.bind_slot != kNone) inst.frame->slots[st.bind_slot] = Value::of_record(r);
+        next();
+        return;
+      }
+      case StepKind::Update:
+      case StepKind::Modify: {
+        Value target = eval_frame(inst, st.value);
+        if (target.is_none()) throw Fail{"`update` of a none record"};
+        Record* r = target.u.r;
+        for (const FieldValue& fv : st.fields)
+          if (fv.slot < r->nslots) r->slots[fv.slot] = eval_frame(inst, fv.function);
+        check_invariants(r);
+        if (r->id) dirty_records.insert(r->id);
+        trace("update " + layout_name(r->type_id) + " #" + std::to_string(r->id));
+        next();
+        return;
+      }
+      case StepKind::Notify: {
+        Value who = eval_frame(inst, st.scope);
+        Value msg = eval_frame(inst, st.value);
+        trace("notify " + recipient(who) + ": " + std::string(msg.is_none() ? "" : msg.u.s->view()));
+        next();
+        return;
+      }
+      case StepKind::Start:
+      case StepKind::Run: {
+        uint32_t proc = process_index(st.name);
+        std::vector<Value> args;
+        for (uint32_t a : st.args) args.push_back(a == kNone ? Value::none() : eval_frame(inst, a));
+        if (st.kind == StepKind::Start) {
+          start_instance(proc, args, 0, 0);
+          next();
+        } else {
+          t.wait = "child";
+          t.wait_ref = start_instance(proc, args, inst.id, t.id);
+        }
+        return;
+      }
+      case StepKind::Call: {
+        // Connector effects leave through the outbox with an idempotency key; the result comes back as
+        // an input. In simulation the built-in connector answers at once (see deliver_connector_results).
+        int64_t id = next_id++;
+        json args = json::array();
+        for (uint32_t a : st.args)
+          args.push_back(a == kNone ? json(nullptr) : codec->to_json(eval_frame(inst, a), IType{}));
+        std::string key =
+            "i" + std::to_string(inst.id) + "-s" + std::to_string(t.step) + "-t" + std::to_string(t.id);
+        json doc = {{"connector", st.name}, {"args", args}, {"instance", inst.id}, {"token", t.id}};
+        store.put_outbox(id, key, doc.dump(), false);
+        trace("call " + st.name + " " + args.dump() + " [outbox " + std::to_string(id) + "]");
+        t.wait = "call";
+        t.wait_ref = id;
+        pending_calls.push_back(id);
+        return;
+      }
+      case StepKind::Task:
+      case StepKind::Approval: {
+        Task tk;
+        tk.id = next_id++;
+        tk.instance = inst.id;
+        tk.token = t.id;
+        tk.step = t.step;
+        tk.name = st.name;
+        tk.role = st.role;
+        tk.approval = st.kind == StepKind::Approval;
+        tk.outcomes = st.outcomes;
+        if (st.scope != kNone) tk.unit = unit_name(eval_frame(inst, st.scope));
+        if (st.within != kNone) {
+          tk.due = self.clock_ + eval_frame(inst, st.within).u.i;
+          tk.timer = add_timer(tk.due, inst.id, t.id, tk.id, "task_deadline");
+        }
+        tasks[tk.id] = tk;
+        dirty_tasks.insert(tk.id);
+        t.wait = "task";
+        t.wait_ref = tk.id;
+        trace(std::string(tk.approval ? "approval " : "task ") + tk.name + " #" + std::to_string(tk.id) +
+              " for " + tk.role + (tk.unit.empty() ? "" : " of " + tk.unit) +
+              (tk.due ? " due " + time_text(tk.due) : ""));
+        return;
+      }
+      case StepKind::WaitEvent:
+        t.wait = "event";
+        t.wait_event = st.name;
+        if (st.within != kNone)
+          t.wait_ref =
+              add_timer(self.clock_ + eval_frame(inst, st.within).u.i, inst.id, t.id, 0, "event_deadline");
+        return;
+      case StepKind::WaitTimer:
+      case StepKind::WaitUntil: {
+        Value v = eval_frame(inst, st.value);
+        int64_t due = st.kind == StepKind::WaitTimer ? self.clock_ + v.u.i : v.u.i * 86400;
+        t.wait = "timer";
+        t.wait_ref = add_timer(std::max(due, self.clock_), inst.id, t.id, 0, "wait");
+        return;
+      }
+      case StepKind::Retract:
+      case StepKind::Signal:
+        next();
+        return;
+    }
+  }
+
+  std::vector<int64_t> pending_calls;
+
+  bool same(const Value& a, const Value& b) {
+    Node eq;
+    eq.op = Op::Eq;
+    if (a.tag == kTagString && b.tag == kTagString) return a.u.s->view() == b.u.s->view();
+    if (a.tag != b.tag) return false;
+    if (a.tag == kTagMoney || a.tag == kTagDec) return a.u.d == b.u.d && a.aux == b.aux;
+    return a.u.i == b.u.i;
+  }
+
+  std::string recipient(const Value& v) {
+    if (v.tag == kTagString) return std::string(v.u.s->view());
+    if (v.tag == kTagRecord && v.u.r->nslots > 0 && v.u.r->slots[0].tag == kTagString)
+      return std::string(v.u.r->slots[0].u.s->view());
+    return text(v);
+  }
+  std::string unit_name(const Value& v) {
+    if (v.tag == kTagRecord && v.u.r->type_id == 1) return std::string(v.u.r->slots[0].u.s->view());
+    if (v.tag == kTagString) return std::string(v.u.s->view());
+    return "";
+  }
+  std::string layout_name(uint32_t l) const { return l < m.layouts.size() ? m.layouts[l].name : "record"; }
+  std::string field_name(uint32_t l, uint32_t slot) const {
+    return l < m.layouts.size() && slot < m.layouts[l].fields.size() ? "." + m.layouts[l].fields[slot] : "";
+  }
+  uint32_t process_index(const std::string& name) const {
+    for (size_t i = 0; i < p.processes.size(); ++i)
+      if (p.processes[i].name == name) return static_cast<uint32_t>(i);
+    throw Fail{"no process " + name};
+  }
+
+  void check_invariants(Record* r) {
+    for (size_t i = 0; i < p.record_layouts.size(); ++i) {
+      if (p.record_layouts[i] != r->type_id) continue;
+      for (uint32_t fn : p.record_checks[i]) {
+        auto o = ev->call(fn, {Value::of_record(r)});
+        if (!o.ok()) throw Fail{o.error->message};
+        if (!o.value.u.i)
+          throw Fail{layout_name(r->type_id) + " breaks its check at " + file_of(m.functions[fn].span) + ":" +
+                     std::to_string(m.functions[fn].span.line)};
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- events and rules
+
+  void deliver(const std::string& name, Record* ev_rec) {
+    events_seen.push_back({ev_rec->type_id, ev_rec});
+    // Waiting instances whose filter accepts the event resume, in id order.
+    for (auto& [id, inst] : instances) {
+      if (inst.status != "running") continue;
+      for (Token& t : inst.tokens) {
+        if (t.wait != "event" || t.wait_event != name) continue;
+        const Step& st = p.processes[inst.process].steps[t.step];
+        if (st.bind_slot != kNone) inst.frame->slots[st.bind_slot] = Value::of_record(ev_rec);
+        bool match = true;
+        if (st.where != kNone) {
+          try {
+            match = eval_frame(inst, st.where).u.i != 0;
+          } catch (const Fail& f) {
+            fail(inst, f.reason);
+            break;
+          }
+        }
+        if (!match) continue;
+        cancel_timer(t.wait_ref);
+        t.wait.clear();
+        t.wait_ref = 0;
+        t.step = st.next.empty() ? kNone : st.next[0];
+        dirty_instances.insert(id);
+        trace("resume " + p.processes[inst.process].name + " #" + std::to_string(id) + " on " + name);
+      }
+    }
+    // Rules whose only fact is this event (joins over records come with the rules engine).
+    for (const RuleIR& r : p.rules) {
+      if (r.patterns.size() != 1 || !r.patterns[0].is_event || r.patterns[0].layout != ev_rec->type_id)
+        continue;
+      std::vector<Value> facts = {Value::of_record(ev_rec)};
+      try {
+        if (r.patterns[0].condition != kNone && !eval(r.patterns[0].condition, facts).u.i) continue;
+        trace("rule " + r.name + " fires");
+        run_actions(r.actions, facts);
+      } catch (const Fail& f) {
+        trace("rule " + r.name + " failed: " + f.reason);
+      }
+    }
+  }
+
+  // The actions of a rule: straight-line steps over the matched facts.
+  void run_actions(const ProcessIR& a, const std::vector<Value>& facts) {
+    uint32_t s = a.start;
+    for (int guard = 0; s != kNone && s < a.steps.size() && guard < 10000; ++guard) {
+      const Step& st = a.steps[s];
+      uint32_t next = st.next.empty() ? kNone : st.next[0];
+      switch (st.kind) {
+        case StepKind::Start: {
+          std::vector<Value> args;
+          for (uint32_t x : st.args) args.push_back(x == kNone ? Value::none() : eval(x, facts));
+          start_instance(process_index(st.name), args, 0, 0);
+          break;
+        }
+        case StepKind::Emit:
+        case StepKind::Create:
+        case StepKind::Insert:
+        case StepKind::Derive: {
+          const RecordLayout& l = m.layouts[st.layout];
+          Record* r = arena.record(st.layout, static_cast<uint32_t>(l.fields.size()));
+          for (const FieldValue& fv : st.fields)
+            if (fv.slot < r->nslots) r->slots[fv.slot] = eval(fv.function, facts);
+          if (st.kind == StepKind::Emit) {
+            trace("emit " + st.name);
+            event_queue.push_back({st.name, r});
+          } else {
+            r->id = next_id++;
+            records[r->id] = r;
+            dirty_records.insert(r->id);
+            trace("create " + st.name + " #" + std::to_string(r->id));
+          }
+          break;
+        }
+        case StepKind::Notify:
+          trace("notify " + recipient(eval(st.scope, facts)) + ": " +
+                std::string(eval(st.value, facts).u.s ? eval(st.value, facts).u.s->view() : ""));
+          break;
+        case StepKind::Branch:
+          next = eval(st.value, facts).u.i ? st.next[0] : st.next[1];
+          break;
+        default:
+          break;
+      }
+      s = next;
+    }
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  void fire(const Timer& tm) {
+    if (!instances.count(tm.instance)) return;
+    Instance& inst = instances[tm.instance];
+    dirty_instances.insert(inst.id);
+    if (inst.status != "running") return;
+    if (tm.kind == "process_deadline") {
+      const ProcessIR& pr = p.processes[inst.process];
+      trace("deadline of " + pr.name + " #" + std::to_string(inst.id) + " passed");
+      for (const Token& t : std::vector<Token>(inst.tokens)) cancel_token(inst, t.id);
+      inst.forks.clear();
+      if (pr.on_timeout != kNone) {
+        inst.phase = "timeout";
+        inst.tokens.push_back(Token{next_id++, pr.on_timeout, 0, "", 0, "", {}});
+      } else {
+        fail(inst, "the process deadline passed");
+      }
+      return;
+    }
+    Token* t = token(inst, tm.token);
+    if (!t) return;
+    const Step& st = p.processes[inst.process].steps[t->step];
+    if (tm.kind == "wait") {
+      t->wait.clear();
+      t->wait_ref = 0;
+      t->step = st.next.empty() ? kNone : st.next[0];
+      return;
+    }
+    // A missed deadline: escalate if the step says so, else its `on timeout` block, else failure.
+    if (tm.kind == "task_deadline" && tasks.count(tm.task)) {
+      Task& tk = tasks[tm.task];
+      if (!st.escalate_role.empty() && tk.role != st.escalate_role) {
+        tk.role = st.escalate_role;
+        tk.unit = st.escalate_scope != kNone ? unit_name(eval_frame(inst, st.escalate_scope)) : "";
+        tk.timer = 0;
+        dirty_tasks.insert(tk.id);
+        trace("escalate " + tk.name + " #" + std::to_string(tk.id) + " to " + tk.role);
+        return;
+      }
+      tk.status = "expired";
+      dirty_tasks.insert(tk.id);
+    }
+    t->wait.clear();
+    t->wait_ref = 0;
+    if (st.on_timeout != kNone) {
+      trace("timeout of " + st.name + " in " + p.processes[inst.process].name + " #" +
+            std::to_string(inst.id));
+      t->step = st.on_timeout;
+    } else {
+      fail(inst, "`" + st.name + "` was not done in time");
+    }
+  }
+
+  // ---------------------------------------------------------------- persistence
+
+  json instance_doc(const Instance& inst) {
+    json toks = json::array();
+    for (const Token& t : inst.tokens) {
+      json loops = json::object();
+      for (auto& [s, i] : t.loops) loops[std::to_string(s)] = i;
+      toks.push_back({{"id", t.id},
+                      {"step", t.step},
+                      {"fork", t.fork},
+                      {"wait", t.wait},
+                      {"ref", t.wait_ref},
+                      {"event", t.wait_event},
+                      {"loops", loops}});
+    }
+    json forks = json::array();
+    for (auto& [id, f] : inst.forks)
+      forks.push_back({{"id", f.id},
+                       {"parent", f.parent},
+                       {"join", f.join},
+                       {"needed", f.needed},
+                       {"arrived", f.arrived}});
+    return {{"process", p.processes[inst.process].name},
+            {"version", b.source_hash},
+            {"status", inst.status},
+            {"phase", inst.phase},
+            {"error", inst.error},
+            {"frame", codec->to_json(Value::of_record(inst.frame), IType::of(Kind::Rec))},
+            {"tokens", toks},
+            {"forks", forks},
+            {"compensations", inst.compensations},
+            {"parent", inst.parent},
+            {"parent_token", inst.parent_token},
+            {"started_at", inst.started_at},
+            {"ended_at", inst.ended_at},
+            {"deadline_timer", inst.deadline_timer}};
+  }
+
+  json task_doc(const Task& t) {
+    return {{"instance", t.instance},
+            {"token", t.token},
+            {"step", t.step},
+            {"name", t.name},
+            {"role", t.role},
+            {"unit", t.unit},
+            {"status", t.status},
+            {"claimed_by", t.claimed_by},
+            {"approval", t.approval},
+            {"outcomes", t.outcomes},
+            {"decisions", t.decisions},
+            {"timer", t.timer},
+            {"due", t.due}};
+  }
+
+  void persist() {
+    for (int64_t id : dirty_records) {
+      Record* r = records[id];
+      store.put("record", id, codec->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
+    }
+    for (int64_t id : dirty_instances) store.put("instance", id, instance_doc(instances[id]).dump());
+    for (int64_t id : dirty_tasks) store.put("task", id, task_doc(tasks[id]).dump());
+    for (int64_t id : dirty_timers) {
+      const Timer& t = timers[id];
+      store.put("timer", id,
+                json{{"due", t.due},
+                     {"instance", t.instance},
+                     {"token", t.token},
+                     {"task", t.task},
+                     {"kind", t.kind}}
+                    .dump());
+    }
+    for (int64_t id : erased_timers) store.erase("timer", id);
+    store.put_meta("clock", std::to_string(self.clock_));
+    store.put_meta("next_id", std::to_string(next_id));
+    dirty_records.clear();
+    dirty_instances.clear();
+    dirty_tasks.clear();
+    dirty_timers.clear();
+    erased_timers.clear();
+  }
+
+  void load() {
+    if (auto c = store.meta("clock")) self.clock_ = std::stoll(*c);
+    if (auto n = store.meta("next_id")) next_id = std::stoll(*n);
+    std::string err;
+    // Records first: instance frames refer to them by id.
+    store.for_each("record", [&](int64_t id, const std::string& doc) {
+      json j = json::parse(doc);
+      uint32_t layout = layout_by_name(j.value("$type", ""));
+      Record* r = arena.record(
+          layout, layout < m.layouts.size() ? static_cast<uint32_t>(m.layouts[layout].fields.size()) : 0);
+      r->id = id;
+      records[id] = r;
+    });
+    store.for_each("record", [&](int64_t id, const std::string& doc) {
+      json j = json::parse(doc);
+      j.erase("$id");
+      Record* fresh = codec->record_from_json(j, records[id]->type_id, err, "record " + std::to_string(id));
+      if (fresh)
+        for (uint32_t i = 0; i < fresh->nslots; ++i) records[id]->slots[i] = fresh->slots[i];
+    });
+    store.for_each("instance", [&](int64_t id, const std::string& doc) {
+      json j = json::parse(doc);
+      Instance inst;
+      inst.id = id;
+      inst.process = process_index(j["process"].get<std::string>());
+      inst.status = j["status"];
+      inst.phase = j["phase"];
+      inst.error = j["error"];
+      inst.frame = codec->record_from_json(j["frame"], p.processes[inst.process].frame_layout, err, "frame");
+      for (auto& tj : j["tokens"]) {
+        Token t{tj["id"], tj["step"], tj["fork"], tj["wait"], tj["ref"], tj["event"], {}};
+        for (auto it = tj["loops"].begin(); it != tj["loops"].end(); ++it)
+          t.loops[static_cast<uint32_t>(std::stoul(it.key()))] = it.value();
+        inst.tokens.push_back(t);
+      }
+      for (auto& fj : j["forks"]) {
+        Fork f{fj["id"], fj["parent"], fj["join"], fj["needed"], fj["arrived"]};
+        inst.forks[f.id] = f;
+      }
+      inst.compensations = j["compensations"].get<std::vector<uint32_t>>();
+      inst.parent = j["parent"];
+      inst.parent_token = j["parent_token"];
+      inst.started_at = j["started_at"];
+      inst.ended_at = j["ended_at"];
+      inst.deadline_timer = j["deadline_timer"];
+      instances[id] = std::move(inst);
+    });
+    store.for_each("task", [&](int64_t id, const std::string& doc) {
+      json j = json::parse(doc);
+      Task t;
+      t.id = id;
+      t.instance = j["instance"];
+      t.token = j["token"];
+      t.step = j["step"];
+      t.name = j["name"];
+      t.role = j["role"];
+      t.unit = j["unit"];
+      t.status = j["status"];
+      t.claimed_by = j["claimed_by"];
+      t.approval = j["approval"];
+      t.outcomes = j["outcomes"].get<std::vector<std::string>>();
+      t.decisions = j["decisions"].get<std::map<std::string, bool>>();
+      t.timer = j["timer"];
+      t.due = j["due"];
+      tasks[id] = t;
+    });
+    store.for_each("timer", [&](int64_t id, const std::string& doc) {
+      json j = json::parse(doc);
+      timers[id] = Timer{id, j["due"], j["instance"], j["token"], j["task"], j["kind"]};
+    });
+    if (!err.empty()) throw store::StoreError("the stored state cannot be read: " + err);
+  }
+
+  uint32_t layout_by_name(const std::string& n) const {
+    for (size_t i = 0; i < m.layouts.size(); ++i)
+      if (m.layouts[i].name == n) return static_cast<uint32_t>(i);
+    return 0;
+  }
+
+  // ---------------------------------------------------------------- applying one input
+
+  Outcome apply(store::Input in, const std::function<Outcome()>& body) {
+    if (store.has_input(in.key)) {
+      Outcome o;
+      o.duplicate = true;
+      return o;
+    }
+    store.begin();
+    try {
+      in.at = self.clock_;
+      store.append_input(in);
+      steps_this_input = 0;
+      ev->arena().clear();
+      Outcome o = body();
+      run_all();
+      answer_calls();
+      persist();
+      store.commit();
+      return o;
+    } catch (...) {
+      store.rollback();
+      reload();
+      throw;
+    }
+  }
+
+  // In simulation every connector answers at once with an empty result, in outbox order; a real
+  // deployment delivers results as `connector_result` inputs instead.
+  void answer_calls() {
+    while (!pending_calls.empty()) {
+      auto calls = std::move(pending_calls);
+      pending_calls.clear();
+      for (int64_t id : calls) resume_call(id, json::object());
+      run_all();
+    }
+  }
+
+  void resume_call(int64_t outbox_id, const json& result) {
+    for (auto& [iid, inst] : instances) {
+      for (Token& t : inst.tokens) {
+        if (t.wait != "call" || t.wait_ref != outbox_id) continue;
+        const Step& st = p.processes[inst.process].steps[t.step];
+        if (st.bind_slot != kNone) {
+          std::string err;
+          uint32_t layout = p.processes[inst.process].frame_layout;
+          const IType& ft = m.layouts[layout].types[st.bind_slot];
+          Record* r = arena.record(ft.id, static_cast<uint32_t>(m.layouts[ft.id].fields.size()));
+          // Fill what the connector returned; fields it did not return stay none.
+          for (size_t i = 0; i < m.layouts[ft.id].fields.size(); ++i) {
+            auto f = result.find(m.layouts[ft.id].fields[i]);
+            if (f != result.end())
+              r->slots[i] = codec->from_json(*f, m.layouts[ft.id].types[i], err, "result");
+            else if (m.layouts[ft.id].fields[i] == "ok")
+              r->slots[i] = Value::of_bool(true);
+          }
+          inst.frame->slots[st.bind_slot] = Value::of_record(r);
+        }
+        t.wait.clear();
+        t.wait_ref = 0;
+        if (st.compensation != kNone) inst.compensations.push_back(st.compensation);
+        t.step = st.next.empty() ? kNone : st.next[0];
+        dirty_instances.insert(iid);
+      }
+    }
+  }
+
+  void reload() {
+    records.clear();
+    instances.clear();
+    tasks.clear();
+    timers.clear();
+    events_seen.clear();
+    event_queue.clear();
+    pending_calls.clear();
+    dirty_records.clear();
+    dirty_instances.clear();
+    dirty_tasks.clear();
+    dirty_timers.clear();
+    erased_timers.clear();
+    load();
+  }
+
+  // ---------------------------------------------------------------- access
+
+  // Forbid policies win; otherwise the structural permission (holding the assigned role) or a permit
+  // policy allows; otherwise deny. Every decision is audited.
+  bool allowed(const std::string& actor_id, const std::string& action, const std::string& resource_type,
+               const Value& resource, bool structural, const std::string& describe, std::string& reason) {
+    Value a = Value::of_record(actor(actor_id));
+    bool permit = structural, forbid = false;
+    std::string why = structural ? "holds the assigned role" : "no role or policy permits it";
+    for (const PolicyIR& pol : p.policies) {
+      if (!pol.action.empty() && pol.action != action) continue;
+      if (!pol.resource.empty() && pol.resource != resource_type) continue;
+      bool applies = true;
+      if (pol.when != kNone) {
+        auto o = ev->call(pol.when, {a, resource});
+        applies = o.ok() && o.value.u.i;
+      }
+      if (!applies) continue;
+      if (pol.forbid) {
+        forbid = true;
+        why = "policy " + pol.name + " forbids it";
+      } else if (!permit) {
+        permit = true;
+        why = "policy " + pol.name + " permits it";
+      }
+    }
+    bool ok = permit && !forbid;
+    reason = why;
+    store::AuditEntry e;
+    e.at = self.clock_;
+    e.actor = actor_id;
+    e.action = action;
+    e.resource = describe;
+    e.decision = ok ? "allowed" : "refused";
+    e.reason = why;
+    store.append_audit(e);
+    trace(std::string(ok ? "allow " : "refuse ") + actor_id + " " + action + " " + describe + " (" + why +
+          ")");
+    return ok;
+  }
+
+  // The resource an approval or task is about: the first parameter of the process that is a record.
+  std::pair<std::string, Value> subject(const Instance& inst) {
+    const ProcessIR& pr = p.processes[inst.process];
+    const RecordLayout& fl = m.layouts[pr.frame_layout];
+    for (uint32_t slot : pr.param_slots) {
+      if (slot == kNone) continue;
+      const Value& v = inst.frame->slots[slot];
+      if (v.tag == kTagRecord && v.u.r->type_id > 2) return {m.layouts[v.u.r->type_id].name, v};
+      (void)fl;
+    }
+    return {"", Value::none()};
+  }
+};
+
+// ------------------------------------------------------------------ Engine
+
+Engine::Engine(const bundle::Bundle& b, store::Store& s, EngineOptions opts) : b_(b) {
+  clock_ = opts.start_time;
+  impl_ = std::make_unique<Impl>(*this, b, s, std::move(opts));
+  impl_->load();
+  if (clock_ < impl_->opts.start_time) clock_ = impl_->opts.start_time;
+}
+
+Engine::~Engine() = default;
+
+Outcome Engine::post_event(const std::string& name, const json& payload, const std::string& actor_id,
+                           const std::string& key) {
+  auto& I = *impl_;
+  uint32_t layout = kNone;
+  for (size_t i = 0; i < I.p.events.size(); ++i)
+    if (I.p.events[i] == name) layout = I.p.event_layouts[i];
+  if (layout == kNone) return Outcome{false, false, "no event named `" + name + "` is declared", 0};
+  std::string err;
+  Record* r = I.codec->record_from_json(payload.is_null() ? json::object() : payload, layout, err, name);
+  if (!r) return Outcome{false, false, err, 0};
+  return I.apply({0, "event", key, 0, actor_id, json{{"name", name}, {"payload", payload}}.dump()}, [&]() {
+    r->slots[r->nslots - 1] = Value::of_date(clock_ / 86400);
+    std::string reason;
+    if (actor_id != "system" &&
+        !I.allowed(actor_id, "post", name, Value::of_record(r), false, "event " + name, reason))
+      return Outcome{false, false, actor_id + " may not post " + name + ": " + reason, 0};
+    I.trace("event " + name + " " + payload.dump());
+    I.event_queue.push_back({name, r});
+    return Outcome{};
+  });
+}
+
+Outcome Engine::start(const std::string& process, const json& args, const std::string& actor_id,
+                      const std::string& key) {
+  auto& I = *impl_;
+  uint32_t proc = kNone;
+  for (size_t i = 0; i < I.p.processes.size(); ++i)
+    if (I.p.processes[i].name == process) proc = static_cast<uint32_t>(i);
+  if (proc == kNone) return Outcome{false, false, "no process named `" + process + "`", 0};
+  const ProcessIR& pr = I.p.processes[proc];
+  const RecordLayout& fl = I.m.layouts[pr.frame_layout];
+  std::vector<Value> vals;
+  std::string err;
+  for (uint32_t slot : pr.param_slots) {
+    const std::string& pname = fl.fields[slot];
+    json v = args.is_object() && args.contains(pname) ? args[pname] : json(nullptr);
+    vals.push_back(I.codec->from_json(v, fl.types[slot], err, process + "(" + pname + ")"));
+    if (!err.empty()) return Outcome{false, false, err, 0};
+  }
+  return I.apply({0, "start", key, 0, actor_id, json{{"process", process}, {"args", args}}.dump()}, [&]() {
+    std::string reason;
+    if (actor_id != "system" &&
+        !I.allowed(actor_id, "start", process, Value::none(), false, "process " + process, reason))
+      return Outcome{false, false, actor_id + " may not start " + process + ": " + reason, 0};
+    return Outcome{true, false, "", I.start_instance(proc, vals, 0, 0)};
+  });
+}
+
+Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const std::string& outcome,
+                              const json& data, const std::string& key) {
+  auto& I = *impl_;
+  auto it = I.tasks.find(task);
+  if (it == I.tasks.end()) return Outcome{false, false, "no task #" + std::to_string(task), 0};
+  Task& tk = it->second;
+  if (tk.status != "open")
+    return Outcome{false, false, "task #" + std::to_string(task) + " is " + tk.status, 0};
+  if (tk.approval)
+    return Outcome{false, false, "task #" + std::to_string(task) + " is an approval: use decide", 0};
+  std::string out = outcome.empty() ? tk.outcomes.front() : outcome;
+  if (std::find(tk.outcomes.begin(), tk.outcomes.end(), out) == tk.outcomes.end()) {
+    std::string list;
+    for (auto& o : tk.outcomes) list += (list.empty() ? "" : ", ") + o;
+    return Outcome{false, false,
+                   "`" + out + "` is not an outcome of " + tk.name + " (its outcomes: " + list + ")", 0};
+  }
+  return I.apply(
+      {0, "complete", key, 0, actor_id, json{{"task", task}, {"outcome", out}, {"data", data}}.dump()},
+      [&]() -> Outcome {
+        Instance& inst = I.instances[tk.instance];
+        auto [rtype, res] = I.subject(inst);
+        std::string reason;
+        bool holds = I.holds(actor_id, tk.role, tk.unit);
+        if (!I.allowed(actor_id, "complete", rtype, res, holds,
+                       "task " + tk.name + " #" + std::to_string(task), reason))
+          return Outcome{false, false, actor_id + " may not complete " + tk.name + ": " + reason, 0};
+        const Step& st = I.p.processes[inst.process].steps[tk.step];
+        if (st.bind_slot != kNone) {
+          const IType& rt = I.m.layouts[I.p.processes[inst.process].frame_layout].types[st.bind_slot];
+          const RecordLayout& rl = I.m.layouts[rt.id];
+          Record* r = I.arena.record(rt.id, static_cast<uint32_t>(rl.fields.size()));
+          std::string err;
+          for (size_t i = 0; i < rl.fields.size(); ++i) {
+            if (rl.fields[i] == "outcome")
+              r->slots[i] = Value::of_string(I.arena.string(out));
+            else if (rl.fields[i] == "completed_by")
+              r->slots[i] = Value::of_record(I.actor(actor_id));
+            else if (data.is_object() && data.contains(rl.fields[i]))
+              r->slots[i] = I.codec->from_json(data[rl.fields[i]], rl.types[i], err, tk.name);
+          }
+          if (!err.empty()) throw Fail{err};
+          inst.frame->slots[st.bind_slot] = Value::of_record(r);
+        }
+        tk.status = "done";
+        tk.claimed_by = actor_id;
+        I.cancel_timer(tk.timer);
+        I.dirty_tasks.insert(tk.id);
+        Token* t = I.token(inst, tk.token);
+        if (t) {
+          t->wait.clear();
+          t->wait_ref = 0;
+          if (st.compensation != kNone) inst.compensations.push_back(st.compensation);
+          t->step = st.next.empty() ? kNone : st.next[0];
+        }
+        I.dirty_instances.insert(inst.id);
+        I.trace("done " + tk.name + " #" + std::to_string(task) + " by " + actor_id + " (" + out + ")");
+        return Outcome{};
+      });
+}
+
+Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, const std::string& key) {
+  auto& I = *impl_;
+  auto it = I.tasks.find(task);
+  if (it == I.tasks.end()) return Outcome{false, false, "no task #" + std::to_string(task), 0};
+  Task& tk = it->second;
+  if (tk.status != "open")
+    return Outcome{false, false, "approval #" + std::to_string(task) + " is " + tk.status, 0};
+  if (!tk.approval)
+    return Outcome{false, false, "task #" + std::to_string(task) + " is not an approval: use complete", 0};
+  if (tk.decisions.count(actor_id))
+    return Outcome{false, false, actor_id + " has already decided on approval #" + std::to_string(task), 0};
+  return I.apply(
+      {0, "decide", key, 0, actor_id, json{{"task", task}, {"approve", approve}}.dump()}, [&]() -> Outcome {
+        Instance& inst = I.instances[tk.instance];
+        auto [rtype, res] = I.subject(inst);
+        std::string reason;
+        bool holds = I.holds(actor_id, tk.role, tk.unit);
+        if (!I.allowed(actor_id, "approve", rtype, res, holds,
+                       "approval " + tk.name + " #" + std::to_string(task), reason))
+          return Outcome{false, false, actor_id + " may not decide " + tk.name + ": " + reason, 0};
+        tk.decisions[actor_id] = approve;
+        I.dirty_tasks.insert(tk.id);
+        const Step& st = I.p.processes[inst.process].steps[tk.step];
+        size_t holders = std::max<size_t>(1, I.holder_count(tk.role, tk.unit));
+        size_t yes = 0, no = 0;
+        for (auto& [who, d] : tk.decisions) (d ? yes : no)++;
+        size_t needed = 1;
+        switch (st.quorum_kind) {
+          case 1:
+            needed = holders / 2 + 1;
+            break;  // majority
+          case 2:
+            needed = holders;
+            break;  // unanimous
+          case 3:
+            needed = static_cast<size_t>(std::max<int64_t>(1, st.quorum_n));
+            break;  // n (of m)
+          case 4:
+            needed = static_cast<size_t>((static_cast<int64_t>(holders) * st.quorum_n + 99) / 100);
+            break;
+          default:
+            needed = 1;
+        }
+        I.trace(std::string(approve ? "approve " : "reject ") + tk.name + " #" + std::to_string(task) +
+                " by " + actor_id + " (" + std::to_string(yes) + " of " + std::to_string(needed) +
+                " needed)");
+        bool approved = yes >= needed;
+        bool rejected = !approved && (st.quorum_kind == 2 ? no > 0 : holders - no < needed);
+        if (!approved && !rejected) return Outcome{};
+        tk.status = approved ? "approved" : "rejected";
+        I.cancel_timer(tk.timer);
+        Token* t = I.token(inst, tk.token);
+        if (st.bind_slot != kNone) {
+          const IType& rt = I.m.layouts[I.p.processes[inst.process].frame_layout].types[st.bind_slot];
+          const RecordLayout& rl = I.m.layouts[rt.id];
+          Record* r = I.arena.record(rt.id, static_cast<uint32_t>(rl.fields.size()));
+          for (size_t i = 0; i < rl.fields.size(); ++i) {
+            if (rl.fields[i] == "approved") r->slots[i] = Value::of_bool(approved);
+            if (rl.fields[i] == "approvals") r->slots[i] = Value::of_int(static_cast<int64_t>(yes));
+          }
+          inst.frame->slots[st.bind_slot] = Value::of_record(r);
+        }
+        I.dirty_instances.insert(inst.id);
+        if (!approved) {
+          I.fail(inst, tk.name + " was rejected");
+          return Outcome{};
+        }
+        if (t) {
+          t->wait.clear();
+          t->wait_ref = 0;
+          if (st.compensation != kNone) inst.compensations.push_back(st.compensation);
+          t->step = st.next.empty() ? kNone : st.next[0];
+        }
+        return Outcome{};
+      });
+}
+
+Outcome Engine::advance_to(int64_t time, const std::string& key) {
+  auto& I = *impl_;
+  if (time < clock_) return Outcome{false, false, "the clock cannot go back", 0};
+  return I.apply({0, "tick", key, 0, "system", json{{"to", time}}.dump()}, [&]() {
+    // Fire due timers one at a time, earliest first (ties by id), letting each settle.
+    while (true) {
+      const Timer* next = nullptr;
+      for (auto& [id, t] : I.timers)
+        if (t.due <= time && (!next || t.due < next->due)) next = &t;
+      if (!next) break;
+      Timer tm = *next;
+      clock_ = std::max(clock_, tm.due);
+      I.ev->arena().clear();
+      I.cancel_timer(tm.id);
+      I.fire(tm);
+      I.run_all();
+      I.answer_calls();
+    }
+    clock_ = time;
+    return Outcome{};
+  });
+}
+
+Outcome Engine::connector_result(int64_t outbox_id, const json& result, const std::string& key) {
+  auto& I = *impl_;
+  return I.apply(
+      {0, "connector_result", key, 0, "system", json{{"outbox", outbox_id}, {"result", result}}.dump()},
+      [&]() {
+        I.resume_call(outbox_id, result);
+        return Outcome{};
+      });
+}
+
+std::vector<TaskView> Engine::tasks(bool open_only) const {
+  std::vector<TaskView> out;
+  for (auto& [id, t] : impl_->tasks) {
+    if (open_only && t.status != "open") continue;
+    TaskView v;
+    v.id = id;
+    v.instance = t.instance;
+    auto in = impl_->instances.find(t.instance);
+    if (in != impl_->instances.end()) v.process = impl_->p.processes[in->second.process].name;
+    v.name = t.name;
+    v.role = t.role;
+    v.unit = t.unit;
+    v.status = t.status;
+    v.claimed_by = t.claimed_by;
+    v.approval = t.approval;
+    v.outcomes = t.outcomes;
+    v.due = t.due;
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<InstanceView> Engine::instances() const {
+  std::vector<InstanceView> out;
+  for (auto& [id, i] : impl_->instances)
+    out.push_back({id, impl_->p.processes[i.process].name, i.status, i.error, i.started_at, i.ended_at});
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Engine::metrics() {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto& I = *impl_;
+  for (const MetricIR& mt : I.p.metrics) {
+    auto o = I.ev->call(mt.formula, {});
+    out.push_back({mt.name, o.ok() ? I.text(o.value) : "error: " + o.error->message});
+  }
+  return out;
+}
+
+std::vector<std::string> Engine::replay(const bundle::Bundle& b, store::Store& log, EngineOptions opts) {
+  std::vector<std::string> lines;
+  opts.trace = [&](const std::string& l) { lines.push_back(l); };
+  store::Store fresh(":memory:");
+  Engine e(b, fresh, opts);
+  for (const store::Input& in : log.inputs_after(0)) {
+    json j = json::parse(in.payload);
+    if (in.kind == "event")
+      e.post_event(j["name"], j["payload"], in.actor, in.key);
+    else if (in.kind == "start")
+      e.start(j["process"], j["args"], in.actor, in.key);
+    else if (in.kind == "complete")
+      e.complete_task(j["task"], in.actor, j["outcome"], j["data"], in.key);
+    else if (in.kind == "decide")
+      e.decide(j["task"], in.actor, j["approve"], in.key);
+    else if (in.kind == "tick")
+      e.advance_to(j["to"], in.key);
+    else if (in.kind == "connector_result")
+      e.connector_result(j["outbox"], j["result"], in.key);
+  }
+  return lines;
+}
+
+}  // namespace orgos::workflow

@@ -1,0 +1,85 @@
+// The workflow engine: a deterministic state machine over the input log. Each input (an event, a
+// command, a task completion, a clock advance) is logged, checked against roles and policies, applied
+// until every instance waits again, and committed together with the state it produced and its audit
+// entries. Replaying the log from an empty store reproduces the state and the trace byte for byte.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "compiler/bundle/bundle.h"
+#include "compiler/interp/evaluator.h"
+#include "runtime/store/store.h"
+#include "runtime/workflow/value_codec.h"
+
+namespace orgos::workflow {
+
+// What a command or input produced: accepted (and applied) or refused with a reason.
+struct Outcome {
+  bool ok = true;
+  bool duplicate = false;  // the input's key was already in the log: nothing was applied again
+  std::string error;       // what is wrong and what to do
+  int64_t id = 0;          // the instance or task created, when there is one
+};
+
+struct TaskView {
+  int64_t id = 0, instance = 0;
+  std::string process, name, role, unit, status, claimed_by;
+  bool approval = false;
+  std::vector<std::string> outcomes;
+  int64_t due = 0;  // 0: no deadline
+};
+
+struct InstanceView {
+  int64_t id = 0;
+  std::string process, status, error;
+  int64_t started_at = 0, ended_at = 0;
+};
+
+struct EngineOptions {
+  int64_t start_time = 0;                         // engine clock at the first input (seconds since 1970)
+  int64_t for_each_bound = 10000;                 // default bound of `for each`
+  int64_t max_steps_per_input = 1000000;          // runaway protection
+  std::function<void(const std::string&)> trace;  // one line per observable step
+};
+
+class Engine {
+ public:
+  Engine(const bundle::Bundle& b, store::Store& s, EngineOptions opts = {});
+  ~Engine();
+
+  // ---- inputs (each is logged once, by key; a repeated key is a no-op)
+  Outcome post_event(const std::string& name, const json& payload, const std::string& actor,
+                     const std::string& key);
+  Outcome start(const std::string& process, const json& args, const std::string& actor,
+                const std::string& key);
+  Outcome complete_task(int64_t task, const std::string& actor, const std::string& outcome, const json& data,
+                        const std::string& key);
+  Outcome decide(int64_t task, const std::string& actor, bool approve, const std::string& key);
+  Outcome advance_to(int64_t time, const std::string& key);  // fires due timers in order
+  Outcome connector_result(int64_t outbox_id, const json& result, const std::string& key);
+
+  // ---- queries
+  int64_t now() const { return clock_; }
+  std::vector<TaskView> tasks(bool open_only = true) const;
+  std::vector<InstanceView> instances() const;
+  std::vector<std::pair<std::string, std::string>> metrics();  // name → value (text)
+  const bundle::Bundle& bundle() const { return b_; }
+
+  // Re-applies every logged input to an empty in-memory engine and returns its trace (for replay
+  // checks and `orgctl run --replay`).
+  static std::vector<std::string> replay(const bundle::Bundle& b, store::Store& log, EngineOptions opts);
+
+  struct Impl;
+
+ private:
+  const bundle::Bundle& b_;
+  int64_t clock_ = 0;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace orgos::workflow

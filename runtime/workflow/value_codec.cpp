@@ -1,0 +1,189 @@
+#include "runtime/workflow/value_codec.h"
+
+#include "compiler/syntax/literal.h"
+
+namespace orgos::workflow {
+
+using namespace ir;
+
+namespace {
+std::string duration_text(int64_t s) {
+  if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
+  if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
+  if (s % 60 == 0) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+}  // namespace
+
+json ValueCodec::to_json(const Value& v, const IType& t) const {
+  if (v.is_none()) return nullptr;
+  switch (v.tag) {
+    case kTagInt:
+      return v.u.i;
+    case kTagBool:
+      return v.u.i != 0;
+    case kTagDec:
+      return interp::dec::to_string(v.u.d);
+    case kTagMoney:
+      return interp::dec::to_string(v.u.d) + " " + currency_name(v.aux);
+    case kTagDate:
+      return syntax::format_date(v.u.i);
+    case kTagDuration:
+      return duration_text(v.u.i);
+    case kTagEnum:
+      if (v.aux < m_.enums.size() && v.u.i >= 0 &&
+          v.u.i < static_cast<int64_t>(m_.enums[v.aux].values.size()))
+        return m_.enums[v.aux].values[static_cast<size_t>(v.u.i)];
+      return v.u.i;
+    case kTagString:
+      return std::string(v.u.s->view());
+    case kTagList: {
+      json a = json::array();
+      IType et = t.elem ? *t.elem : IType{};
+      for (uint32_t i = 0; i < v.u.l->len; ++i) a.push_back(to_json(v.u.l->items[i], et));
+      return a;
+    }
+    case kTagRecord: {
+      const Record* r = v.u.r;
+      // People and units are named, not spelt out: they are the org's, and read back by name.
+      if ((r->type_id == 0 || r->type_id == 1) && r->nslots > 0 && r->slots[0].tag == kTagString)
+        return std::string(r->slots[0].u.s->view());
+      json o = json::object();
+      if (r->type_id < m_.layouts.size()) {
+        const RecordLayout& l = m_.layouts[r->type_id];
+        o["$type"] = l.name;
+        if (r->id) o["$id"] = r->id;
+        for (size_t i = 0; i < l.fields.size() && i < r->nslots; ++i)
+          o[l.fields[i]] = to_json(r->slots[i], i < l.types.size() ? l.types[i] : IType{});
+      }
+      return o;
+    }
+  }
+  return nullptr;
+}
+
+Record* ValueCodec::record_from_json(const json& j, uint32_t layout, std::string& error,
+                                     const std::string& where) const {
+  if (layout >= m_.layouts.size()) {
+    error = where + ": unknown record type";
+    return nullptr;
+  }
+  const RecordLayout& l = m_.layouts[layout];
+  if (!j.is_object()) {
+    error = where + ": expected an object with the fields of " + l.name;
+    return nullptr;
+  }
+  // A reference to a live record ({"$id": 12}) is that record.
+  if (j.contains("$id") && j["$id"].is_number_integer() && r_.record)
+    if (Record* live = r_.record(j["$id"].get<int64_t>())) return live;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key().rfind("$", 0) == 0) continue;
+    if (std::find(l.fields.begin(), l.fields.end(), it.key()) == l.fields.end()) {
+      error = where + ": " + l.name + " has no field `" + it.key() + "`";
+      return nullptr;
+    }
+  }
+  Record* r = arena_.record(layout, static_cast<uint32_t>(l.fields.size()));
+  for (size_t i = 0; i < l.fields.size(); ++i) {
+    const IType& ft = i < l.types.size() ? l.types[i] : IType{};
+    auto f = j.find(l.fields[i]);
+    if (f == j.end()) continue;  // none; required fields are checked by the caller where it matters
+    r->slots[i] = from_json(*f, ft, error, where + "." + l.fields[i]);
+    if (!error.empty()) return nullptr;
+  }
+  return r;
+}
+
+Value ValueCodec::from_json(const json& j, const IType& t, std::string& error,
+                            const std::string& where) const {
+  if (j.is_null()) return Value::none();
+  auto bad = [&](const std::string& what) {
+    error = where + ": " + what;
+    return Value::none();
+  };
+  switch (t.kind) {
+    case Kind::Int:
+      if (!j.is_number_integer()) return bad("expected a whole number");
+      return Value::of_int(j.get<int64_t>());
+    case Kind::Bool:
+      if (!j.is_boolean()) return bad("expected true or false");
+      return Value::of_bool(j.get<bool>());
+    case Kind::Dec: {
+      std::string s = j.is_string() ? j.get<std::string>() : j.is_number() ? j.dump() : "";
+      auto d = interp::dec::parse(s);
+      if (!d) return bad("expected a decimal number like 12.5");
+      return Value::of_dec(*d);
+    }
+    case Kind::Money: {
+      if (!j.is_string()) return bad("expected an amount with its currency, like \"120.50 USD\"");
+      std::string s = j.get<std::string>();
+      auto sp = s.rfind(' ');
+      if (sp == std::string::npos) return bad("expected an amount with its currency, like \"120.50 USD\"");
+      auto d = interp::dec::parse(syntax::strip_separators(s.substr(0, sp)));
+      uint32_t cur = currency_code(s.substr(sp + 1));
+      if (!d || !cur) return bad("`" + s + "` is not an amount with an ISO currency code");
+      if (t.currency && cur != t.currency)
+        return bad("expected an amount in " + currency_name(t.currency) + ", got " + s);
+      return Value::of_money(*d, cur);
+    }
+    case Kind::Str:
+      if (!j.is_string()) return bad("expected text");
+      return Value::of_string(arena_.string(j.get<std::string>()));
+    case Kind::Date: {
+      if (!j.is_string()) return bad("expected a date like 2026-01-31");
+      auto d = syntax::parse_date(j.get<std::string>());
+      if (!d) return bad("`" + j.get<std::string>() + "` is not a calendar date (YYYY-MM-DD)");
+      return Value::of_date(*d);
+    }
+    case Kind::Dur: {
+      if (j.is_number_integer()) return Value::of_duration(j.get<int64_t>());
+      if (!j.is_string()) return bad("expected a duration like 2d or 3h");
+      auto d = syntax::parse_duration(j.get<std::string>());
+      if (!d) return bad("`" + j.get<std::string>() + "` is not a duration (like 2d, 3h, 30m)");
+      return Value::of_duration(*d);
+    }
+    case Kind::Enum: {
+      if (t.id >= m_.enums.size() || !j.is_string()) return bad("expected one of the enum's values");
+      const auto& vals = m_.enums[t.id].values;
+      auto it = std::find(vals.begin(), vals.end(), j.get<std::string>());
+      if (it == vals.end())
+        return bad("`" + j.get<std::string>() + "` is not a value of " + m_.enums[t.id].name);
+      return Value::of_enum(it - vals.begin(), t.id);
+    }
+    case Kind::List: {
+      if (!j.is_array()) return bad("expected a list");
+      List* l = arena_.list(static_cast<uint32_t>(j.size()));
+      IType et = t.elem ? *t.elem : IType{};
+      for (size_t i = 0; i < j.size(); ++i) {
+        l->items[i] = from_json(j[i], et, error, where + "[" + std::to_string(i) + "]");
+        if (!error.empty()) return Value::none();
+      }
+      return Value::of_list(l);
+    }
+    case Kind::Rec: {
+      // Units and people are named by a string; other records are objects (or {"$id": n}).
+      if (j.is_string() && t.id == 1 && r_.unit) {  // Unit layout
+        Record* u = r_.unit(j.get<std::string>());
+        if (!u) return bad("no unit named `" + j.get<std::string>() + "`");
+        return Value::of_record(u);
+      }
+      if (j.is_string() && t.id == 0 && r_.actor) {  // Actor layout
+        Record* a = r_.actor(j.get<std::string>());
+        if (!a) return bad("no person `" + j.get<std::string>() + "`");
+        return Value::of_record(a);
+      }
+      if (j.is_number_integer() && r_.record) {
+        Record* live = r_.record(j.get<int64_t>());
+        if (!live) return bad("no record with id " + j.dump());
+        return Value::of_record(live);
+      }
+      Record* r = record_from_json(j, t.id, error, where);
+      return r ? Value::of_record(r) : Value::none();
+    }
+    case Kind::None:
+      return Value::none();
+  }
+  return Value::none();
+}
+
+}  // namespace orgos::workflow

@@ -1,0 +1,42 @@
+// Values to and from JSON, guided by their IR types: how instance state is persisted, how scenario
+// files and API messages supply event payloads and task data, and how traces show values. Money is
+// "12.50 USD", dates "2026-01-31", durations "2d", records objects ({"$type": …, "$id": …, fields}).
+#pragma once
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "compiler/interp/evaluator.h"
+#include "compiler/ir/ir.h"
+
+namespace orgos::workflow {
+
+using nlohmann::json;
+
+// Resolves names found in input data to engine objects: a unit name to its Unit record, a person's id
+// to their Actor record, a record id to the live record.
+struct Resolver {
+  std::function<ir::Record*(const std::string& unit)> unit;
+  std::function<ir::Record*(const std::string& actor)> actor;
+  std::function<ir::Record*(int64_t id)> record;
+};
+
+class ValueCodec {
+ public:
+  ValueCodec(const ir::Module& m, interp::Arena& arena, Resolver r)
+      : m_(m), arena_(arena), r_(std::move(r)) {}
+
+  json to_json(const ir::Value& v, const ir::IType& t) const;
+  // Reads `j` as a value of type `t`; on bad input sets `error` (what and where) and returns none.
+  ir::Value from_json(const json& j, const ir::IType& t, std::string& error, const std::string& where) const;
+  // A record of layout `layout` from an object of named fields; missing optional fields are none.
+  ir::Record* record_from_json(const json& j, uint32_t layout, std::string& error,
+                               const std::string& where) const;
+
+ private:
+  const ir::Module& m_;
+  interp::Arena& arena_;
+  Resolver r_;
+};
+
+}  // namespace orgos::workflow

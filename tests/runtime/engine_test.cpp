@@ -1,0 +1,228 @@
+// The workflow engine end to end on real SQLite: a rule starts a process, people complete tasks and
+// decide approvals under roles and policies, timers fire, and the same inputs always give the same
+// trace — uninterrupted, after reopening the store, and when replayed from the log.
+#include "runtime/workflow/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "compiler/diag/renderer.h"
+#include "compiler/driver/compilation.h"
+#include "compiler/ir/lower.h"
+
+using namespace orgos;
+using workflow::json;
+
+namespace {
+
+const char* kOrg = R"org(
+role Employee {}
+role Manager extends Employee { scope unit }
+role CFO extends Employee {}
+record Expense {
+  amount: Money<USD>
+  unit: Unit
+  submitter: Actor
+  purpose: String
+  check amount > 0 USD
+}
+event expense.submitted { expense: Expense }
+event expense.approved { expense: Expense }
+event receipt.arrived { note: String }
+policy no_self_approval: forbid approve Expense when actor == resource.submitter
+org Acme {
+  units { department Engineering  department Finance }
+  position eng: Manager in Engineering held by "dan"
+  position cfo: CFO in Finance held by "carol"
+  position fin: Manager in Finance held by "erin"
+}
+process ApproveExpense(x: Expense) {
+  approval manager by Manager of x.unit within 2d escalate to CFO
+  if x.amount > 1000 USD {
+    approval by CFO within 3d
+  }
+  parallel {
+    task book by Manager of x.unit outcomes booked, queried
+    wait for receipt.arrived as r within 5d on timeout { notify x.submitter "no receipt" }
+  }
+  emit expense.approved { expense: x }
+  notify x.submitter "approved: " + x.purpose
+  on failure { notify x.submitter "rejected: " + x.purpose }
+}
+rule route when expense.submitted e then start ApproveExpense(e.expense)
+metric approved_count = count(e in expense.approved)
+)org";
+
+struct Fixture {
+  std::unique_ptr<driver::Compilation> c;
+  bundle::Bundle b;
+  Fixture() {
+    c = driver::check_text("acme.org", kOrg);
+    EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
+    auto lw = ir::lower(*c);
+    b.module = std::move(lw.module);
+    b.program = std::move(lw.program);
+    b.source_hash = "test";
+    b.files = {"acme.org"};
+  }
+};
+
+json expense(const char* amount, const char* unit, const char* who) {
+  return {{"expense", {{"amount", amount}, {"unit", unit}, {"submitter", who}, {"purpose", "taxi"}}}};
+}
+
+int64_t open_task(workflow::Engine& e, const std::string& name) {
+  for (auto& t : e.tasks())
+    if (t.name == name) return t.id;
+  return 0;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string s;
+  for (auto& l : lines) s += l + "\n";
+  return s;
+}
+
+// Plays the same inputs against an engine; the trace is returned.
+void play(workflow::Engine& e) {
+  ASSERT_TRUE(
+      e.post_event("expense.submitted", expense("1500 USD", "Engineering", "alice"), "system", "evt-1").ok);
+  int64_t mgr = open_task(e, "manager");
+  ASSERT_NE(mgr, 0);
+  ASSERT_TRUE(e.decide(mgr, "dan", true, "cmd-1").ok);
+  int64_t cfo = open_task(e, "approval by CFO");
+  ASSERT_NE(cfo, 0);
+  ASSERT_TRUE(e.decide(cfo, "carol", true, "cmd-2").ok);
+  int64_t book = open_task(e, "book");
+  ASSERT_TRUE(e.complete_task(book, "dan", "booked", json::object(), "cmd-3").ok);
+  ASSERT_TRUE(e.advance_to(e.now() + 6 * 86400, "tick-1").ok);  // the receipt never comes
+}
+
+}  // namespace
+
+TEST(Engine, ApprovalFlowWithRolesPoliciesTimersAndParallel) {
+  Fixture f;
+  std::vector<std::string> trace;
+  store::Store s(":memory:");
+  workflow::Engine e(f.b, s, {1767225600, 10000, 1000000, [&](const std::string& l) { trace.push_back(l); }});
+  play(e);
+  std::string t = joined(trace);
+  auto insts = e.instances();
+  ASSERT_EQ(insts.size(), 1u);
+  EXPECT_EQ(insts[0].status, "completed") << t;
+  EXPECT_NE(t.find("rule route fires"), std::string::npos) << t;
+  EXPECT_NE(t.find("notify alice: no receipt"), std::string::npos) << t;
+  EXPECT_NE(t.find("notify alice: approved: taxi"), std::string::npos) << t;
+  auto metrics = e.metrics();
+  ASSERT_EQ(metrics.size(), 1u);
+  EXPECT_EQ(metrics[0].second, "1");
+}
+
+TEST(Engine, RefusalsChangeNothingButAreAudited) {
+  Fixture f;
+  store::Store s(":memory:");
+  workflow::Engine e(f.b, s, {1767225600, 10000, 1000000, nullptr});
+  ASSERT_TRUE(
+      e.post_event("expense.submitted", expense("50 USD", "Engineering", "dan"), "system", "evt-1").ok);
+  int64_t mgr = open_task(e, "manager");
+  // erin is a manager, but of Finance, not Engineering.
+  auto wrong_unit = e.decide(mgr, "erin", true, "cmd-1");
+  EXPECT_FALSE(wrong_unit.ok);
+  EXPECT_NE(wrong_unit.error.find("may not decide"), std::string::npos) << wrong_unit.error;
+  // dan is the Engineering manager but submitted the expense himself: the policy forbids it.
+  auto self = e.decide(mgr, "dan", true, "cmd-2");
+  EXPECT_FALSE(self.ok);
+  EXPECT_NE(self.error.find("no_self_approval"), std::string::npos) << self.error;
+  EXPECT_EQ(open_task(e, "manager"), mgr);  // still open
+  std::string why;
+  EXPECT_FALSE(s.verify_audit(why)) << why;
+  auto audit = s.audit_entries();
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[0].decision, "refused");
+  EXPECT_EQ(audit[1].decision, "refused");
+  // Unknown outcome, unknown task, an approval completed as a task: clear errors.
+  EXPECT_FALSE(e.complete_task(999, "dan", "", json::object(), "cmd-3").ok);
+  EXPECT_FALSE(e.complete_task(mgr, "dan", "", json::object(), "cmd-4").ok);
+  // Bad event payloads never reach the log.
+  auto bad = e.post_event("expense.submitted", expense("12 EUR", "Engineering", "dan"), "system", "evt-2");
+  EXPECT_FALSE(bad.ok);
+  EXPECT_NE(bad.error.find("USD"), std::string::npos) << bad.error;
+  EXPECT_FALSE(e.post_event("no.such.event", json::object(), "system", "evt-3").ok);
+}
+
+TEST(Engine, RejectionRunsTheFailureHandler) {
+  Fixture f;
+  std::vector<std::string> trace;
+  store::Store s(":memory:");
+  workflow::Engine e(f.b, s, {1767225600, 10000, 1000000, [&](const std::string& l) { trace.push_back(l); }});
+  ASSERT_TRUE(
+      e.post_event("expense.submitted", expense("50 USD", "Engineering", "alice"), "system", "evt-1").ok);
+  ASSERT_TRUE(e.decide(open_task(e, "manager"), "dan", false, "cmd-1").ok);
+  EXPECT_EQ(e.instances()[0].status, "failed");
+  EXPECT_NE(joined(trace).find("notify alice: rejected: taxi"), std::string::npos) << joined(trace);
+}
+
+TEST(Engine, MissedDeadlineEscalates) {
+  Fixture f;
+  std::vector<std::string> trace;
+  store::Store s(":memory:");
+  workflow::Engine e(f.b, s, {1767225600, 10000, 1000000, [&](const std::string& l) { trace.push_back(l); }});
+  ASSERT_TRUE(
+      e.post_event("expense.submitted", expense("50 USD", "Engineering", "alice"), "system", "evt-1").ok);
+  int64_t mgr = open_task(e, "manager");
+  ASSERT_TRUE(e.advance_to(e.now() + 3 * 86400, "tick-1").ok);
+  auto tasks = e.tasks();
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].role, "CFO");
+  EXPECT_TRUE(e.decide(mgr, "carol", true, "cmd-1").ok) << joined(trace);
+}
+
+TEST(Engine, InputsAreAppliedExactlyOnce) {
+  Fixture f;
+  store::Store s(":memory:");
+  workflow::Engine e(f.b, s, {1767225600, 10000, 1000000, nullptr});
+  ASSERT_TRUE(
+      e.post_event("expense.submitted", expense("50 USD", "Engineering", "alice"), "system", "evt-1").ok);
+  auto again =
+      e.post_event("expense.submitted", expense("50 USD", "Engineering", "alice"), "system", "evt-1");
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(e.instances().size(), 1u);
+}
+
+TEST(Engine, ReopenedStoreContinuesAndReplayReproducesTheTrace) {
+  Fixture f;
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("orgos-engine-" + std::to_string(::getpid()) + ".db"))
+          .string();
+  std::vector<std::string> uninterrupted;
+  {
+    store::Store s(":memory:");
+    workflow::Engine e(
+        f.b, s, {1767225600, 10000, 1000000, [&](const std::string& l) { uninterrupted.push_back(l); }});
+    play(e);
+  }
+  std::vector<std::string> interrupted;
+  auto opts = workflow::EngineOptions{1767225600, 10000, 1000000,
+                                      [&](const std::string& l) { interrupted.push_back(l); }};
+  {
+    store::Store s(path);
+    workflow::Engine e(f.b, s, opts);
+    ASSERT_TRUE(
+        e.post_event("expense.submitted", expense("1500 USD", "Engineering", "alice"), "system", "evt-1").ok);
+    ASSERT_TRUE(e.decide(open_task(e, "manager"), "dan", true, "cmd-1").ok);
+  }  // the engine goes away; only the file remains
+  {
+    store::Store s(path);
+    workflow::Engine e(f.b, s, opts);
+    ASSERT_TRUE(e.decide(open_task(e, "approval by CFO"), "carol", true, "cmd-2").ok);
+    ASSERT_TRUE(e.complete_task(open_task(e, "book"), "dan", "booked", json::object(), "cmd-3").ok);
+    ASSERT_TRUE(e.advance_to(e.now() + 6 * 86400, "tick-1").ok);
+    EXPECT_EQ(e.instances()[0].status, "completed");
+  }
+  EXPECT_EQ(joined(interrupted), joined(uninterrupted));
+  store::Store log(path);
+  auto replayed = workflow::Engine::replay(f.b, log, {1767225600, 10000, 1000000, nullptr});
+  EXPECT_EQ(joined(replayed), joined(uninterrupted));
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
