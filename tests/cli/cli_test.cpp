@@ -100,9 +100,9 @@ TEST(Cli, RunLoadsTheBundleAndEvaluatesMetrics) {
       f);
   fclose(f);
   auto r = run("run " + dir + "/main.org --timing");
-  EXPECT_NE(r.out.find("metric answer = 42"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("answer = 42"), std::string::npos) << r.out;
   // A run-time error names the metric and makes the run fail.
-  EXPECT_NE(r.out.find("metric broken: error: division by zero"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("broken = error: division by zero"), std::string::npos) << r.out;
   EXPECT_EQ(r.code, 1);
   auto again = run("run " + dir + "/main.org --timing");
   EXPECT_NE(again.out.find("loaded cached bundle"), std::string::npos) << again.out;

@@ -1,38 +1,66 @@
-// orgctl run PATH — load the project's bundle (compiling it only when the sources changed) and run it.
-// At this stage of the engine it evaluates the organization's metrics; scenarios and the workflow
-// runtime plug in here as they land.
+// orgctl run PATH — load the project's bundle (compiling it only when the sources changed) and play a
+// scenario on the workflow engine: the trace as it happens, then the KPIs. With no --scenario, the one
+// named in the project's manifest is played; with none there, the metrics are evaluated on an empty org.
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/build.h"
-#include "compiler/interp/evaluator.h"
+#include "compiler/sema/manifest.h"
+#include "runtime/scenario/scenario.h"
+#include "runtime/store/store.h"
+#include "runtime/workflow/engine.h"
 #include "tools/orgctl/commands.h"
 
 namespace orgctl {
 
+namespace {
+
+// The scenario the manifest names, relative to the project folder ("" when none).
+std::string default_scenario(const std::string& project) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(project, ec) ||
+      !std::filesystem::exists(std::filesystem::path(project) / orgos::sema::kManifestName, ec))
+    return "";
+  orgos::source::SourceManager sm;
+  orgos::diag::DiagnosticEngine de;
+  auto m = orgos::sema::read_manifest(project, sm, de);
+  if (!m || m->scenario.empty()) return "";
+  return (std::filesystem::path(project) / m->scenario).string();
+}
+
+}  // namespace
+
 void register_run(CLI::App& app) {
   struct Opts {
     std::string path = ".";
-    std::string bundle;
+    std::string scenario, db, bundle, stdlib;
     std::string engine = "interp";
-    std::string stdlib;
-    bool timing = false;
+    bool timing = false, quiet = false, json = false;
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd =
-      app.add_subcommand("run", "Run a project: load its bundle (compiling only if the sources changed)");
+      app.add_subcommand("run", "Run a project: play a scenario on the workflow engine and show the KPIs");
   cmd->add_option("path", opts->path, "project folder or .org file (default: .)");
+  cmd->add_option("-s,--scenario", opts->scenario, "scenario file (default: the one named in orgos.yaml)");
+  cmd->add_option(
+      "--db", opts->db,
+      "SQLite store to run on (default: in memory). A store holding an interrupted run resumes it");
   cmd->add_option("--bundle", opts->bundle, "bundle file (default: PROJECT/.orgos/bundle.orgb)");
   cmd->add_option("--engine", opts->engine, "how compiled code runs: interp (the reference interpreter)")
       ->check(CLI::IsMember({"interp"}));
   cmd->add_option("--stdlib", opts->stdlib, "the standard library folder");
-  cmd->add_flag("--timing", opts->timing, "print how long loading took");
+  cmd->add_flag("-q,--quiet", opts->quiet, "print only the KPIs and the verdict, not the trace");
+  cmd->add_flag("--timing", opts->timing, "print how long loading and running took");
   cmd->footer(
       "Examples:\n"
-      "  orgctl run examples/acme\n"
-      "  orgctl run examples/acme --engine interp --timing\n"
-      "Exit codes: 0 ran, 1 the sources have errors or a run-time error occurred, 3 cannot write the "
+      "  orgctl run examples/acme                          the manifest's scenario, in memory\n"
+      "  orgctl run examples/acme -s scenarios/q1.yaml --db q1.db   durable; rerun to resume\n"
+      "Exit codes: 0 the scenario ran and every expectation held; 1 the sources have errors, a step was\n"
+      "refused unexpectedly or an expectation failed; 2 bad usage; 3 cannot open the store or write the "
       "bundle.");
   cmd->callback([opts]() {
     auto t0 = std::chrono::steady_clock::now();
@@ -52,35 +80,62 @@ void register_run(CLI::App& app) {
     }
     auto& b = std::get<orgos::driver::Built>(r);
     double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    const auto& prog = b.bundle.program;
-    const auto& mod = b.bundle.module;
-    for (const auto& org : prog.orgs)
-      std::cout << "org " << org.name << " (" << org.units.size() << " units, " << org.positions.size()
-                << " positions)\n";
-    std::cout << prog.processes.size() << " processes, " << prog.rules.size() << " rules, "
-              << prog.policies.size() << " policies, " << mod.functions.size() << " compiled functions\n";
-    orgos::interp::Evaluator ev(mod);
-    bool failed = false;
-    for (const auto& m : prog.metrics) {
-      auto o = ev.call(m.formula, {});
-      if (!o.ok()) {
-        std::cout << "metric " << m.name << ": error: " << o.error->message << "\n";
-        failed = true;
-        continue;
+    std::string scenario = opts->scenario.empty() ? default_scenario(opts->path) : opts->scenario;
+    int64_t start = 0;
+    if (!scenario.empty()) {
+      std::string err;
+      start = orgos::scenario::start_time(scenario, err);
+      if (!err.empty()) {
+        std::cerr << "error: " << err << "\n";
+        throw CLI::RuntimeError(kExitInputErrors);
       }
-      std::cout << "metric " << m.name << " = " << orgos::interp::to_string(o.value, &mod);
-      if (m.target != orgos::ir::kNone) {
-        auto t = ev.call(m.target, {});
-        if (t.ok())
-          std::cout << "  (target " << orgos::ir::op_name(static_cast<orgos::ir::Op>(m.target_op)) << " "
-                    << orgos::interp::to_string(t.value, &mod) << ")";
-      }
+    }
+    std::unique_ptr<orgos::store::Store> store;
+    try {
+      store = std::make_unique<orgos::store::Store>(opts->db.empty() ? ":memory:" : opts->db);
+    } catch (const orgos::store::StoreError& e) {
+      std::cerr << "error: " << e.what()
+                << "\n  hint: give --db a new file, or the store of an earlier run\n";
+      throw CLI::RuntimeError(kExitIo);
+    }
+    orgos::workflow::EngineOptions eo;
+    eo.start_time = start;
+    if (!opts->quiet) eo.trace = [](const std::string& line) { std::cout << line << "\n"; };
+    orgos::workflow::Engine engine(b.bundle, *store, eo);
+    for (const auto& org : b.bundle.program.orgs)
+      std::cout << "org " << org.name << ": " << org.units.size() << " units, " << org.positions.size()
+                << " positions, " << b.bundle.program.processes.size() << " processes, "
+                << b.bundle.program.rules.size() << " rules\n";
+    orgos::scenario::Result res;
+    bool progress = isatty(STDERR_FILENO) && opts->quiet;
+    if (!scenario.empty()) {
+      orgos::scenario::Options so;
+      if (progress)
+        so.on_step = [](const std::string& where) {
+          std::cerr << "\r\x1b[K"
+                    << "running " << where << std::flush;
+        };
+      res = orgos::scenario::run(scenario, engine, so);
+      if (progress) std::cerr << "\r\x1b[K";
+    } else {
+      res.metrics = engine.metrics();
+    }
+    std::cout << "\nKPIs\n";
+    for (auto& [name, value] : res.metrics) std::cout << "  " << name << " = " << value << "\n";
+    if (!scenario.empty()) {
+      std::cout << "\n" << res.steps << " steps";
+      if (res.skipped) std::cout << " (" << res.skipped << " already in the store: resumed)";
       std::cout << "\n";
     }
+    for (auto& f : res.failures) std::cerr << "expectation failed: " << f << "\n";
     if (opts->timing)
-      std::cerr << (b.from_cache ? "loaded cached bundle" : "compiled") << " in " << load_ms << " ms"
-                << (b.stale_reason.empty() ? "" : " (" + b.stale_reason + ")") << "\n";
-    throw CLI::RuntimeError(failed ? kExitInputErrors : kExitOk);
+      std::cerr << (b.from_cache ? "loaded cached bundle" : "compiled") << " in " << load_ms << " ms, ran in "
+                << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() -
+                       load_ms
+                << " ms\n";
+    bool metric_error = false;
+    for (auto& [n, v] : res.metrics) metric_error = metric_error || v.rfind("error:", 0) == 0;
+    throw CLI::RuntimeError(res.ok && !metric_error ? kExitOk : kExitInputErrors);
   });
 }
 

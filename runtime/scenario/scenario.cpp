@@ -1,0 +1,254 @@
+// Scenario files are validated as they are read: an unknown key, a time in the past or a task that is
+// not open is a failure that names the step (file:line), not a silent skip. Input keys derive from the
+// scenario's name and the step's position, so replaying a scenario on a store that already holds part of
+// it applies only the rest: a resumed run ends exactly as an uninterrupted one.
+#include "runtime/scenario/scenario.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+
+#include "compiler/syntax/literal.h"
+
+namespace orgos::scenario {
+
+using workflow::json;
+
+namespace {
+
+json to_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      if (n.Tag() == "!") return s;  // quoted: always a string
+      if (s == "true" || s == "false") return s == "true";
+      if (s == "null" || s == "~") return nullptr;
+      if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) {
+        bool integer = s.find_first_not_of("-0123456789") == std::string::npos && s != "-";
+        if (integer && s.size() < 19) return std::stoll(s);
+      }
+      return s;
+    }
+    case YAML::NodeType::Sequence: {
+      json a = json::array();
+      for (const auto& x : n) a.push_back(to_json(x));
+      return a;
+    }
+    case YAML::NodeType::Map: {
+      json o = json::object();
+      for (auto it = n.begin(); it != n.end(); ++it) o[it->first.as<std::string>()] = to_json(it->second);
+      return o;
+    }
+  }
+  return nullptr;
+}
+
+std::string where(const std::string& file, const YAML::Node& n) {
+  return file + ":" + std::to_string(n.Mark().line + 1);
+}
+
+// "2026-01-31", "2026-01-31 09:30", or relative "+2d" / "+3h" from `now`.
+bool parse_time(const std::string& s, int64_t now, int64_t& out) {
+  if (!s.empty() && s[0] == '+') {
+    auto d = syntax::parse_duration(s.substr(1));
+    if (!d) return false;
+    out = now + *d;
+    return true;
+  }
+  auto day = syntax::parse_date(s.substr(0, 10));
+  if (!day) return false;
+  int64_t secs = 0;
+  if (s.size() > 10) {
+    if (s.size() != 16 || s[10] != ' ' || s[13] != ':') return false;
+    auto h = syntax::parse_int(s.substr(11, 2)), m = syntax::parse_int(s.substr(14, 2));
+    if (!h || !m || *h > 23 || *m > 59) return false;
+    secs = *h * 3600 + *m * 60;
+  }
+  out = *day * 86400 + secs;
+  return true;
+}
+
+}  // namespace
+
+int64_t start_time(const std::string& path, std::string& error) {
+  try {
+    YAML::Node root = YAML::LoadFile(path);
+    int64_t t = 0;
+    if (root["start"] && !parse_time(root["start"].Scalar(), 0, t)) {
+      error = where(path, root["start"]) + ": `start` must be a date like 2026-01-01";
+      return 0;
+    }
+    return t;
+  } catch (const YAML::Exception& e) {
+    error = path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg;
+    return 0;
+  }
+}
+
+Result run(const std::string& path, workflow::Engine& engine, const Options& opts) {
+  Result r;
+  auto fail = [&](const std::string& m) {
+    r.ok = false;
+    r.failures.push_back(m);
+  };
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    fail(path + ":" + std::to_string(e.mark.line + 1) + ": the scenario is not valid YAML: " + e.msg);
+    return r;
+  }
+  if (!root.IsMap()) {
+    fail(path +
+         ": a scenario is a mapping with `steps:` (and optionally `name:`, `start:`, `actor:`, `expect:`)");
+    return r;
+  }
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    std::string k = it->first.as<std::string>();
+    if (k != "name" && k != "start" && k != "actor" && k != "steps" && k != "expect" && k != "description")
+      fail(where(path, it->first) + ": unknown key `" + k +
+           "` (expected name, description, start, actor, steps, expect)");
+  }
+  if (!r.ok) return r;
+  std::string name = root["name"] ? root["name"].as<std::string>() : path;
+  std::string default_actor = root["actor"] ? root["actor"].as<std::string>() : "system";
+  int refused = 0;
+  YAML::Node steps = root["steps"];
+  if (steps && !steps.IsSequence()) {
+    fail(where(path, steps) + ": `steps` must be a list");
+    return r;
+  }
+  size_t index = 0;
+  for (const YAML::Node& st : steps) {
+    ++index;
+    ++r.steps;
+    std::string at_step = where(path, st);
+    std::string key = "scenario:" + name + ":" + std::to_string(index);
+    if (!st.IsMap()) {
+      fail(at_step + ": each step is a mapping, like `- event: name`");
+      continue;
+    }
+    if (opts.on_step) opts.on_step(at_step);
+    // Move the clock first: timers due before the step fire before it.
+    if (st["at"]) {
+      int64_t t = 0;
+      if (!parse_time(st["at"].Scalar(), engine.now(), t)) {
+        fail(at_step + ": `at: " + st["at"].Scalar() +
+             "` is not a time (2026-01-31, 2026-01-31 09:30 or +2d)");
+        continue;
+      }
+      if (t < engine.now()) {
+        fail(at_step + ": `at` goes back in time");
+        continue;
+      }
+      engine.advance_to(t, key + ":at");
+    }
+    std::string actor = st["as"] ? st["as"].as<std::string>() : default_actor;
+    std::string expect_error = st["expect_error"] ? st["expect_error"].as<std::string>() : "";
+    workflow::Outcome o;
+    auto task_id = [&](const YAML::Node& t) -> int64_t {
+      if (!t) return 0;
+      json j = to_json(t);
+      if (j.is_number_integer()) return j.get<int64_t>();
+      // By name: the oldest open task with that name.
+      for (auto& tv : engine.tasks())
+        if (tv.name == j.get<std::string>()) return tv.id;
+      return -1;
+    };
+    if (st["event"]) {
+      o = engine.post_event(st["event"].as<std::string>(), to_json(st["payload"]), actor,
+                            st["id"] ? st["id"].as<std::string>() : key);
+    } else if (st["start"]) {
+      o = engine.start(st["start"].as<std::string>(), to_json(st["args"]), actor, key);
+    } else if (st["complete"] || st["decide"]) {
+      bool decide = static_cast<bool>(st["decide"]);
+      int64_t id = task_id(decide ? st["decide"] : st["complete"]);
+      if (id < 0) {
+        o = workflow::Outcome{
+            false, false,
+            "no open task named `" + (decide ? st["decide"] : st["complete"]).as<std::string>() + "`", 0};
+      } else if (decide) {
+        std::string d = st["decision"] ? st["decision"].as<std::string>() : "approve";
+        if (d != "approve" && d != "reject") {
+          fail(at_step + ": `decision` is approve or reject, not `" + d + "`");
+          continue;
+        }
+        o = engine.decide(id, actor, d == "approve", key);
+      } else {
+        o = engine.complete_task(id, actor, st["outcome"] ? st["outcome"].as<std::string>() : "",
+                                 to_json(st["data"]), key);
+      }
+    } else if (st["advance"]) {
+      int64_t t = 0;
+      if (!parse_time(st["advance"].Scalar(), engine.now(), t) || t < engine.now()) {
+        fail(at_step + ": `advance: " + st["advance"].Scalar() + "` is not a later time");
+        continue;
+      }
+      o = engine.advance_to(t, key);
+    } else if (!st["at"]) {
+      fail(at_step +
+           ": a step needs one of event, start, complete, decide, advance (with at:, as:, payload:, …)");
+      continue;
+    }
+    if (o.duplicate)
+      ++r.skipped;
+    else if (o.ok)
+      ++r.applied;
+    if (!o.ok) {
+      ++refused;
+      if (expect_error.empty())
+        fail(at_step + ": " + o.error);
+      else if (o.error.find(expect_error) == std::string::npos)
+        fail(at_step + ": refused as expected, but with `" + o.error + "` (expected it to mention `" +
+             expect_error + "`)");
+    } else if (!expect_error.empty() && !o.duplicate) {
+      fail(at_step + ": expected this to be refused (`" + expect_error + "`), but it was accepted");
+    }
+  }
+  r.metrics = engine.metrics();
+  // ---- expectations
+  YAML::Node ex = root["expect"];
+  if (ex) {
+    if (YAML::Node inst = ex["instances"]) {
+      std::map<std::string, std::map<std::string, int>> counts;
+      for (auto& i : engine.instances()) counts[i.process][i.status]++;
+      for (auto it = inst.begin(); it != inst.end(); ++it) {
+        std::string proc = it->first.as<std::string>();
+        for (auto s = it->second.begin(); s != it->second.end(); ++s) {
+          int want = s->second.as<int>();
+          int got = counts[proc][s->first.as<std::string>()];
+          if (got != want)
+            fail(where(path, s->first) + ": expected " + std::to_string(want) + " " +
+                 s->first.as<std::string>() + " " + proc + ", got " + std::to_string(got));
+        }
+      }
+    }
+    if (YAML::Node open = ex["open_tasks"]) {
+      size_t got = engine.tasks().size();
+      if (got != open.as<size_t>())
+        fail(where(path, open) + ": expected " + open.as<std::string>() + " open tasks, got " +
+             std::to_string(got));
+    }
+    if (YAML::Node mets = ex["metrics"]) {
+      for (auto it = mets.begin(); it != mets.end(); ++it) {
+        std::string mname = it->first.as<std::string>(), want = it->second.as<std::string>(),
+                    got = "(no such metric)";
+        for (auto& [n, v] : r.metrics)
+          if (n == mname) got = v;
+        if (got != want)
+          fail(where(path, it->first) + ": metric " + mname + " is " + got + ", expected " + want);
+      }
+    }
+    if (YAML::Node ref = ex["refused"]) {
+      if (refused != ref.as<int>())
+        fail(where(path, ref) + ": expected " + ref.as<std::string>() + " refused commands, got " +
+             std::to_string(refused));
+    }
+  }
+  return r;
+}
+
+}  // namespace orgos::scenario

@@ -1,0 +1,31 @@
+// Scenarios: a YAML script of inputs at virtual times (events, process starts, task completions,
+// approval decisions, clock advances) and the outcomes expected at the end (instances by status, open
+// tasks, metric values, lines of the trace, refused commands). `orgctl run` plays them; the stdlib's and
+// the templates' scenario tests are written this way.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "runtime/workflow/engine.h"
+
+namespace orgos::scenario {
+
+struct Result {
+  bool ok = true;                     // every step applied as expected and every expectation held
+  std::vector<std::string> failures;  // what did not hold, each with the step or expectation it concerns
+  std::vector<std::pair<std::string, std::string>> metrics;
+  size_t steps = 0, applied = 0, skipped = 0;  // skipped: already in the store's log (a resumed run)
+};
+
+struct Options {
+  std::function<void(const std::string&)> on_step;  // progress, one call per step
+};
+
+// Parses the file; on a YAML or structure error returns a Result with ok=false and the error (file:line).
+// The engine's clock must not be past the scenario's start.
+Result run(const std::string& path, workflow::Engine& engine, const Options& opts = {});
+// Reads just the start time (seconds since 1970) so the engine can be created at that clock.
+int64_t start_time(const std::string& path, std::string& error);
+
+}  // namespace orgos::scenario
