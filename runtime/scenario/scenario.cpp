@@ -132,8 +132,16 @@ Result run(const std::string& path, workflow::Engine& engine, const Options& opt
       continue;
     }
     if (opts.on_step) opts.on_step(at_step);
+    std::string expect_error = st["expect_error"] ? st["expect_error"].as<std::string>() : "";
+    // A step already in the store's log (a resumed run) is not played again; its logged outcome counts.
+    std::string step_key = st["event"] && st["id"] ? st["id"].as<std::string>() : key;
+    if (auto done = engine.logged(step_key)) {
+      ++r.skipped;
+      if (!done->ok) ++refused;
+      continue;
+    }
     // Move the clock first: timers due before the step fire before it.
-    if (st["at"]) {
+    if (st["at"] && !engine.logged(key + ":at")) {
       int64_t t = 0;
       if (!parse_time(st["at"].Scalar(), engine.now(), t)) {
         fail(at_step + ": `at: " + st["at"].Scalar() +
@@ -147,7 +155,6 @@ Result run(const std::string& path, workflow::Engine& engine, const Options& opt
       engine.advance_to(t, key + ":at");
     }
     std::string actor = st["as"] ? st["as"].as<std::string>() : default_actor;
-    std::string expect_error = st["expect_error"] ? st["expect_error"].as<std::string>() : "";
     workflow::Outcome o;
     auto task_id = [&](const YAML::Node& t) -> int64_t {
       if (!t) return 0;

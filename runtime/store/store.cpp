@@ -8,6 +8,8 @@ namespace orgos::store {
 
 namespace {
 
+constexpr int kSchemaVersion = 1;
+
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS input_log(
   seq INTEGER PRIMARY KEY,
@@ -15,7 +17,8 @@ CREATE TABLE IF NOT EXISTS input_log(
   key TEXT NOT NULL UNIQUE,
   at INTEGER NOT NULL,
   actor TEXT NOT NULL,
-  payload TEXT NOT NULL);
+  payload TEXT NOT NULL,
+  result TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS instance(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS task(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
@@ -81,7 +84,19 @@ Store::Store(const std::string& path, bool synchronous_full) {
     exec(synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
     // A file that is not an SQLite database, or one from something else, fails here with a clear message.
+    // The schema version: a store written by an incompatible layout is refused rather than misread.
+    sqlite3_stmt* v = nullptr;
+    sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &v, nullptr);
+    int version = sqlite3_step(v) == SQLITE_ROW ? sqlite3_column_int(v, 0) : 0;
+    sqlite3_finalize(v);
+    sqlite3_prepare_v2(db_, "SELECT count(*) FROM sqlite_master", -1, &v, nullptr);
+    int objects = sqlite3_step(v) == SQLITE_ROW ? sqlite3_column_int(v, 0) : 0;
+    sqlite3_finalize(v);
+    if (objects > 0 && version != kSchemaVersion)
+      throw StoreError("it has schema version " + std::to_string(version) + ", this orgctl uses " +
+                       std::to_string(kSchemaVersion));
     exec(kSchema);
+    exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   } catch (const StoreError& e) {
     sqlite3_close(db_);
     db_ = nullptr;
@@ -154,6 +169,24 @@ bool Store::append_input(Input& in) {
   if (sqlite3_changes(db_) == 0) return false;
   in.seq = sqlite3_last_insert_rowid(db_);
   return true;
+}
+
+void Store::set_input_result(int64_t seq, const std::string& result) {
+  sqlite3_stmt*& s = cache_["set_result"];
+  if (!s) s = prepare("UPDATE input_log SET result = ? WHERE seq = ?");
+  sqlite3_reset(s);
+  sqlite3_bind_text(s, 1, result.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 2, seq);
+  if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+}
+
+std::optional<std::string> Store::input_result(const std::string& key) {
+  sqlite3_stmt*& s = cache_["get_result"];
+  if (!s) s = prepare("SELECT result FROM input_log WHERE key = ?");
+  sqlite3_reset(s);
+  sqlite3_bind_text(s, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(s) != SQLITE_ROW) return std::nullopt;
+  return col(s, 0);
 }
 
 bool Store::has_input(const std::string& key) {

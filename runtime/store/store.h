@@ -57,6 +57,9 @@ class Store {
   // Appends an input; false (and nothing written) if its key is already logged: exactly-once ingestion.
   bool append_input(Input& in);
   bool has_input(const std::string& key);
+  // What applying a logged input gave: "" when it was accepted, else why it was refused.
+  void set_input_result(int64_t seq, const std::string& result);
+  std::optional<std::string> input_result(const std::string& key);
   std::vector<Input> inputs_after(int64_t seq, int64_t limit = -1);
   int64_t last_input_seq();
 

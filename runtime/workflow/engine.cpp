@@ -1067,6 +1067,7 @@ struct Engine::Impl {
       steps_this_input = 0;
       ev->arena().clear();
       Outcome o = body();
+      if (!o.ok) store.set_input_result(in.seq, o.error.empty() ? "refused" : o.error);
       run_all();
       answer_calls();
       persist();
@@ -1418,6 +1419,12 @@ Outcome Engine::connector_result(int64_t outbox_id, const json& result, const st
         I.resume_call(outbox_id, result);
         return Outcome{};
       });
+}
+
+std::optional<Outcome> Engine::logged(const std::string& key) {
+  auto r = impl_->store.input_result(key);
+  if (!r) return std::nullopt;
+  return Outcome{r->empty(), true, *r, 0};
 }
 
 std::vector<TaskView> Engine::tasks(bool open_only) const {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -65,6 +66,8 @@ class Engine {
 
   // ---- queries
   int64_t now() const { return clock_; }
+  // The outcome of an input already in the log (duplicate = true), or nullopt if the key is new.
+  std::optional<Outcome> logged(const std::string& key);
   std::vector<TaskView> tasks(bool open_only = true) const;
   std::vector<InstanceView> instances() const;
   std::vector<std::pair<std::string, std::string>> metrics();  // name → value (text)

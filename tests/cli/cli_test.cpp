@@ -179,3 +179,38 @@ TEST(Cli, GraphOutputFormats) {
   EXPECT_EQ(r.code, 3) << r.out;
   EXPECT_NE(r.out.find("graphviz"), std::string::npos) << r.out;
 }
+
+TEST(Cli, RunOnAStoreResumesAndTheAuditChainVerifies) {
+  std::string dir = "/tmp/orgctl-audit-" + std::to_string(::getpid());
+  std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/acme";
+  ASSERT_EQ(
+      std::system(
+          ("rm -rf " + dir + " && mkdir -p " + dir + " && cp -r " + acme + " " + dir + "/acme").c_str()),
+      0);
+  auto first = run("run " + dir + "/acme --db " + dir + "/state.db");
+  EXPECT_EQ(first.code, 0) << first.out;
+  // Running again on the same store applies nothing twice: every step is already in the log.
+  auto again = run("run " + dir + "/acme --db " + dir + "/state.db -q");
+  EXPECT_EQ(again.code, 0) << again.out;
+  EXPECT_NE(again.out.find("already in the store: resumed"), std::string::npos) << again.out;
+  auto ok = run("audit verify --db " + dir + "/state.db");
+  EXPECT_EQ(ok.code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("audit chain intact"), std::string::npos) << ok.out;
+  auto exported = run("audit export --db " + dir + "/state.db");
+  EXPECT_NE(exported.out.find("\"decision\":\"refused\""), std::string::npos) << exported.out;
+  // Edit one entry behind the engine's back: verify names it and fails.
+  ASSERT_EQ(
+      std::system(
+          ("sqlite3 " + dir +
+           "/state.db \"UPDATE audit SET decision='allowed' WHERE seq=2\" 2>/dev/null || "
+           "python3 -c \"import sqlite3; c=sqlite3.connect('" +
+           dir +
+           "/state.db'); c.execute(\\\"UPDATE audit SET decision='allowed' WHERE seq=2\\\"); c.commit()\"")
+              .c_str()),
+      0);
+  auto bad = run("audit verify --db " + dir + "/state.db");
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("entry 2"), std::string::npos) << bad.out;
+  EXPECT_EQ(run("audit verify --db " + dir + "/missing.db").code, 3);
+  std::system(("rm -rf " + dir).c_str());
+}

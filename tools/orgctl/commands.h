@@ -22,5 +22,6 @@ void register_fmt(CLI::App& app);
 void register_graph(CLI::App& app);
 void register_compile(CLI::App& app);
 void register_run(CLI::App& app);
+void register_audit(CLI::App& app);
 
 }  // namespace orgctl

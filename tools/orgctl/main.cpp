@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   orgctl::register_graph(app);
   orgctl::register_compile(app);
   orgctl::register_run(app);
+  orgctl::register_audit(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
