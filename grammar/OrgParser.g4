@@ -61,7 +61,7 @@ unitDecl: kind=ident name=ident (LBRACE unitDecl* RBRACE)?;
 roleDecl: ROLE ident (EXTENDS typeRef (COMMA typeRef)*)? (LBRACE roleItem* RBRACE)?;
 
 roleItem
-  : MAY action=ident typeRef? (WHERE expr)?                         # roleGrant
+  : MAY action=actionName typeRef? (WHERE expr)?                    # roleGrant
   | SCOPE ident                                                     # roleScope
   ;
 
@@ -222,7 +222,14 @@ inputEntry
   ;
 
 // ---------------------------------------------------------------- policies, metrics
-policyDecl: POLICY ident COLON? effect=(PERMIT | FORBID) (ANY | action=ident) typeRef? (WHEN expr)?;
+policyDecl: POLICY ident COLON? effect=(PERMIT | FORBID) (ANY | action=actionName) typeRef? (WHEN expr)?;
+
+// What a command does, in grants and policies: any name, including the words that are step keywords
+// (`may start Intake`, `forbid update Contract`).
+actionName
+  : ident | START | CREATE | UPDATE | COMPLETE | EMIT | RUN | CALL | NOTIFY | SET | INSERT | MODIFY | RETRACT
+  | SIGNAL | SEND | RECEIVE | SHARE | APPROVAL | TASK
+  ;
 
 metricDecl: METRIC ident (COLON type)? ASSIGN expr metricClause*;
 

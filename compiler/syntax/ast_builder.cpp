@@ -202,7 +202,7 @@ DeclPtr AstBuilder::role(P::RoleDeclContext* c) {
   for (auto* item : c->roleItem()) {
     if (auto* g = dynamic_cast<P::RoleGrantContext*>(item)) {
       Grant gr;
-      gr.action = name(g->action);
+      if (g->action) gr.action = Name{g->action->getText(), span(g->action)};
       if (g->typeRef()) gr.resource = qname(g->typeRef()->qualifiedName());
       if (g->expr()) gr.where = expr(g->expr());
       gr.span = span(g);
@@ -404,9 +404,9 @@ DeclPtr AstBuilder::table(P::TableDeclContext* c) {
 
 DeclPtr AstBuilder::policy(P::PolicyDeclContext* c) {
   auto d = std::make_unique<PolicyDecl>(span(c));
-  d->name = name(c->ident(0));
+  d->name = name(c->ident());
   d->forbid = c->effect && c->effect->getType() == P::FORBID;
-  if (c->action) d->action = name(c->action);
+  if (c->action) d->action = Name{c->action->getText(), span(c->action)};
   if (c->typeRef()) d->resource = qname(c->typeRef()->qualifiedName());
   if (c->expr()) d->when = expr(c->expr());
   return d;

@@ -1145,6 +1145,28 @@ struct Engine::Impl {
     Value a = Value::of_record(actor(actor_id));
     bool permit = structural, forbid = false;
     std::string why = structural ? "holds the assigned role" : "no role or policy permits it";
+    // Roles grant: `may ACTION Resource where …` on a role the actor holds.
+    for (const RoleIR& role : p.roles) {
+      if (permit) break;
+      bool has = false;
+      auto h = holders.find(role.name);
+      if (h != holders.end())
+        for (auto& [who, unit] : h->second) has = has || who == actor_id;
+      if (!has) continue;
+      for (const GrantIR& g : role.grants) {
+        if (g.action != action || (!g.resource.empty() && g.resource != resource_type)) continue;
+        bool ok = true;
+        if (g.where != kNone) {
+          auto o = ev->call(g.where, {a, resource});
+          ok = o.ok() && o.value.u.i;
+        }
+        if (ok) {
+          permit = true;
+          why = "role " + role.name + " may " + action + (g.resource.empty() ? "" : " " + g.resource);
+          break;
+        }
+      }
+    }
     for (const PolicyIR& pol : p.policies) {
       if (!pol.action.empty() && pol.action != action) continue;
       if (!pol.resource.empty() && pol.resource != resource_type) continue;

@@ -226,3 +226,28 @@ TEST(Engine, ReopenedStoreContinuesAndReplayReproducesTheTrace) {
   EXPECT_EQ(joined(replayed), joined(uninterrupted));
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
+
+TEST(Engine, RoleGrantsPermitCommandsAndDenyIsTheDefault) {
+  auto c = driver::check_text("g.org",
+                              "role Clerk { may start Intake }\n"
+                              "role Intern {}\n"
+                              "org O { units { department Ops } position c: Clerk in Ops held by \"cleo\"\n"
+                              "        position i: Intern in Ops held by \"ivan\" }\n"
+                              "process Intake(note: String) { wait 1d }\n");
+  ASSERT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
+  auto lw = ir::lower(*c);
+  bundle::Bundle b;
+  b.module = std::move(lw.module);
+  b.program = std::move(lw.program);
+  store::Store s(":memory:");
+  workflow::Engine e(b, s, {0, 10000, 1000000, nullptr});
+  auto ok = e.start("Intake", {{"note", "hello"}}, "cleo", "k1");
+  EXPECT_TRUE(ok.ok) << ok.error;
+  auto no = e.start("Intake", {{"note", "hello"}}, "ivan", "k2");
+  EXPECT_FALSE(no.ok);
+  EXPECT_NE(no.error.find("no role or policy permits it"), std::string::npos) << no.error;
+  EXPECT_EQ(e.instances().size(), 1u);
+  auto audit = s.audit_entries();
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[0].reason, "role Clerk may start Intake");
+}
