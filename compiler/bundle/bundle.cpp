@@ -234,6 +234,7 @@ void put_process(Writer& w, const ir::ProcessIR& p) {
   put_ix(w, p.start);
   put_ix(w, p.on_failure);
   put_ix(w, p.on_timeout);
+  put_ix(w, p.error_slot);
   put_span(w, p.span);
   w.var(p.steps.size());
   for (const ir::Step& s : p.steps) {
@@ -506,6 +507,7 @@ ir::ProcessIR get_process(Reader& r) {
   p.start = get_ix(r);
   p.on_failure = get_ix(r);
   p.on_timeout = get_ix(r);
+  p.error_slot = get_ix(r);
   p.span = get_span(r);
   for (uint64_t i = 0, n = r.count(); i < n; ++i) {
     ir::Step s;

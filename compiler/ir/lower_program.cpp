@@ -415,6 +415,8 @@ class ProgramLowerer {
     p.instance_layout = layout(d);
     for (auto& prm : d->params) p.param_slots.push_back(slot_of(prm.name));
     p.timeout = expr_fn(d->timeout.get());
+    for (const auto& b : p_.bindings)
+      if (b->owner == d && b->kind == sema::BindingKind::Error) p.error_slot = fn(out_.frame_slot, b.get());
     p.start = block(p, d->body, end(p));
     if (d->has_on_failure) p.on_failure = block(p, d->on_failure, end(p));
     if (d->has_on_timeout) p.on_timeout = block(p, d->on_timeout, end(p));

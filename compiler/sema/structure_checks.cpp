@@ -341,11 +341,17 @@ void structure_checks(driver::Compilation& c, Symbols& sym) {
     }
   }
 
-  // Unused definitions and imports, in the packages the user asked to check.
+  // Unused definitions and imports, in the packages the user asked to check. A library package (one
+  // without an org) exports its functions and tables for others, so only applications warn about them.
+  std::set<std::string> applications;
+  for (auto& f : c.files)
+    for (auto& d : f.module->decls)
+      if (d->kind == DeclKind::Org) applications.insert(f.package);
   for (size_t fi = 0; fi < c.files.size(); ++fi) {
     auto& f = c.files[fi];
     if (!f.root) continue;
     for (auto& d : f.module->decls) {
+      if (!applications.count(f.package)) break;
       bool reportable = d->kind == DeclKind::Enum || d->kind == DeclKind::Function ||
                         d->kind == DeclKind::Table || d->kind == DeclKind::Connector;
       if (reportable && !sym.used(d.get()))

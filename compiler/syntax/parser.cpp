@@ -138,9 +138,11 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
         return std::isalpha(static_cast<unsigned char>(ch)) || ch == '_';
       });
       if (word && offending->getType() != OrgLexer::ID)
-        hint = "`" + text +
-               "` is a reserved word of the language; if it is meant as a name, choose another (e.g. `" +
-               text + "_at` or `" + text + "_date`)";
+        hint =
+            "`" + text +
+            "` is a reserved word of the language; if it is meant as a name, choose another (a more specific "
+            "word, or `" +
+            text + "_` with a suffix)";
     }
     auto& d = diags_.report(diag::Code::E0001, sp, message);
     if (!hint.empty()) d.with_hint(hint);

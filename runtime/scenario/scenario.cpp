@@ -26,10 +26,11 @@ json to_json(const YAML::Node& n) {
       if (n.Tag() == "!") return s;  // quoted: always a string
       if (s == "true" || s == "false") return s == "true";
       if (s == "null" || s == "~") return nullptr;
-      if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) {
-        bool integer = s.find_first_not_of("-0123456789") == std::string::npos && s != "-";
-        if (integer && s.size() < 19) return std::stoll(s);
-      }
+      // Only plain integers become numbers; dates (2026-01-31), amounts (12 USD) and durations stay text.
+      size_t digits_from = !s.empty() && s[0] == '-' ? 1 : 0;
+      bool integer = s.size() > digits_from && s.size() < 19 &&
+                     s.find_first_not_of("0123456789", digits_from) == std::string::npos;
+      if (integer) return std::stoll(s);
       return s;
     }
     case YAML::NodeType::Sequence: {

@@ -425,6 +425,10 @@ struct Engine::Impl {
       return;
     }
     inst.error = reason;
+    // `on failure` sees the reason as `error`.
+    uint32_t es = p.processes[inst.process].error_slot;
+    if (es != kNone && es < inst.frame->nslots)
+      inst.frame->slots[es] = Value::of_string(arena.string(reason));
     trace("failure in " + p.processes[inst.process].name + " #" + std::to_string(inst.id) + ": " + reason);
     for (const Token& t : std::vector<Token>(inst.tokens)) cancel_token(inst, t.id);
     inst.forks.clear();
@@ -1483,7 +1487,11 @@ std::vector<std::pair<std::string, std::string>> Engine::metrics() {
   auto& I = *impl_;
   for (const MetricIR& mt : I.p.metrics) {
     auto o = I.ev->call(mt.formula, {});
-    out.push_back({mt.name, o.ok() ? I.text(o.value) : "error: " + o.error->message});
+    // A KPI over nothing yet (the average of no values) has no value; that is not an error of the run.
+    if (!o.ok() && o.error->kind == interp::ErrorKind::EmptyAggregate)
+      out.push_back({mt.name, "no data"});
+    else
+      out.push_back({mt.name, o.ok() ? I.text(o.value) : "error: " + o.error->message});
   }
   return out;
 }
