@@ -112,8 +112,10 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
     if (offending) sp = pm_.span(offending, offending);
     std::string message = "unexpected " + display(offending);
     std::string hint;
+    bool name_expected = false;
     if (auto* parser = dynamic_cast<antlr4::Parser*>(recognizer)) {
       antlr4::misc::IntervalSet expected = parser->getExpectedTokens();
+      name_expected = expected.contains(static_cast<size_t>(OrgLexer::ID));
       auto tokens = expected.toList();
       if (!tokens.empty() && tokens.size() <= 6) {
         std::string list;
@@ -132,7 +134,7 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
       message = msg;
     }
     // A keyword where a name was expected is the commonest cause: say so.
-    if (offending && offending->getType() != antlr4::Token::EOF) {
+    if (offending && offending->getType() != antlr4::Token::EOF && name_expected) {
       std::string text = offending->getText();
       bool word = !text.empty() && std::all_of(text.begin(), text.end(), [](char ch) {
         return std::isalpha(static_cast<unsigned char>(ch)) || ch == '_';

@@ -17,6 +17,7 @@ using workflow::json;
 namespace {
 
 json to_json(const YAML::Node& n) {
+  if (!n) return nullptr;  // a missing key: yaml-cpp's placeholder node throws on any other use
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -89,7 +90,22 @@ int64_t start_time(const std::string& path, std::string& error) {
   }
 }
 
+Result run_checked(const std::string& path, workflow::Engine& engine, const Options& opts);
+
+// Any YAML shape the reader did not expect (a list where a value belongs, …) is a failure with its
+// position, never an exception out of the runner.
 Result run(const std::string& path, workflow::Engine& engine, const Options& opts) {
+  try {
+    return run_checked(path, engine, opts);
+  } catch (const YAML::Exception& e) {
+    Result r;
+    r.ok = false;
+    r.failures.push_back(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    return r;
+  }
+}
+
+Result run_checked(const std::string& path, workflow::Engine& engine, const Options& opts) {
   Result r;
   auto fail = [&](const std::string& m) {
     r.ok = false;
