@@ -184,6 +184,7 @@ void put_module(Writer& w, const ir::Module& m) {
     }
     put_type(w, f.result);
     w.var(f.nlocals);
+    w.str(f.message);
     put_span(w, f.span);
     put_node(w, f.body.get());
   }
@@ -452,6 +453,7 @@ ir::Module get_module(Reader& r) {
     }
     f.result = get_type(r);
     f.nlocals = r.u32();
+    f.message = r.str();
     f.span = get_span(r);
     f.body = get_node(r, m, 0);
     if (!f.body) throw Corrupt{"function `" + f.name + "` has no body"};

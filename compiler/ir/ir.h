@@ -114,6 +114,7 @@ struct Function {
   uint32_t nlocals = 0;
   NodePtr body;
   source::Span span;
+  std::string message;  // a record invariant's message (`check … : "message"`), shown when it fails
 };
 
 enum class HitPolicy : uint8_t { Unique, First, Priority, Any, Collect };

@@ -281,6 +281,7 @@ class Lowerer {
           out_.checks_of[d].push_back(add_function(rd->name.text + ".check#" + std::to_string(i),
                                                    FunctionKind::Check, {self}, rd->checks[i].cond.get(),
                                                    ctx));
+          m_.functions.back().message = rd->checks[i].message;
         }
         for (auto& f : rd->fields)
           if (f.default_value) {

@@ -342,7 +342,10 @@ void TypeChecker::stmt(const Stmt* s) {
       l.span = w->bind.span;
       l.kind = BindingKind::Bound;
       push();
-      if (!w->bind.empty()) bind(w->bind, l);
+      if (!w->bind.empty()) {
+        bind(w->bind, l);
+        l = *local(w->bind.text);  // the same binding after the wait as inside its `where`
+      }
       if (w->where) expect_bool(w->where.get(), "the `where` condition");
       pop();
       if (w->within) expect(w->within.get(), expr(w->within.get()), types_.duration(), "a deadline");
@@ -410,7 +413,15 @@ void TypeChecker::stmt(const Stmt* s) {
     }
     case StmtKind::Parallel: {
       auto* p = as<ParallelStmt>(s);
-      for (auto& b : p->branches) block(b.body);
+      // With `join all` every branch has run when the parallel ends, so what the branches bind (task
+      // results, lets) is visible after it. With `join any` / `join N` a branch may not have run: its
+      // names stay inside it.
+      for (auto& b : p->branches) {
+        if (p->join == JoinKind::All)
+          for (const StmtPtr& st : b.body) stmt(st.get());
+        else
+          block(b.body);
+      }
       break;
     }
     case StmtKind::ForEach: {

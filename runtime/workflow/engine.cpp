@@ -745,9 +745,12 @@ struct Engine::Impl {
       for (uint32_t fn : p.record_checks[i]) {
         auto o = ev->call(fn, {Value::of_record(r)});
         if (!o.ok()) throw Fail{o.error->message};
-        if (!o.value.u.i)
-          throw Fail{layout_name(r->type_id) + " breaks its check at " + file_of(m.functions[fn].span) + ":" +
-                     std::to_string(m.functions[fn].span.line)};
+        if (!o.value.u.i) {
+          const Function& cf = m.functions[fn];
+          throw Fail{layout_name(r->type_id) + " breaks its check" +
+                     (cf.message.empty() ? "" : " \"" + cf.message + "\"") + " at " + file_of(cf.span) + ":" +
+                     std::to_string(cf.span.line)};
+        }
       }
     }
   }
