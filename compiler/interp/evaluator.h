@@ -74,6 +74,8 @@ class Evaluator {
   Outcome call(uint32_t function, const std::vector<ir::Value>& args);
   Outcome call_table(uint32_t table, const std::vector<ir::Value>& args);
   Arena& arena() { return arena_; }
+  // The engine clock moves between calls; `today` reads this.
+  void set_today(int64_t days) { host_.today = days; }
 
  private:
   struct Frame {

@@ -249,6 +249,7 @@ struct Engine::Impl {
 
   Value eval(uint32_t fn, const std::vector<Value>& args) {
     if (fn == kNone) return Value::none();
+    ev->set_today(day_of(self.clock_));
     auto o = ev->call(fn, args);
     if (!o.ok()) {
       const auto& e = *o.error;
@@ -259,6 +260,7 @@ struct Engine::Impl {
     }
     return keep(o.value);
   }
+  static int64_t day_of(int64_t t) { return t >= 0 ? t / 86400 : (t - 86399) / 86400; }
   std::string file_of(const source::Span& s) const {
     return s.file < b.files.size() ? b.files[s.file] : "<source>";
   }
@@ -743,6 +745,7 @@ struct Engine::Impl {
     for (size_t i = 0; i < p.record_layouts.size(); ++i) {
       if (p.record_layouts[i] != r->type_id) continue;
       for (uint32_t fn : p.record_checks[i]) {
+        ev->set_today(day_of(self.clock_));
         auto o = ev->call(fn, {Value::of_record(r)});
         if (!o.ok()) throw Fail{o.error->message};
         if (!o.value.u.i) {
@@ -1149,6 +1152,7 @@ struct Engine::Impl {
   // policy allows; otherwise deny. Every decision is audited.
   bool allowed(const std::string& actor_id, const std::string& action, const std::string& resource_type,
                const Value& resource, bool structural, const std::string& describe, std::string& reason) {
+    ev->set_today(day_of(self.clock_));
     Value a = Value::of_record(actor(actor_id));
     bool permit = structural, forbid = false;
     std::string why = structural ? "holds the assigned role" : "no role or policy permits it";
@@ -1489,6 +1493,7 @@ std::vector<std::pair<std::string, std::string>> Engine::metrics() {
   std::vector<std::pair<std::string, std::string>> out;
   auto& I = *impl_;
   for (const MetricIR& mt : I.p.metrics) {
+    I.ev->set_today(I.day_of(clock_));
     auto o = I.ev->call(mt.formula, {});
     // A KPI over nothing yet (the average of no values) has no value; that is not an error of the run.
     if (!o.ok() && o.error->kind == interp::ErrorKind::EmptyAggregate)
