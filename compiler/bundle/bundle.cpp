@@ -166,6 +166,8 @@ void put_module(Writer& w, const ir::Module& m) {
       w.str(l.fields[i]);
       put_type(w, i < l.types.size() ? l.types[i] : ir::IType{});
     }
+    w.var(l.defaults.size());
+    for (auto f : l.defaults) w.var(f == ir::kNone ? 0 : uint64_t{f} + 1);
   }
   w.var(m.enums.size());
   for (auto& e : m.enums) {
@@ -434,6 +436,11 @@ ir::Module get_module(Reader& r) {
     for (uint64_t k = 0, nf = r.count(); k < nf; ++k) {
       l.fields.push_back(r.str());
       l.types.push_back(get_type(r));
+    }
+    for (uint64_t k = 0, nd = r.count(); k < nd; ++k) {
+      uint64_t v = r.var();
+      if (v > ir::kNone) throw Corrupt{"a default names a function out of range"};
+      l.defaults.push_back(v == 0 ? ir::kNone : static_cast<uint32_t>(v - 1));
     }
     m.layouts.push_back(std::move(l));
   }
@@ -718,6 +725,10 @@ void validate(const ir::Module& m) {
     for (auto& k : n->kids) check(k.get());
   };
   for (auto& f : m.functions) check(f.body.get());
+  for (auto& l : m.layouts)
+    for (auto d : l.defaults)
+      if (d != ir::kNone && d >= m.functions.size())
+        throw Corrupt{"a field default names a missing function"};
   for (auto& t : m.tables)
     for (auto& r : t.rows) {
       check(r.condition.get());

@@ -143,6 +143,7 @@ struct RecordLayout {
   std::string name;
   std::vector<std::string> fields;
   std::vector<IType> types;
+  std::vector<uint32_t> defaults;  // per field: the function computing its default, or kNone
 };
 
 struct EnumInfo {

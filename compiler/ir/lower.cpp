@@ -49,7 +49,7 @@ class Lowerer {
   // ---------------------------------------------------------------- types and layouts
 
   uint32_t add_layout(std::string name, std::vector<std::string> fields, std::vector<IType> types) {
-    m_.layouts.push_back({std::move(name), std::move(fields), std::move(types)});
+    m_.layouts.push_back({std::move(name), std::move(fields), std::move(types), {}});
     return static_cast<uint32_t>(m_.layouts.size() - 1);
   }
 
@@ -289,6 +289,10 @@ class Lowerer {
             out_.expr_function[f.default_value.get()] =
                 add_function(rd->name.text + "." + f.name.text + ".default", FunctionKind::Expr, {},
                              f.default_value.get(), ctx);
+            auto& lay = m_.layouts[out_.layout_of[d]];
+            lay.defaults.resize(lay.fields.size(), kNone);
+            lay.defaults[static_cast<size_t>(&f - rd->fields.data())] =
+                static_cast<uint32_t>(m_.functions.size() - 1);
           }
         break;
       }

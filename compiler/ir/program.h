@@ -6,11 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "compiler/ir/value.h"
 #include "compiler/source/span.h"
 
 namespace orgos::ir {
-
-inline constexpr uint32_t kNone = UINT32_MAX;
 
 enum class StepKind : uint8_t {
   Task,
@@ -87,7 +86,7 @@ struct ProcessIR {
   std::vector<uint32_t> param_slots;  // frame slot of each parameter
   uint32_t timeout = kNone;           // function: the process deadline
   uint32_t start = kNone, on_failure = kNone, on_timeout = kNone;
-  uint32_t error_slot = kNone;        // frame slot of `error` (the failure reason) in `on failure`
+  uint32_t error_slot = kNone;  // frame slot of `error` (the failure reason) in `on failure`
   std::vector<Step> steps;
   source::Span span;
 };

@@ -9,6 +9,9 @@
 
 namespace orgos::ir {
 
+// "No index": no function, no step, no layout.
+inline constexpr uint32_t kNone = UINT32_MAX;
+
 // Decimal numbers (and Money amounts) are 128-bit integers counting billionths: exact for every
 // amount a business writes, ±1.7e29 in range, and overflow is detected, never wrapped.
 using Dec = __int128;

@@ -136,6 +136,15 @@ const ast::Decl* Symbols::lookup(size_t file, const std::string& name) {
     used_imports_.insert(fs.name_imports.at(name));
     return it->second;
   }
+  // A dotted event name declared by an imported package (`import std.hr` makes hr.candidate.hired
+  // visible by its own name).
+  if (name.find('.') != std::string::npos) {
+    for (auto& [alias, pkg] : fs.aliases)
+      if (const ast::Decl* d = find_in(pkg, name); d && d->kind == ast::DeclKind::Event) {
+        used_imports_.insert(fs.alias_imports.at(alias));
+        return d;
+      }
+  }
   // pkgalias.Name, or a dotted event name in an aliased package (finance.expense.approved).
   auto dot = name.find('.');
   if (dot != std::string::npos) {

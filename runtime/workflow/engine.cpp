@@ -99,6 +99,7 @@ struct Engine::Impl {
     r.unit = [this](const std::string& n) { return units.count(n) ? units[n] : nullptr; };
     r.actor = [this](const std::string& n) { return actor(n); };
     r.record = [this](int64_t id) { return records.count(id) ? records[id] : nullptr; };
+    r.fill_defaults = [this](Record* rec) { fill_defaults(rec); };
     codec = std::make_unique<ValueCodec>(m, arena, r);
     build_org();
   }
@@ -596,6 +597,7 @@ struct Engine::Impl {
         Record* r = arena.record(st.layout, static_cast<uint32_t>(l.fields.size()));
         for (const FieldValue& fv : st.fields)
           if (fv.slot < r->nslots) r->slots[fv.slot] = eval_frame(inst, fv.function);
+        fill_defaults(r);
         if (st.kind == StepKind::Emit) {
           if (r->nslots > 0) r->slots[r->nslots - 1] = Value::of_date(self.clock_ / 86400);  // `at`
           trace("emit " + st.name + " " + codec->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
@@ -710,6 +712,17 @@ struct Engine::Impl {
   }
 
   std::vector<int64_t> pending_calls;
+
+  // Fields with a declared default that were left out get it (defaults are constant expressions).
+  void fill_defaults(Record* r) {
+    if (r->type_id >= m.layouts.size()) return;
+    const auto& defs = m.layouts[r->type_id].defaults;
+    for (size_t i = 0; i < defs.size() && i < r->nslots; ++i)
+      if (defs[i] != kNone && r->slots[i].is_none()) {
+        auto o = ev->call(defs[i], {});
+        if (o.ok()) r->slots[i] = keep(o.value);
+      }
+  }
 
   bool same(const Value& a, const Value& b) {
     Node eq;

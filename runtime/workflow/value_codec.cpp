@@ -91,6 +91,7 @@ Record* ValueCodec::record_from_json(const json& j, uint32_t layout, std::string
     r->slots[i] = from_json(*f, ft, error, where + "." + l.fields[i]);
     if (!error.empty()) return nullptr;
   }
+  if (r_.fill_defaults) r_.fill_defaults(r);
   return r;
 }
 

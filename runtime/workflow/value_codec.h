@@ -19,6 +19,8 @@ struct Resolver {
   std::function<ir::Record*(const std::string& unit)> unit;
   std::function<ir::Record*(const std::string& actor)> actor;
   std::function<ir::Record*(int64_t id)> record;
+  // Gives the fields left out (none) their declared defaults.
+  std::function<void(ir::Record*)> fill_defaults;
 };
 
 class ValueCodec {
