@@ -214,3 +214,26 @@ TEST(Cli, RunOnAStoreResumesAndTheAuditChainVerifies) {
   EXPECT_EQ(run("audit verify --db " + dir + "/missing.db").code, 3);
   std::system(("rm -rf " + dir).c_str());
 }
+
+TEST(Cli, NewProjectFromATemplateChecksAndRunsAtOnce) {
+  std::string dir = "/tmp/orgctl-new-" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
+  for (const char* t : {"for-profit/startup", "non-profit"}) {
+    std::string proj = dir + "/" + (std::string(t) == "non-profit" ? "hope-trust" : "acme");
+    auto r = run("new " + proj + " --template " + t);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(run("check " + proj).code, 0);
+    auto ran = run("run " + proj + " -q");
+    EXPECT_EQ(ran.code, 0) << ran.out;
+  }
+  FILE* f = fopen((dir + "/hope-trust/org.org").c_str(), "r");
+  char buf[4096] = {0};
+  fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  EXPECT_NE(std::string(buf).find("org HopeTrust {"), std::string::npos);
+  EXPECT_EQ(run("new " + dir + "/acme").code, 1);  // exists
+  auto unknown = run("new " + dir + "/x --template nope");
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.out.find("available templates"), std::string::npos);
+  std::system(("rm -rf " + dir).c_str());
+}

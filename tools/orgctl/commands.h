@@ -23,5 +23,6 @@ void register_graph(CLI::App& app);
 void register_compile(CLI::App& app);
 void register_run(CLI::App& app);
 void register_audit(CLI::App& app);
+void register_new(CLI::App& app);
 
 }  // namespace orgctl

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   orgctl::register_compile(app);
   orgctl::register_run(app);
   orgctl::register_audit(app);
+  orgctl::register_new(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
