@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 using namespace orgos;
 
@@ -60,4 +61,16 @@ TEST(Manifest, VersionsAreSemantic) {
   EXPECT_TRUE(sema::valid_version("0.1.0-beta.1"));
   EXPECT_FALSE(sema::valid_version("1.2"));
   EXPECT_FALSE(sema::valid_version("01.2.3"));
+}
+
+TEST(Stdlib, EveryPackageIsDocumented) {
+  std::ifstream in(std::string(ORGOS_SOURCE_DIR) + "/docs/stdlib.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string doc = ss.str();
+  for (auto& e : std::filesystem::directory_iterator(std::string(ORGOS_SOURCE_DIR) + "/stdlib")) {
+    if (!std::filesystem::exists(e.path() / "orgos.yaml")) continue;
+    std::string heading = "## std." + e.path().filename().string();
+    EXPECT_NE(doc.find(heading), std::string::npos) << "docs/stdlib.md has no section " << heading;
+  }
 }
