@@ -5,7 +5,7 @@
 PRESET ?= release
 BUILD  := build/$(PRESET)
 ORGCTL := $(BUILD)/tools/orgctl/orgctl
-EXAMPLE ?= examples/acme
+EXAMPLE ?= examples/acme90
 
 .PHONY: deps configure build demo test asan-test bench format format-check clean
 
