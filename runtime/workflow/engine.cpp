@@ -100,6 +100,22 @@ struct Engine::Impl {
     r.actor = [this](const std::string& n) { return actor(n); };
     r.record = [this](int64_t id) { return records.count(id) ? records[id] : nullptr; };
     r.fill_defaults = [this](Record* rec) { fill_defaults(rec); };
+    r.find = [this](uint32_t layout, const json& where) -> Record* {
+      // The oldest live record of the type whose given fields all have the given values.
+      for (auto& [id, rec] : records) {
+        if (rec->type_id != layout) continue;
+        bool all = true;
+        for (auto it = where.begin(); it != where.end() && all; ++it) {
+          const auto& fields = m.layouts[layout].fields;
+          auto f = std::find(fields.begin(), fields.end(), it.key());
+          if (f == fields.end()) return nullptr;
+          size_t slot = static_cast<size_t>(f - fields.begin());
+          all = codec->to_json(rec->slots[slot], m.layouts[layout].types[slot]) == it.value();
+        }
+        if (all) return rec;
+      }
+      return nullptr;
+    };
     codec = std::make_unique<ValueCodec>(m, arena, r);
     build_org();
   }
@@ -603,10 +619,10 @@ struct Engine::Impl {
           trace("emit " + st.name + " " + codec->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
           event_queue.push_back({st.name, r});
         } else {
+          check_invariants(r);  // before it exists: a record that breaks a check is never stored
           r->id = next_id++;
           records[r->id] = r;
           dirty_records.insert(r->id);
-          check_invariants(r);
           trace("create " + st.name + " #" + std::to_string(r->id));
         }
         if (st.bind_slot != kNone) inst.frame->slots[st.bind_slot] = Value::of_record(r);

@@ -76,6 +76,12 @@ Record* ValueCodec::record_from_json(const json& j, uint32_t layout, std::string
   // A reference to a live record ({"$id": 12}) is that record.
   if (j.contains("$id") && j["$id"].is_number_integer() && r_.record)
     if (Record* live = r_.record(j["$id"].get<int64_t>())) return live;
+  // A reference by content ({"$ref": {"handle": "bo"}}) is the live record whose fields match.
+  if (j.contains("$ref")) {
+    Record* live = j["$ref"].is_object() && r_.find ? r_.find(layout, j["$ref"]) : nullptr;
+    if (!live) error = where + ": no " + l.name + " matches " + j["$ref"].dump();
+    return live;
+  }
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (it.key().rfind("$", 0) == 0) continue;
     if (std::find(l.fields.begin(), l.fields.end(), it.key()) == l.fields.end()) {

@@ -19,6 +19,8 @@ struct Resolver {
   std::function<ir::Record*(const std::string& unit)> unit;
   std::function<ir::Record*(const std::string& actor)> actor;
   std::function<ir::Record*(int64_t id)> record;
+  // The live record of a layout whose fields match ({"$ref": {"handle": "bo"}} in input data).
+  std::function<ir::Record*(uint32_t layout, const json& where)> find;
   // Gives the fields left out (none) their declared defaults.
   std::function<void(ir::Record*)> fill_defaults;
 };
