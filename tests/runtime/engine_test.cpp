@@ -251,3 +251,115 @@ TEST(Engine, RoleGrantsPermitCommandsAndDenyIsTheDefault) {
   ASSERT_EQ(audit.size(), 2u);
   EXPECT_EQ(audit[0].reason, "role Clerk may start Intake");
 }
+
+namespace {
+struct Sim {
+  std::unique_ptr<driver::Compilation> c;
+  bundle::Bundle b;
+  store::Store s{":memory:"};
+  std::vector<std::string> trace;
+  std::unique_ptr<workflow::Engine> e;
+  explicit Sim(const std::string& src) {
+    c = driver::check_text("p.org", src);
+    EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
+    auto lw = ir::lower(*c);
+    b.module = std::move(lw.module);
+    b.program = std::move(lw.program);
+    e = std::make_unique<workflow::Engine>(
+        b, s,
+        workflow::EngineOptions{0, 10000, 1000000, [this](const std::string& l) { trace.push_back(l); }});
+  }
+  std::string text() const { return joined(trace); }
+  std::string status(const std::string& process) {
+    for (auto& i : e->instances())
+      if (i.process == process) return i.status;
+    return "none";
+  }
+};
+const char* kOps = "role Ops {}\norg O { units { department D } position o: Ops in D held by \"op\" }\n";
+}  // namespace
+
+TEST(EngineSemantics, SubProcessResultAndLoopsWithBounds) {
+  Sim r(std::string(kOps) +
+        "process Child(n: Int) { wait 1h }\n"
+        "process Parent(xs: List<Int>) {\n"
+        "  for each x in xs max 3 { run Child(x) as c  notify \"op\" \"child done\" }\n"
+        "  complete\n"
+        "}\n"
+        "process TooMany(xs: List<Int>) { for each x in xs max 2 { notify \"op\" \"x\" } }\n");
+  ASSERT_TRUE(r.e->start("Parent", {{"xs", {1, 2, 3}}}, "system", "k1").ok);
+  ASSERT_TRUE(r.e->advance_to(10 * 3600, "t1").ok);
+  EXPECT_EQ(r.status("Parent"), "completed") << r.text();
+  size_t children = 0;
+  for (auto& i : r.e->instances()) children += i.process == "Child" && i.status == "completed";
+  EXPECT_EQ(children, 3u);
+  ASSERT_TRUE(r.e->start("TooMany", {{"xs", {1, 2, 3}}}, "system", "k2").ok);
+  EXPECT_EQ(r.status("TooMany"), "failed");
+  EXPECT_NE(r.text().find("exceeds its bound of 2"), std::string::npos) << r.text();
+}
+
+TEST(EngineSemantics, CompensationRunsInReverseThenOnFailure) {
+  Sim r(std::string(kOps) +
+        "connector bank { op pay(amount: Int) op refund(amount: Int) }\n"
+        "process Pay() {\n"
+        "  call bank.pay(amount: 1) compensate { notify \"op\" \"undo 1\" }\n"
+        "  call bank.pay(amount: 2) compensate { notify \"op\" \"undo 2\" }\n"
+        "  fail \"card declined\"\n"
+        "  on failure { notify \"op\" \"failed: \" + error }\n"
+        "}\n");
+  ASSERT_TRUE(r.e->start("Pay", json::object(), "system", "k1").ok);
+  std::string t = r.text();
+  EXPECT_EQ(r.status("Pay"), "failed");
+  auto u2 = t.find("undo 2"), u1 = t.find("undo 1"), f = t.find("failed: card declined");
+  ASSERT_NE(u2, std::string::npos) << t;
+  ASSERT_NE(u1, std::string::npos) << t;
+  ASSERT_NE(f, std::string::npos) << t;
+  EXPECT_LT(u2, u1);
+  EXPECT_LT(u1, f);
+}
+
+TEST(EngineSemantics, ProcessTimeoutRunsItsHandler) {
+  Sim r(std::string(kOps) +
+        // The process's `on timeout` comes before the task: written after it, it would be the task's own.
+        "process Slow() { timeout 2d  on timeout { notify \"op\" \"too slow\" }  task work by Ops }\n");
+  ASSERT_TRUE(r.e->start("Slow", json::object(), "system", "k1").ok);
+  ASSERT_TRUE(r.e->advance_to(3 * 86400, "t1").ok);
+  EXPECT_NE(r.text().find("too slow"), std::string::npos) << r.text();
+  EXPECT_EQ(r.status("Slow"), "failed");
+  EXPECT_TRUE(r.e->tasks().empty());  // the task was withdrawn
+}
+
+TEST(EngineSemantics, SwitchAndJoinAnyCancelsTheOtherBranch) {
+  Sim r(std::string(kOps) +
+        "process Pick(mode: String) {\n"
+        "  switch mode { case \"a\", \"b\" => { notify \"op\" \"ab\" } case \"c\" => { notify \"op\" \"c\" }"
+        " else => { notify \"op\" \"other\" } }\n"
+        "  parallel join any { task slow by Ops  wait 1h }\n"
+        "  notify \"op\" \"joined\"\n"
+        "}\n");
+  ASSERT_TRUE(r.e->start("Pick", {{"mode", "b"}}, "system", "k1").ok);
+  ASSERT_EQ(r.e->tasks().size(), 1u);
+  ASSERT_TRUE(r.e->advance_to(2 * 3600, "t1").ok);
+  EXPECT_EQ(r.status("Pick"), "completed") << r.text();
+  EXPECT_TRUE(r.e->tasks().empty());  // the slower branch's task is cancelled
+  EXPECT_NE(r.text().find("notify op: ab"), std::string::npos) << r.text();
+  EXPECT_EQ(r.text().find("notify op: other"), std::string::npos) << r.text();
+}
+
+TEST(EngineSemantics, WaitUntilAndEventWithFilter) {
+  Sim r(std::string(kOps) +
+        "event ping { n: Int }\n"
+        "process W() {\n"
+        "  wait until 1970-01-03\n"
+        "  wait for ping as p where p.n > 5\n"
+        "  notify \"op\" \"got big ping\"\n"
+        "}\n");
+  ASSERT_TRUE(r.e->start("W", json::object(), "system", "k1").ok);
+  ASSERT_TRUE(
+      r.e->post_event("ping", {{"n", 9}}, "system", "e0").ok);  // too early: still waiting for the date
+  ASSERT_TRUE(r.e->advance_to(3 * 86400, "t1").ok);
+  ASSERT_TRUE(r.e->post_event("ping", {{"n", 1}}, "system", "e1").ok);  // filtered out
+  EXPECT_EQ(r.status("W"), "running");
+  ASSERT_TRUE(r.e->post_event("ping", {{"n", 7}}, "system", "e2").ok);
+  EXPECT_EQ(r.status("W"), "completed") << r.text();
+}
