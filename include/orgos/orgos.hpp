@@ -1,0 +1,109 @@
+// OrgOS embedding API (C++). A host application opens an organization (a project folder, a single
+// .org file, or a compiled bundle), drives it with events and commands, and reads its tasks, instances and
+// metrics. Errors are values (orgos::Result), never exceptions across this boundary. Only the standard
+// library is needed to include this header.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "orgos/version.h"
+
+namespace orgos {
+
+// What went wrong, and what to do about it.
+struct Error {
+  std::string message;
+};
+
+// A value or an error.
+template <typename T>
+class Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}
+  Result(Error e) : v_(std::move(e)) {}
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() { return std::get<0>(v_); }
+  const T& value() const { return std::get<0>(v_); }
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+// A result without a value.
+struct Done {};
+using Status = Result<Done>;
+
+struct Task {
+  int64_t id = 0;
+  int64_t instance = 0;
+  std::string process, name, role, unit, status;
+  bool approval = false;
+  std::vector<std::string> outcomes;
+  int64_t due = 0;  // seconds since 1970 (engine clock); 0 when there is no deadline
+};
+
+struct Instance {
+  int64_t id = 0;
+  std::string process, status, error;
+  int64_t started_at = 0, ended_at = 0;
+};
+
+struct Metric {
+  std::string name, value;
+};
+
+struct OpenOptions {
+  std::string store = ":memory:";  // SQLite file for durable state; ":memory:" for simulation
+  std::string stdlib;              // standard library folder (default: the installed one)
+  int64_t start_time = 0;          // engine clock for a new store (seconds since 1970)
+};
+
+// One organization running in this process. Not thread-safe: call it from one thread (or guard it).
+class Organization {
+ public:
+  // Opens a project folder, a .org file or a .orgb bundle. Sources are compiled (or their cached bundle
+  // reused); errors in them are returned as one Error listing every diagnostic.
+  static Result<Organization> open(const std::string& path, const OpenOptions& options = {});
+
+  Organization(Organization&&) noexcept;
+  Organization& operator=(Organization&&) noexcept;
+  ~Organization();
+
+  // Inputs. `key` makes each one idempotent: the same key again is accepted and applied only once.
+  // Payloads and arguments are JSON text, e.g. {"expense": {"amount": "120 USD", …}}.
+  Status post_event(const std::string& event, const std::string& payload_json, const std::string& actor,
+                    const std::string& key);
+  Result<int64_t> start(const std::string& process, const std::string& args_json, const std::string& actor,
+                        const std::string& key);
+  Status complete_task(int64_t task, const std::string& actor, const std::string& outcome,
+                       const std::string& data_json, const std::string& key);
+  Status decide(int64_t task, const std::string& actor, bool approve, const std::string& key);
+  Status advance_to(int64_t time, const std::string& key);
+  // Plays a YAML scenario file and checks its expectations.
+  Status play(const std::string& scenario_path);
+
+  // Queries.
+  int64_t now() const;
+  std::vector<Task> tasks(bool open_only = true) const;
+  std::vector<Instance> instances() const;
+  std::vector<Metric> metrics();
+
+  // Every line of the engine's trace (events, steps, decisions) as it happens.
+  void subscribe(std::function<void(const std::string& line)> listener);
+
+  struct Impl;
+
+ private:
+  explicit Organization(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace orgos
