@@ -8,7 +8,7 @@ namespace orgos::store {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS input_log(
@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS instance(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS task(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS timer(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS record(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS event(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE,
   doc TEXT NOT NULL, done INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit(
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS audit(
 )sql";
 
 bool valid_table(const std::string& t) {
-  return t == "instance" || t == "task" || t == "timer" || t == "record" || t == "outbox";
+  return t == "instance" || t == "task" || t == "timer" || t == "record" || t == "event" || t == "outbox";
 }
 
 std::string col(sqlite3_stmt* s, int i) {

@@ -67,7 +67,8 @@ class Store {
   void put_meta(const std::string& key, const std::string& value);
   std::optional<std::string> meta(const std::string& key);
 
-  // ---- entity state: (table, id) → JSON document. Tables: instance, task, timer, record, outbox.
+  // ---- entity state: (table, id) → JSON document. Tables: instance, task, timer, record, event (every
+  // event that happened, for metrics and rules), outbox.
   void put(const std::string& table, int64_t id, const std::string& json);
   void erase(const std::string& table, int64_t id);
   void for_each(const std::string& table, const std::function<void(int64_t id, const std::string& json)>& fn);

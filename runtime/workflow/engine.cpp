@@ -791,6 +791,8 @@ struct Engine::Impl {
 
   void deliver(const std::string& name, Record* ev_rec) {
     events_seen.push_back({ev_rec->type_id, ev_rec});
+    // Events are facts too: metrics count them and they survive a restart.
+    store.put("event", next_id++, codec->to_json(Value::of_record(ev_rec), IType::of(Kind::Rec)).dump());
     // Waiting instances whose filter accepts the event resume, in id order.
     for (auto& [id, inst] : instances) {
       if (inst.status != "running") continue;
@@ -1031,6 +1033,11 @@ struct Engine::Impl {
       Record* fresh = codec->record_from_json(j, records[id]->type_id, err, "record " + std::to_string(id));
       if (fresh)
         for (uint32_t i = 0; i < fresh->nslots; ++i) records[id]->slots[i] = fresh->slots[i];
+    });
+    store.for_each("event", [&](int64_t, const std::string& doc) {
+      json j = json::parse(doc);
+      uint32_t layout = layout_by_name(j.value("$type", ""));
+      if (Record* r = codec->record_from_json(j, layout, err, "event")) events_seen.push_back({layout, r});
     });
     store.for_each("instance", [&](int64_t id, const std::string& doc) {
       json j = json::parse(doc);

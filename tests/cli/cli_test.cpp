@@ -237,3 +237,21 @@ TEST(Cli, NewProjectFromATemplateChecksAndRunsAtOnce) {
   EXPECT_NE(unknown.out.find("available templates"), std::string::npos);
   std::system(("rm -rf " + dir).c_str());
 }
+
+TEST(Cli, InstancesAndMetricsOfAStore) {
+  std::string dir = "/tmp/orgctl-inst-" + std::to_string(::getpid());
+  std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/acme90";
+  ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
+  ASSERT_EQ(run("run " + acme + " --db " + dir + "/s.db -q").code, 0);
+  auto list = run("instances list " + acme + " --db " + dir + "/s.db --json");
+  EXPECT_EQ(list.code, 0);
+  EXPECT_NE(list.out.find("\"process\": \"Onboarding\""), std::string::npos) << list.out;
+  auto show = run("instances show 1 " + acme + " --db " + dir + "/s.db");
+  EXPECT_NE(show.out.find("start Recruit #1"), std::string::npos) << show.out;
+  EXPECT_EQ(run("instances show 999999 " + acme + " --db " + dir + "/s.db").code, 1);
+  // Metrics read from the store after a restart still count the events that happened.
+  auto m = run("metrics " + acme + " --db " + dir + "/s.db --json");
+  EXPECT_NE(m.out.find("\"people_hired\": \"5\""), std::string::npos) << m.out;
+  EXPECT_EQ(run("metrics " + acme + " --db " + dir + "/none.db").code, 3);
+  std::system(("rm -rf " + dir).c_str());
+}

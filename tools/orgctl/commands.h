@@ -24,5 +24,7 @@ void register_compile(CLI::App& app);
 void register_run(CLI::App& app);
 void register_audit(CLI::App& app);
 void register_new(CLI::App& app);
+void register_instances(CLI::App& app);
+void register_metrics(CLI::App& app);
 
 }  // namespace orgctl

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   orgctl::register_run(app);
   orgctl::register_audit(app);
   orgctl::register_new(app);
+  orgctl::register_instances(app);
+  orgctl::register_metrics(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,154 @@
+// orgctl instances list|show and orgctl metrics — read a store's state through the engine: process
+// instances (with the history of one, rebuilt by replaying the input log) and the KPIs.
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "compiler/diag/renderer.h"
+#include "compiler/driver/build.h"
+#include "compiler/syntax/literal.h"
+#include "runtime/store/store.h"
+#include "runtime/workflow/engine.h"
+#include "tools/orgctl/commands.h"
+
+namespace orgctl {
+
+namespace {
+
+struct Opened {
+  orgos::bundle::Bundle bundle;
+  std::unique_ptr<orgos::store::Store> store;
+  std::unique_ptr<orgos::workflow::Engine> engine;
+};
+
+// The project's bundle and the store, or an exit with a clear message.
+std::unique_ptr<Opened> open_project(const std::string& path, const std::string& db) {
+  orgos::driver::BuildOptions bo;
+  bo.check.inputs = {path};
+  auto r = orgos::driver::build_or_load(bo);
+  if (auto* f = std::get_if<orgos::driver::BuildFailure>(&r)) {
+    if (f->compilation)
+      std::cerr << orgos::diag::render_all_text(f->compilation->sources, f->compilation->diags);
+    else
+      std::cerr << "error: " << f->message << "\n";
+    throw CLI::RuntimeError(f->compilation ? kExitInputErrors : kExitIo);
+  }
+  auto o = std::make_unique<Opened>();
+  o->bundle = std::move(std::get<orgos::driver::Built>(r).bundle);
+  try {
+    if (!std::filesystem::exists(db)) throw orgos::store::StoreError("no store at `" + db + "`");
+    o->store = std::make_unique<orgos::store::Store>(db);
+  } catch (const orgos::store::StoreError& e) {
+    std::cerr << "error: " << e.what() << "\n  hint: give the --db file of a run (orgctl run … --db FILE)\n";
+    throw CLI::RuntimeError(kExitIo);
+  }
+  o->engine = std::make_unique<orgos::workflow::Engine>(o->bundle, *o->store);
+  return o;
+}
+
+std::string when(int64_t t) {
+  if (t == 0) return "-";
+  int64_t days = t / 86400;
+  return orgos::syntax::format_date(days);
+}
+
+}  // namespace
+
+void register_instances(CLI::App& app) {
+  auto path = std::make_shared<std::string>(".");
+  auto db = std::make_shared<std::string>();
+  auto json_out = std::make_shared<bool>(false);
+  auto id = std::make_shared<int64_t>(0);
+  auto* cmd =
+      app.add_subcommand("instances", "List process instances of a store, or show one with its history");
+  cmd->require_subcommand(1);
+  auto* list = cmd->add_subcommand("list", "Every process instance: id, process, status, start and end");
+  list->add_option("path", *path, "project folder (default: .)");
+  list->add_option("--db", *db, "the store")->required();
+  list->add_flag("--json", *json_out, "print JSON");
+  list->footer(
+      "Example:\n  orgctl instances list examples/acme90 --db acme.db\nExit codes: 0, 1 source errors, 3 no "
+      "store.");
+  list->callback([path, db, json_out]() {
+    auto o = open_project(*path, *db);
+    nlohmann::json a = nlohmann::json::array();
+    for (auto& i : o->engine->instances()) {
+      if (*json_out)
+        a.push_back({{"id", i.id},
+                     {"process", i.process},
+                     {"status", i.status},
+                     {"error", i.error},
+                     {"started_at", i.started_at},
+                     {"ended_at", i.ended_at}});
+      else
+        std::cout << "#" << i.id << "\t" << i.process << "\t" << i.status << "\t" << when(i.started_at)
+                  << " → " << when(i.ended_at) << (i.error.empty() ? "" : "\t" + i.error) << "\n";
+    }
+    if (*json_out) std::cout << a.dump(2) << "\n";
+    throw CLI::RuntimeError(kExitOk);
+  });
+  auto* show = cmd->add_subcommand("show", "One instance and its history (replayed from the input log)");
+  show->add_option("id", *id, "instance id")->required();
+  show->add_option("path", *path, "project folder (default: .)");
+  show->add_option("--db", *db, "the store")->required();
+  show->footer(
+      "Example:\n  orgctl instances show 12 examples/acme90 --db acme.db\nExit codes: 0, 1 no such instance, "
+      "3 no store.");
+  show->callback([path, db, id]() {
+    auto o = open_project(*path, *db);
+    bool found = false;
+    for (auto& i : o->engine->instances())
+      if (i.id == *id) {
+        found = true;
+        std::cout << i.process << " #" << i.id << ": " << i.status
+                  << (i.error.empty() ? "" : " (" + i.error + ")") << "\n";
+      }
+    if (!found) {
+      std::cerr << "error: no instance #" << *id << "\n  hint: `orgctl instances list` shows them\n";
+      throw CLI::RuntimeError(kExitInputErrors);
+    }
+    // The history: the replayed trace lines that name this instance or its tasks.
+    std::string tag = "#" + std::to_string(*id);
+    std::set<std::string> tasks;
+    for (auto& t : o->engine->tasks(false))
+      if (t.instance == *id) tasks.insert("#" + std::to_string(t.id));
+    for (const std::string& line : orgos::workflow::Engine::replay(o->bundle, *o->store, {})) {
+      auto mentions = [&](const std::string& t) {
+        auto p = line.find(t);
+        return p != std::string::npos && (p + t.size() == line.size() || !std::isdigit(line[p + t.size()]));
+      };
+      bool hit = mentions(tag);
+      for (auto& t : tasks) hit = hit || mentions(t);
+      if (hit) std::cout << "  " << line << "\n";
+    }
+    throw CLI::RuntimeError(kExitOk);
+  });
+}
+
+void register_metrics(CLI::App& app) {
+  auto path = std::make_shared<std::string>(".");
+  auto db = std::make_shared<std::string>();
+  auto json_out = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand("metrics", "The KPIs of a store's organization, computed now");
+  cmd->add_option("path", *path, "project folder (default: .)");
+  cmd->add_option("--db", *db, "the store")->required();
+  cmd->add_flag("--json", *json_out, "print JSON");
+  cmd->footer(
+      "Example:\n  orgctl metrics examples/acme90 --db acme.db --json\nExit codes: 0, 1 source errors, 3 no "
+      "store.");
+  cmd->callback([path, db, json_out]() {
+    auto o = open_project(*path, *db);
+    nlohmann::json j = nlohmann::json::object();
+    for (auto& [n, v] : o->engine->metrics()) {
+      if (*json_out)
+        j[n] = v;
+      else
+        std::cout << n << " = " << v << "\n";
+    }
+    if (*json_out) std::cout << j.dump(2) << "\n";
+    throw CLI::RuntimeError(kExitOk);
+  });
+}
+
+}  // namespace orgctl
