@@ -8,7 +8,7 @@ namespace orgos::store {
 
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS input_log(
@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS task(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS timer(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS record(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS event(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bundle(hash TEXT PRIMARY KEY, bytes BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE,
   doc TEXT NOT NULL, done INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit(
@@ -278,6 +279,25 @@ void Store::put_outbox(int64_t id, const std::string& key, const std::string& js
   sqlite3_bind_text(s, 3, json.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(s, 4, done ? 1 : 0);
   if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+}
+
+void Store::put_bundle(const std::string& hash, const std::vector<uint8_t>& bytes) {
+  sqlite3_stmt*& s = cache_["put_bundle"];
+  if (!s) s = prepare("INSERT OR IGNORE INTO bundle(hash, bytes) VALUES(?, ?)");
+  sqlite3_reset(s);
+  sqlite3_bind_text(s, 1, hash.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob(s, 2, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+}
+
+std::optional<std::vector<uint8_t>> Store::bundle(const std::string& hash) {
+  sqlite3_stmt*& s = cache_["get_bundle"];
+  if (!s) s = prepare("SELECT bytes FROM bundle WHERE hash = ?");
+  sqlite3_reset(s);
+  sqlite3_bind_text(s, 1, hash.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(s) != SQLITE_ROW) return std::nullopt;
+  auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s, 0));
+  return std::vector<uint8_t>(p, p + sqlite3_column_bytes(s, 0));
 }
 
 void Store::append_audit(AuditEntry& e) {

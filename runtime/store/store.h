@@ -76,6 +76,10 @@ class Store {
   // ---- outbox: effects that leave through connectors, each with an idempotency key
   void put_outbox(int64_t id, const std::string& idempotency_key, const std::string& json, bool done);
 
+  // ---- compiled bundles, by source hash: instances finish on the version they started with
+  void put_bundle(const std::string& hash, const std::vector<uint8_t>& bytes);
+  std::optional<std::vector<uint8_t>> bundle(const std::string& hash);
+
   // ---- audit chain
   void append_audit(AuditEntry& e);  // fills seq, prev_hash, hash
   std::vector<AuditEntry> audit_entries();

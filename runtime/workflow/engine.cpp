@@ -29,8 +29,11 @@ struct Fork {
   uint32_t needed = 0, arrived = 0;
 };
 
+struct Version;
+
 struct Instance {
   int64_t id = 0;
+  Version* v = nullptr;  // the compiled version it started on, and runs on to its end
   uint32_t process = 0;
   std::string status = "running";  // running, completed, failed
   std::string phase = "normal";    // normal, compensating, failure, timeout
@@ -63,18 +66,38 @@ struct Fail {  // a process-level failure raised while running a step
   std::string reason;
 };
 
+// One compiled version of the organization. An instance runs to its end on the version it started with;
+// new instances use the version the engine was opened with. Older versions are read back from the store.
+struct Version {
+  std::string hash;
+  std::unique_ptr<bundle::Bundle> owned;  // an older version, loaded from the store
+  const bundle::Bundle* b = nullptr;
+  std::unique_ptr<interp::Evaluator> ev;
+  std::unique_ptr<ValueCodec> codec;
+};
+
 }  // namespace
 
 struct Engine::Impl {
   Engine& self;
-  const bundle::Bundle& b;
-  const Module& m;
-  const Program& p;
   store::Store& store;
   EngineOptions opts;
   interp::Arena arena;  // long-lived values: records, frames
-  std::unique_ptr<interp::Evaluator> ev;
-  std::unique_ptr<ValueCodec> codec;
+  std::map<std::string, std::unique_ptr<Version>> versions;
+  Version* current = nullptr;  // the version the engine was opened with
+  Version* cur = nullptr;      // the version whose code runs now
+  const bundle::Bundle& B() const { return *cur->b; }
+  const Module& M() const { return cur->b->module; }
+  const Program& P() const { return cur->b->program; }
+  interp::Evaluator* EV() const { return cur->ev.get(); }
+  ValueCodec* CODEC() const { return cur->codec.get(); }
+  // Runs code of an instance's version for the guard's lifetime (nests; restores on exit).
+  struct Use {
+    Impl& impl;
+    Version* saved;
+    Use(Impl& i, Version* v) : impl(i), saved(i.cur) { i.cur = v ? v : i.current; }
+    ~Use() { impl.cur = saved; }
+  };
 
   int64_t next_id = 1;  // one counter for every kind of id: simple, and ids never collide across tables
   std::map<int64_t, Record*> records;
@@ -90,11 +113,23 @@ struct Engine::Impl {
   int64_t steps_this_input = 0;
 
   Impl(Engine& e, const bundle::Bundle& bundle, store::Store& s, EngineOptions o)
-      : self(e), b(bundle), m(bundle.module), p(bundle.program), store(s), opts(std::move(o)) {
+      : self(e), store(s), opts(std::move(o)) {
+    current = add_version(&bundle, nullptr);
+    cur = current;
+    // Keep this version in the store, so instances started on it can finish on it after an upgrade.
+    if (!store.bundle(bundle.source_hash)) store.put_bundle(bundle.source_hash, bundle::serialize(bundle));
+    build_org();
+  }
+
+  Version* add_version(const bundle::Bundle* b, std::unique_ptr<bundle::Bundle> owned) {
+    auto v = std::make_unique<Version>();
+    v->hash = b->source_hash;
+    v->owned = std::move(owned);
+    v->b = b;
     interp::Host host;
     host.today = 0;
     host.all_of = [this](uint32_t layout, interp::Arena& a) { return all_of(layout, a); };
-    ev = std::make_unique<interp::Evaluator>(m, host);
+    v->ev = std::make_unique<interp::Evaluator>(b->module, host);
     Resolver r;
     r.unit = [this](const std::string& n) { return units.count(n) ? units[n] : nullptr; };
     r.actor = [this](const std::string& n) { return actor(n); };
@@ -106,18 +141,62 @@ struct Engine::Impl {
         if (rec->type_id != layout) continue;
         bool all = true;
         for (auto it = where.begin(); it != where.end() && all; ++it) {
-          const auto& fields = m.layouts[layout].fields;
+          const auto& fields = M().layouts[layout].fields;
           auto f = std::find(fields.begin(), fields.end(), it.key());
           if (f == fields.end()) return nullptr;
           size_t slot = static_cast<size_t>(f - fields.begin());
-          all = codec->to_json(rec->slots[slot], m.layouts[layout].types[slot]) == it.value();
+          all = CODEC()->to_json(rec->slots[slot], M().layouts[layout].types[slot]) == it.value();
         }
         if (all) return rec;
       }
       return nullptr;
     };
-    codec = std::make_unique<ValueCodec>(m, arena, r);
-    build_org();
+    v->codec = std::make_unique<ValueCodec>(b->module, arena, r);
+    Version* raw = v.get();
+    versions[v->hash] = std::move(v);
+    return raw;
+  }
+
+  // The version with this hash: this engine's, or an older one kept in the store.
+  Version* version(const std::string& hash) {
+    auto it = versions.find(hash);
+    if (it != versions.end()) return it->second.get();
+    auto bytes = store.bundle(hash);
+    if (!bytes) throw store::StoreError("the store has instances of version " + hash + " but not its bundle");
+    auto loaded = bundle::deserialize(*bytes);
+    if (auto* e = std::get_if<bundle::LoadError>(&loaded)) throw store::StoreError(e->message);
+    auto owned = std::make_unique<bundle::Bundle>(std::move(std::get<bundle::Bundle>(loaded)));
+    const bundle::Bundle* raw = owned.get();
+    return add_version(raw, std::move(owned));
+  }
+
+  // The layout with the same name in the current version (records are kept in its layouts).
+  uint32_t current_layout(uint32_t layout) const {
+    if (cur == current || layout >= M().layouts.size()) return layout;
+    const std::string& name = M().layouts[layout].name;
+    const auto& ls = current->b->module.layouts;
+    for (size_t i = 0; i < ls.size(); ++i)
+      if (ls[i].name == name) return static_cast<uint32_t>(i);
+    return layout;
+  }
+
+  // A record made by an older version's code, in the current version's layout (fields by name).
+  Record* to_current(Record* r) {
+    if (cur == current) return r;
+    uint32_t cl = current_layout(r->type_id);
+    const RecordLayout& from = M().layouts[r->type_id];
+    const RecordLayout& to = current->b->module.layouts[cl];
+    if (from.fields == to.fields) {
+      r->type_id = cl;
+      return r;
+    }
+    Record* c = arena.record(cl, static_cast<uint32_t>(to.fields.size()));
+    c->id = r->id;
+    for (size_t i = 0; i < to.fields.size(); ++i) {
+      auto f = std::find(from.fields.begin(), from.fields.end(), to.fields[i]);
+      if (f != from.fields.end()) c->slots[i] = r->slots[f - from.fields.begin()];
+    }
+    return c;
   }
 
   void trace(const std::string& line) {
@@ -135,7 +214,7 @@ struct Engine::Impl {
   // ---------------------------------------------------------------- organization: units, people, roles
 
   void build_org() {
-    for (const OrgIR& o : p.orgs) {
+    for (const OrgIR& o : P().orgs) {
       for (const UnitIR& u : o.units) {
         Record* r = arena.record(1, 3);
         r->slots[0] = Value::of_string(arena.string(u.name));
@@ -153,7 +232,7 @@ struct Engine::Impl {
   // A holder of a role also holds every role it extends.
   void grant_role(const std::string& role, const std::string& who, const std::string& unit, int depth) {
     if (depth > 32 || !holders[role].insert({who, unit}).second) return;
-    for (const RoleIR& r : p.roles)
+    for (const RoleIR& r : P().roles)
       if (r.name == role)
         for (const std::string& parent : r.extends) grant_role(parent, who, unit, depth + 1);
   }
@@ -211,14 +290,18 @@ struct Engine::Impl {
 
   // ---------------------------------------------------------------- values
 
+  // Every instance of a type. Records and events are kept in the current version's layouts; the code
+  // asking may be an older version's, so its layout is matched by name.
   const List* all_of(uint32_t layout, interp::Arena& a) {
+    uint32_t want = current_layout(layout);
+    std::string name = layout < M().layouts.size() ? M().layouts[layout].name : "";
     std::vector<Value> out;
     for (auto& [id, r] : records)
-      if (r->type_id == layout) out.push_back(Value::of_record(r));
+      if (r->type_id == want) out.push_back(Value::of_record(r));
     for (auto& [l, r] : events_seen)
-      if (l == layout) out.push_back(Value::of_record(r));
+      if (l == want) out.push_back(Value::of_record(r));
     for (auto& [id, inst] : instances)
-      if (p.processes[inst.process].instance_layout == layout)
+      if (inst.v->b->program.processes[inst.process].name == name)
         out.push_back(Value::of_record(instance_record(inst, a)));
     List* list = a.list(static_cast<uint32_t>(out.size()));
     std::copy(out.begin(), out.end(), list->items);
@@ -227,8 +310,9 @@ struct Engine::Impl {
 
   // A process instance seen as a record: its parameters, duration, start, end and status.
   Record* instance_record(const Instance& inst, interp::Arena& a) {
-    const ProcessIR& pr = p.processes[inst.process];
-    const RecordLayout& l = m.layouts[pr.instance_layout];
+    Use use(*this, inst.v);
+    const ProcessIR& pr = P().processes[inst.process];
+    const RecordLayout& l = M().layouts[pr.instance_layout];
     Record* r = a.record(pr.instance_layout, static_cast<uint32_t>(l.fields.size()));
     r->id = inst.id;
     size_t np = pr.param_slots.size();
@@ -266,8 +350,8 @@ struct Engine::Impl {
 
   Value eval(uint32_t fn, const std::vector<Value>& args) {
     if (fn == kNone) return Value::none();
-    ev->set_today(day_of(self.clock_));
-    auto o = ev->call(fn, args);
+    EV()->set_today(day_of(self.clock_));
+    auto o = EV()->call(fn, args);
     if (!o.ok()) {
       const auto& e = *o.error;
       std::string where = e.span.line ? " at " + file_of(e.span) + ":" + std::to_string(e.span.line) + ":" +
@@ -279,23 +363,24 @@ struct Engine::Impl {
   }
   static int64_t day_of(int64_t t) { return t >= 0 ? t / 86400 : (t - 86399) / 86400; }
   std::string file_of(const source::Span& s) const {
-    return s.file < b.files.size() ? b.files[s.file] : "<source>";
+    return s.file < B().files.size() ? B().files[s.file] : "<source>";
   }
   Value eval_frame(const Instance& inst, uint32_t fn) { return eval(fn, {Value::of_record(inst.frame)}); }
-  std::string text(const Value& v) { return interp::to_string(v, &m); }
+  std::string text(const Value& v) { return interp::to_string(v, &M()); }
 
   // ---------------------------------------------------------------- instances
 
   int64_t start_instance(uint32_t process, const std::vector<Value>& args, int64_t parent,
                          int64_t parent_token) {
-    const ProcessIR& pr = p.processes[process];
+    const ProcessIR& pr = P().processes[process];
     Instance inst;
     inst.id = next_id++;
+    inst.v = cur;  // sub-processes stay on their parent's version; new work uses the current one
     inst.process = process;
     inst.parent = parent;
     inst.parent_token = parent_token;
     inst.started_at = self.clock_;
-    const RecordLayout& fl = m.layouts[pr.frame_layout];
+    const RecordLayout& fl = M().layouts[pr.frame_layout];
     inst.frame = arena.record(pr.frame_layout, static_cast<uint32_t>(fl.fields.size()));
     for (size_t i = 0; i < pr.param_slots.size() && i < args.size(); ++i)
       if (pr.param_slots[i] != kNone) inst.frame->slots[pr.param_slots[i]] = keep(args[i]);
@@ -344,6 +429,7 @@ struct Engine::Impl {
       bool progressed = false;
       for (auto& [id, inst] : instances) {
         if (inst.status != "running") continue;
+        Use use(*this, inst.v);
         while (true) {
           Token* ready = nullptr;
           for (Token& t : inst.tokens)
@@ -410,25 +496,28 @@ struct Engine::Impl {
   }
 
   void finish(Instance& inst, const std::string& status) {
+    Use use(*this, inst.v);
     inst.status = status;
     inst.ended_at = self.clock_;
     for (const Token& t : std::vector<Token>(inst.tokens)) cancel_token(inst, t.id);
     cancel_timer(inst.deadline_timer);
-    trace(std::string(status == "completed" ? "completed " : "failed ") + p.processes[inst.process].name +
+    trace(std::string(status == "completed" ? "completed " : "failed ") + P().processes[inst.process].name +
           " #" + std::to_string(inst.id) + (inst.error.empty() ? "" : ": " + inst.error));
     // A waiting parent resumes (or fails with its child).
     if (inst.parent && instances.count(inst.parent)) {
       Instance& parent = instances[inst.parent];
+      Record* child = instance_record(inst, arena);
+      std::string child_name = P().processes[inst.process].name;
+      Use parent_version(*this, parent.v);
       Token* pt = token(parent, inst.parent_token);
       if (pt && pt->wait == "child") {
         if (status == "completed") {
-          const Step& st = p.processes[parent.process].steps[pt->step];
-          if (st.bind_slot != kNone)
-            parent.frame->slots[st.bind_slot] = Value::of_record(instance_record(inst, arena));
+          const Step& st = P().processes[parent.process].steps[pt->step];
+          if (st.bind_slot != kNone) parent.frame->slots[st.bind_slot] = Value::of_record(child);
           pt->wait.clear();
           advance(parent, *pt, st.next.empty() ? kNone : st.next[0]);
         } else {
-          fail(parent, "sub-process " + p.processes[inst.process].name + " failed: " + inst.error);
+          fail(parent, "sub-process " + child_name + " failed: " + inst.error);
         }
         dirty_instances.insert(parent.id);
       }
@@ -438,6 +527,7 @@ struct Engine::Impl {
   // Failure: run the compensations of completed steps (latest first), then `on failure`, then stop.
   void fail(Instance& inst, const std::string& reason) {
     if (inst.status != "running") return;
+    Use use(*this, inst.v);
     if (inst.phase != "normal") {  // a failure while compensating or handling: give up
       inst.error = inst.error.empty() ? reason : inst.error + "; then " + reason;
       finish(inst, "failed");
@@ -445,10 +535,10 @@ struct Engine::Impl {
     }
     inst.error = reason;
     // `on failure` sees the reason as `error`.
-    uint32_t es = p.processes[inst.process].error_slot;
+    uint32_t es = P().processes[inst.process].error_slot;
     if (es != kNone && es < inst.frame->nslots)
       inst.frame->slots[es] = Value::of_string(arena.string(reason));
-    trace("failure in " + p.processes[inst.process].name + " #" + std::to_string(inst.id) + ": " + reason);
+    trace("failure in " + P().processes[inst.process].name + " #" + std::to_string(inst.id) + ": " + reason);
     for (const Token& t : std::vector<Token>(inst.tokens)) cancel_token(inst, t.id);
     inst.forks.clear();
     inst.phase = "compensating";
@@ -456,7 +546,8 @@ struct Engine::Impl {
   }
 
   void next_handler(Instance& inst) {
-    const ProcessIR& pr = p.processes[inst.process];
+    Use use(*this, inst.v);
+    const ProcessIR& pr = P().processes[inst.process];
     if (inst.phase == "compensating" && !inst.compensations.empty()) {
       uint32_t start = inst.compensations.back();
       inst.compensations.pop_back();
@@ -476,7 +567,7 @@ struct Engine::Impl {
   // ---------------------------------------------------------------- steps
 
   void step(Instance& inst, Token& t) {
-    const ProcessIR& pr = p.processes[inst.process];
+    const ProcessIR& pr = P().processes[inst.process];
     if (t.step == kNone || t.step >= pr.steps.size()) throw Fail{"internal: no such step"};
     const Step& st = pr.steps[t.step];
     auto next = [&](size_t i = 0) {
@@ -609,14 +700,15 @@ struct Engine::Impl {
       case StepKind::Create:
       case StepKind::Insert:
       case StepKind::Derive: {
-        const RecordLayout& l = m.layouts[st.layout];
+        const RecordLayout& l = M().layouts[st.layout];
         Record* r = arena.record(st.layout, static_cast<uint32_t>(l.fields.size()));
         for (const FieldValue& fv : st.fields)
           if (fv.slot < r->nslots) r->slots[fv.slot] = eval_frame(inst, fv.function);
         fill_defaults(r);
+        r = to_current(r);  // an older version's record joins the current ones
         if (st.kind == StepKind::Emit) {
           if (r->nslots > 0) r->slots[r->nslots - 1] = Value::of_date(self.clock_ / 86400);  // `at`
-          trace("emit " + st.name + " " + codec->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
+          trace("emit " + st.name + " " + CODEC()->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
           event_queue.push_back({st.name, r});
         } else {
           check_invariants(r);  // before it exists: a record that breaks a check is never stored
@@ -669,7 +761,7 @@ struct Engine::Impl {
         int64_t id = next_id++;
         json args = json::array();
         for (uint32_t a : st.args)
-          args.push_back(a == kNone ? json(nullptr) : codec->to_json(eval_frame(inst, a), IType{}));
+          args.push_back(a == kNone ? json(nullptr) : CODEC()->to_json(eval_frame(inst, a), IType{}));
         std::string key =
             "i" + std::to_string(inst.id) + "-s" + std::to_string(t.step) + "-t" + std::to_string(t.id);
         json doc = {{"connector", st.name}, {"args", args}, {"instance", inst.id}, {"token", t.id}};
@@ -731,22 +823,20 @@ struct Engine::Impl {
 
   // Fields with a declared default that were left out get it (defaults are constant expressions).
   void fill_defaults(Record* r) {
-    if (r->type_id >= m.layouts.size()) return;
-    const auto& defs = m.layouts[r->type_id].defaults;
+    if (r->type_id >= M().layouts.size()) return;
+    const auto& defs = M().layouts[r->type_id].defaults;
     for (size_t i = 0; i < defs.size() && i < r->nslots; ++i)
       if (defs[i] != kNone && r->slots[i].is_none()) {
-        auto o = ev->call(defs[i], {});
+        auto o = EV()->call(defs[i], {});
         if (o.ok()) r->slots[i] = keep(o.value);
       }
   }
 
-  bool same(const Value& a, const Value& b) {
-    Node eq;
-    eq.op = Op::Eq;
-    if (a.tag == kTagString && b.tag == kTagString) return a.u.s->view() == b.u.s->view();
-    if (a.tag != b.tag) return false;
-    if (a.tag == kTagMoney || a.tag == kTagDec) return a.u.d == b.u.d && a.aux == b.aux;
-    return a.u.i == b.u.i;
+  static bool same(const Value& x, const Value& y) {
+    if (x.tag == kTagString && y.tag == kTagString) return x.u.s->view() == y.u.s->view();
+    if (x.tag != y.tag) return false;
+    if (x.tag == kTagMoney || x.tag == kTagDec) return x.u.d == y.u.d && x.aux == y.aux;
+    return x.u.i == y.u.i;
   }
 
   std::string recipient(const Value& v) {
@@ -760,25 +850,28 @@ struct Engine::Impl {
     if (v.tag == kTagString) return std::string(v.u.s->view());
     return "";
   }
-  std::string layout_name(uint32_t l) const { return l < m.layouts.size() ? m.layouts[l].name : "record"; }
+  std::string layout_name(uint32_t l) const {
+    return l < M().layouts.size() ? M().layouts[l].name : "record";
+  }
   std::string field_name(uint32_t l, uint32_t slot) const {
-    return l < m.layouts.size() && slot < m.layouts[l].fields.size() ? "." + m.layouts[l].fields[slot] : "";
+    return l < M().layouts.size() && slot < M().layouts[l].fields.size() ? "." + M().layouts[l].fields[slot]
+                                                                         : "";
   }
   uint32_t process_index(const std::string& name) const {
-    for (size_t i = 0; i < p.processes.size(); ++i)
-      if (p.processes[i].name == name) return static_cast<uint32_t>(i);
+    for (size_t i = 0; i < P().processes.size(); ++i)
+      if (P().processes[i].name == name) return static_cast<uint32_t>(i);
     throw Fail{"no process " + name};
   }
 
   void check_invariants(Record* r) {
-    for (size_t i = 0; i < p.record_layouts.size(); ++i) {
-      if (p.record_layouts[i] != r->type_id) continue;
-      for (uint32_t fn : p.record_checks[i]) {
-        ev->set_today(day_of(self.clock_));
-        auto o = ev->call(fn, {Value::of_record(r)});
+    for (size_t i = 0; i < P().record_layouts.size(); ++i) {
+      if (P().record_layouts[i] != r->type_id) continue;
+      for (uint32_t fn : P().record_checks[i]) {
+        EV()->set_today(day_of(self.clock_));
+        auto o = EV()->call(fn, {Value::of_record(r)});
         if (!o.ok()) throw Fail{o.error->message};
         if (!o.value.u.i) {
-          const Function& cf = m.functions[fn];
+          const Function& cf = M().functions[fn];
           throw Fail{layout_name(r->type_id) + " breaks its check" +
                      (cf.message.empty() ? "" : " \"" + cf.message + "\"") + " at " + file_of(cf.span) + ":" +
                      std::to_string(cf.span.line)};
@@ -792,13 +885,14 @@ struct Engine::Impl {
   void deliver(const std::string& name, Record* ev_rec) {
     events_seen.push_back({ev_rec->type_id, ev_rec});
     // Events are facts too: metrics count them and they survive a restart.
-    store.put("event", next_id++, codec->to_json(Value::of_record(ev_rec), IType::of(Kind::Rec)).dump());
+    store.put("event", next_id++, CODEC()->to_json(Value::of_record(ev_rec), IType::of(Kind::Rec)).dump());
     // Waiting instances whose filter accepts the event resume, in id order.
     for (auto& [id, inst] : instances) {
       if (inst.status != "running") continue;
+      Use use(*this, inst.v);
       for (Token& t : inst.tokens) {
         if (t.wait != "event" || t.wait_event != name) continue;
-        const Step& st = p.processes[inst.process].steps[t.step];
+        const Step& st = P().processes[inst.process].steps[t.step];
         if (st.bind_slot != kNone) inst.frame->slots[st.bind_slot] = Value::of_record(ev_rec);
         bool match = true;
         if (st.where != kNone) {
@@ -815,11 +909,12 @@ struct Engine::Impl {
         t.wait_ref = 0;
         t.step = st.next.empty() ? kNone : st.next[0];
         dirty_instances.insert(id);
-        trace("resume " + p.processes[inst.process].name + " #" + std::to_string(id) + " on " + name);
+        trace("resume " + P().processes[inst.process].name + " #" + std::to_string(id) + " on " + name);
       }
     }
     // Rules whose only fact is this event (joins over records come with the rules engine).
-    for (const RuleIR& r : p.rules) {
+    Use use(*this, current);
+    for (const RuleIR& r : P().rules) {
       if (r.patterns.size() != 1 || !r.patterns[0].is_event || r.patterns[0].layout != ev_rec->type_id)
         continue;
       std::vector<Value> facts = {Value::of_record(ev_rec)};
@@ -850,7 +945,7 @@ struct Engine::Impl {
         case StepKind::Create:
         case StepKind::Insert:
         case StepKind::Derive: {
-          const RecordLayout& l = m.layouts[st.layout];
+          const RecordLayout& l = M().layouts[st.layout];
           Record* r = arena.record(st.layout, static_cast<uint32_t>(l.fields.size()));
           for (const FieldValue& fv : st.fields)
             if (fv.slot < r->nslots) r->slots[fv.slot] = eval(fv.function, facts);
@@ -884,10 +979,11 @@ struct Engine::Impl {
   void fire(const Timer& tm) {
     if (!instances.count(tm.instance)) return;
     Instance& inst = instances[tm.instance];
+    Use use(*this, inst.v);
     dirty_instances.insert(inst.id);
     if (inst.status != "running") return;
     if (tm.kind == "process_deadline") {
-      const ProcessIR& pr = p.processes[inst.process];
+      const ProcessIR& pr = P().processes[inst.process];
       trace("deadline of " + pr.name + " #" + std::to_string(inst.id) + " passed");
       for (const Token& t : std::vector<Token>(inst.tokens)) cancel_token(inst, t.id);
       inst.forks.clear();
@@ -901,7 +997,7 @@ struct Engine::Impl {
     }
     Token* t = token(inst, tm.token);
     if (!t) return;
-    const Step& st = p.processes[inst.process].steps[t->step];
+    const Step& st = P().processes[inst.process].steps[t->step];
     if (tm.kind == "wait") {
       t->wait.clear();
       t->wait_ref = 0;
@@ -925,7 +1021,7 @@ struct Engine::Impl {
     t->wait.clear();
     t->wait_ref = 0;
     if (st.on_timeout != kNone) {
-      trace("timeout of " + st.name + " in " + p.processes[inst.process].name + " #" +
+      trace("timeout of " + st.name + " in " + P().processes[inst.process].name + " #" +
             std::to_string(inst.id));
       t->step = st.on_timeout;
     } else {
@@ -936,6 +1032,7 @@ struct Engine::Impl {
   // ---------------------------------------------------------------- persistence
 
   json instance_doc(const Instance& inst) {
+    Use use(*this, inst.v);
     json toks = json::array();
     for (const Token& t : inst.tokens) {
       json loops = json::object();
@@ -955,12 +1052,12 @@ struct Engine::Impl {
                        {"join", f.join},
                        {"needed", f.needed},
                        {"arrived", f.arrived}});
-    return {{"process", p.processes[inst.process].name},
-            {"version", b.source_hash},
+    return {{"process", P().processes[inst.process].name},
+            {"version", B().source_hash},
             {"status", inst.status},
             {"phase", inst.phase},
             {"error", inst.error},
-            {"frame", codec->to_json(Value::of_record(inst.frame), IType::of(Kind::Rec))},
+            {"frame", CODEC()->to_json(Value::of_record(inst.frame), IType::of(Kind::Rec))},
             {"tokens", toks},
             {"forks", forks},
             {"compensations", inst.compensations},
@@ -990,7 +1087,7 @@ struct Engine::Impl {
   void persist() {
     for (int64_t id : dirty_records) {
       Record* r = records[id];
-      store.put("record", id, codec->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
+      store.put("record", id, CODEC()->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
     }
     for (int64_t id : dirty_instances) store.put("instance", id, instance_doc(instances[id]).dump());
     for (int64_t id : dirty_tasks) store.put("task", id, task_doc(tasks[id]).dump());
@@ -1023,31 +1120,34 @@ struct Engine::Impl {
       json j = json::parse(doc);
       uint32_t layout = layout_by_name(j.value("$type", ""));
       Record* r = arena.record(
-          layout, layout < m.layouts.size() ? static_cast<uint32_t>(m.layouts[layout].fields.size()) : 0);
+          layout, layout < M().layouts.size() ? static_cast<uint32_t>(M().layouts[layout].fields.size()) : 0);
       r->id = id;
       records[id] = r;
     });
     store.for_each("record", [&](int64_t id, const std::string& doc) {
       json j = json::parse(doc);
       j.erase("$id");
-      Record* fresh = codec->record_from_json(j, records[id]->type_id, err, "record " + std::to_string(id));
+      Record* fresh = CODEC()->record_from_json(j, records[id]->type_id, err, "record " + std::to_string(id));
       if (fresh)
         for (uint32_t i = 0; i < fresh->nslots; ++i) records[id]->slots[i] = fresh->slots[i];
     });
     store.for_each("event", [&](int64_t, const std::string& doc) {
       json j = json::parse(doc);
       uint32_t layout = layout_by_name(j.value("$type", ""));
-      if (Record* r = codec->record_from_json(j, layout, err, "event")) events_seen.push_back({layout, r});
+      if (Record* r = CODEC()->record_from_json(j, layout, err, "event")) events_seen.push_back({layout, r});
     });
     store.for_each("instance", [&](int64_t id, const std::string& doc) {
       json j = json::parse(doc);
       Instance inst;
       inst.id = id;
+      inst.v = version(j.value("version", current->hash));
+      Use use(*this, inst.v);
       inst.process = process_index(j["process"].get<std::string>());
       inst.status = j["status"];
       inst.phase = j["phase"];
       inst.error = j["error"];
-      inst.frame = codec->record_from_json(j["frame"], p.processes[inst.process].frame_layout, err, "frame");
+      inst.frame =
+          CODEC()->record_from_json(j["frame"], P().processes[inst.process].frame_layout, err, "frame");
       for (auto& tj : j["tokens"]) {
         Token t{tj["id"], tj["step"], tj["fork"], tj["wait"], tj["ref"], tj["event"], {}};
         for (auto it = tj["loops"].begin(); it != tj["loops"].end(); ++it)
@@ -1093,8 +1193,8 @@ struct Engine::Impl {
   }
 
   uint32_t layout_by_name(const std::string& n) const {
-    for (size_t i = 0; i < m.layouts.size(); ++i)
-      if (m.layouts[i].name == n) return static_cast<uint32_t>(i);
+    for (size_t i = 0; i < M().layouts.size(); ++i)
+      if (M().layouts[i].name == n) return static_cast<uint32_t>(i);
     return 0;
   }
 
@@ -1111,7 +1211,7 @@ struct Engine::Impl {
       in.at = self.clock_;
       store.append_input(in);
       steps_this_input = 0;
-      ev->arena().clear();
+      EV()->arena().clear();
       Outcome o = body();
       if (!o.ok) store.set_input_result(in.seq, o.error.empty() ? "refused" : o.error);
       run_all();
@@ -1139,20 +1239,21 @@ struct Engine::Impl {
 
   void resume_call(int64_t outbox_id, const json& result) {
     for (auto& [iid, inst] : instances) {
+      Use use(*this, inst.v);
       for (Token& t : inst.tokens) {
         if (t.wait != "call" || t.wait_ref != outbox_id) continue;
-        const Step& st = p.processes[inst.process].steps[t.step];
+        const Step& st = P().processes[inst.process].steps[t.step];
         if (st.bind_slot != kNone) {
           std::string err;
-          uint32_t layout = p.processes[inst.process].frame_layout;
-          const IType& ft = m.layouts[layout].types[st.bind_slot];
-          Record* r = arena.record(ft.id, static_cast<uint32_t>(m.layouts[ft.id].fields.size()));
+          uint32_t layout = P().processes[inst.process].frame_layout;
+          const IType& ft = M().layouts[layout].types[st.bind_slot];
+          Record* r = arena.record(ft.id, static_cast<uint32_t>(M().layouts[ft.id].fields.size()));
           // Fill what the connector returned; fields it did not return stay none.
-          for (size_t i = 0; i < m.layouts[ft.id].fields.size(); ++i) {
-            auto f = result.find(m.layouts[ft.id].fields[i]);
+          for (size_t i = 0; i < M().layouts[ft.id].fields.size(); ++i) {
+            auto f = result.find(M().layouts[ft.id].fields[i]);
             if (f != result.end())
-              r->slots[i] = codec->from_json(*f, m.layouts[ft.id].types[i], err, "result");
-            else if (m.layouts[ft.id].fields[i] == "ok")
+              r->slots[i] = CODEC()->from_json(*f, M().layouts[ft.id].types[i], err, "result");
+            else if (M().layouts[ft.id].fields[i] == "ok")
               r->slots[i] = Value::of_bool(true);
           }
           inst.frame->slots[st.bind_slot] = Value::of_record(r);
@@ -1188,12 +1289,12 @@ struct Engine::Impl {
   // policy allows; otherwise deny. Every decision is audited.
   bool allowed(const std::string& actor_id, const std::string& action, const std::string& resource_type,
                const Value& resource, bool structural, const std::string& describe, std::string& reason) {
-    ev->set_today(day_of(self.clock_));
+    EV()->set_today(day_of(self.clock_));
     Value a = Value::of_record(actor(actor_id));
     bool permit = structural, forbid = false;
     std::string why = structural ? "holds the assigned role" : "no role or policy permits it";
     // Roles grant: `may ACTION Resource where …` on a role the actor holds.
-    for (const RoleIR& role : p.roles) {
+    for (const RoleIR& role : P().roles) {
       if (permit) break;
       bool has = false;
       auto h = holders.find(role.name);
@@ -1204,7 +1305,7 @@ struct Engine::Impl {
         if (g.action != action || (!g.resource.empty() && g.resource != resource_type)) continue;
         bool ok = true;
         if (g.where != kNone) {
-          auto o = ev->call(g.where, {a, resource});
+          auto o = EV()->call(g.where, {a, resource});
           ok = o.ok() && o.value.u.i;
         }
         if (ok) {
@@ -1214,12 +1315,12 @@ struct Engine::Impl {
         }
       }
     }
-    for (const PolicyIR& pol : p.policies) {
+    for (const PolicyIR& pol : P().policies) {
       if (!pol.action.empty() && pol.action != action) continue;
       if (!pol.resource.empty() && pol.resource != resource_type) continue;
       bool applies = true;
       if (pol.when != kNone) {
-        auto o = ev->call(pol.when, {a, resource});
+        auto o = EV()->call(pol.when, {a, resource});
         applies = o.ok() && o.value.u.i;
       }
       if (!applies) continue;
@@ -1248,12 +1349,12 @@ struct Engine::Impl {
 
   // The resource an approval or task is about: the first parameter of the process that is a record.
   std::pair<std::string, Value> subject(const Instance& inst) {
-    const ProcessIR& pr = p.processes[inst.process];
-    const RecordLayout& fl = m.layouts[pr.frame_layout];
+    const ProcessIR& pr = P().processes[inst.process];
+    const RecordLayout& fl = M().layouts[pr.frame_layout];
     for (uint32_t slot : pr.param_slots) {
       if (slot == kNone) continue;
       const Value& v = inst.frame->slots[slot];
-      if (v.tag == kTagRecord && v.u.r->type_id > 2) return {m.layouts[v.u.r->type_id].name, v};
+      if (v.tag == kTagRecord && v.u.r->type_id > 2) return {M().layouts[v.u.r->type_id].name, v};
       (void)fl;
     }
     return {"", Value::none()};
@@ -1275,11 +1376,11 @@ Outcome Engine::post_event(const std::string& name, const json& payload, const s
                            const std::string& key) {
   auto& I = *impl_;
   uint32_t layout = kNone;
-  for (size_t i = 0; i < I.p.events.size(); ++i)
-    if (I.p.events[i] == name) layout = I.p.event_layouts[i];
+  for (size_t i = 0; i < I.P().events.size(); ++i)
+    if (I.P().events[i] == name) layout = I.P().event_layouts[i];
   if (layout == kNone) return Outcome{false, false, "no event named `" + name + "` is declared", 0};
   std::string err;
-  Record* r = I.codec->record_from_json(payload.is_null() ? json::object() : payload, layout, err, name);
+  Record* r = I.CODEC()->record_from_json(payload.is_null() ? json::object() : payload, layout, err, name);
   if (!r) return Outcome{false, false, err, 0};
   return I.apply({0, "event", key, 0, actor_id, json{{"name", name}, {"payload", payload}}.dump()}, [&]() {
     r->slots[r->nslots - 1] = Value::of_date(clock_ / 86400);
@@ -1297,17 +1398,17 @@ Outcome Engine::start(const std::string& process, const json& args, const std::s
                       const std::string& key) {
   auto& I = *impl_;
   uint32_t proc = kNone;
-  for (size_t i = 0; i < I.p.processes.size(); ++i)
-    if (I.p.processes[i].name == process) proc = static_cast<uint32_t>(i);
+  for (size_t i = 0; i < I.P().processes.size(); ++i)
+    if (I.P().processes[i].name == process) proc = static_cast<uint32_t>(i);
   if (proc == kNone) return Outcome{false, false, "no process named `" + process + "`", 0};
-  const ProcessIR& pr = I.p.processes[proc];
-  const RecordLayout& fl = I.m.layouts[pr.frame_layout];
+  const ProcessIR& pr = I.P().processes[proc];
+  const RecordLayout& fl = I.M().layouts[pr.frame_layout];
   std::vector<Value> vals;
   std::string err;
   for (uint32_t slot : pr.param_slots) {
     const std::string& pname = fl.fields[slot];
     json v = args.is_object() && args.contains(pname) ? args[pname] : json(nullptr);
-    vals.push_back(I.codec->from_json(v, fl.types[slot], err, process + "(" + pname + ")"));
+    vals.push_back(I.CODEC()->from_json(v, fl.types[slot], err, process + "(" + pname + ")"));
     if (!err.empty()) return Outcome{false, false, err, 0};
   }
   return I.apply({0, "start", key, 0, actor_id, json{{"process", process}, {"args", args}}.dump()}, [&]() {
@@ -1346,10 +1447,10 @@ Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const s
         if (!I.allowed(actor_id, "complete", rtype, res, holds,
                        "task " + tk.name + " #" + std::to_string(task), reason))
           return Outcome{false, false, actor_id + " may not complete " + tk.name + ": " + reason, 0};
-        const Step& st = I.p.processes[inst.process].steps[tk.step];
+        const Step& st = I.P().processes[inst.process].steps[tk.step];
         if (st.bind_slot != kNone) {
-          const IType& rt = I.m.layouts[I.p.processes[inst.process].frame_layout].types[st.bind_slot];
-          const RecordLayout& rl = I.m.layouts[rt.id];
+          const IType& rt = I.M().layouts[I.P().processes[inst.process].frame_layout].types[st.bind_slot];
+          const RecordLayout& rl = I.M().layouts[rt.id];
           Record* r = I.arena.record(rt.id, static_cast<uint32_t>(rl.fields.size()));
           std::string err;
           for (size_t i = 0; i < rl.fields.size(); ++i) {
@@ -1358,7 +1459,7 @@ Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const s
             else if (rl.fields[i] == "completed_by")
               r->slots[i] = Value::of_record(I.actor(actor_id));
             else if (data.is_object() && data.contains(rl.fields[i]))
-              r->slots[i] = I.codec->from_json(data[rl.fields[i]], rl.types[i], err, tk.name);
+              r->slots[i] = I.CODEC()->from_json(data[rl.fields[i]], rl.types[i], err, tk.name);
           }
           if (!err.empty()) throw Fail{err};
           inst.frame->slots[st.bind_slot] = Value::of_record(r);
@@ -1402,7 +1503,7 @@ Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, 
           return Outcome{false, false, actor_id + " may not decide " + tk.name + ": " + reason, 0};
         tk.decisions[actor_id] = approve;
         I.dirty_tasks.insert(tk.id);
-        const Step& st = I.p.processes[inst.process].steps[tk.step];
+        const Step& st = I.P().processes[inst.process].steps[tk.step];
         size_t holders = std::max<size_t>(1, I.holder_count(tk.role, tk.unit));
         size_t yes = 0, no = 0;
         for (auto& [who, d] : tk.decisions) (d ? yes : no)++;
@@ -1433,8 +1534,8 @@ Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, 
         I.cancel_timer(tk.timer);
         Token* t = I.token(inst, tk.token);
         if (st.bind_slot != kNone) {
-          const IType& rt = I.m.layouts[I.p.processes[inst.process].frame_layout].types[st.bind_slot];
-          const RecordLayout& rl = I.m.layouts[rt.id];
+          const IType& rt = I.M().layouts[I.P().processes[inst.process].frame_layout].types[st.bind_slot];
+          const RecordLayout& rl = I.M().layouts[rt.id];
           Record* r = I.arena.record(rt.id, static_cast<uint32_t>(rl.fields.size()));
           for (size_t i = 0; i < rl.fields.size(); ++i) {
             if (rl.fields[i] == "approved") r->slots[i] = Value::of_bool(approved);
@@ -1469,7 +1570,7 @@ Outcome Engine::advance_to(int64_t time, const std::string& key) {
       if (!next) break;
       Timer tm = *next;
       clock_ = std::max(clock_, tm.due);
-      I.ev->arena().clear();
+      I.EV()->arena().clear();
       I.cancel_timer(tm.id);
       I.fire(tm);
       I.run_all();
@@ -1504,7 +1605,7 @@ std::vector<TaskView> Engine::tasks(bool open_only) const {
     v.id = id;
     v.instance = t.instance;
     auto in = impl_->instances.find(t.instance);
-    if (in != impl_->instances.end()) v.process = impl_->p.processes[in->second.process].name;
+    if (in != impl_->instances.end()) v.process = in->second.v->b->program.processes[in->second.process].name;
     v.name = t.name;
     v.role = t.role;
     v.unit = t.unit;
@@ -1521,16 +1622,17 @@ std::vector<TaskView> Engine::tasks(bool open_only) const {
 std::vector<InstanceView> Engine::instances() const {
   std::vector<InstanceView> out;
   for (auto& [id, i] : impl_->instances)
-    out.push_back({id, impl_->p.processes[i.process].name, i.status, i.error, i.started_at, i.ended_at});
+    out.push_back(
+        {id, i.v->b->program.processes[i.process].name, i.status, i.error, i.started_at, i.ended_at});
   return out;
 }
 
 std::vector<std::pair<std::string, std::string>> Engine::metrics() {
   std::vector<std::pair<std::string, std::string>> out;
   auto& I = *impl_;
-  for (const MetricIR& mt : I.p.metrics) {
-    I.ev->set_today(I.day_of(clock_));
-    auto o = I.ev->call(mt.formula, {});
+  for (const MetricIR& mt : I.P().metrics) {
+    I.EV()->set_today(I.day_of(clock_));
+    auto o = I.EV()->call(mt.formula, {});
     // A KPI over nothing yet (the average of no values) has no value; that is not an error of the run.
     if (!o.ok() && o.error->kind == interp::ErrorKind::EmptyAggregate)
       out.push_back({mt.name, "no data"});

@@ -363,3 +363,47 @@ TEST(EngineSemantics, WaitUntilAndEventWithFilter) {
   ASSERT_TRUE(r.e->post_event("ping", {{"n", 7}}, "system", "e2").ok);
   EXPECT_EQ(r.status("W"), "completed") << r.text();
 }
+
+TEST(EngineSemantics, RunningInstancesStayOnTheirVersion) {
+  auto build = [](const std::string& body, const std::string& hash) {
+    auto c = driver::check_text("v.org", std::string(kOps) + "event go\nprocess Greet() {\n" + body +
+                                             "\n}\n" + "rule start_greeting when go e then start Greet()\n");
+    EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
+    auto lw = ir::lower(*c);
+    bundle::Bundle b;
+    b.module = std::move(lw.module);
+    b.program = std::move(lw.program);
+    b.source_hash = hash;
+    return b;
+  };
+  bundle::Bundle v1 = build("task wave by Ops\n  notify \"op\" \"hello from version 1\"", "v1");
+  bundle::Bundle v2 =
+      build("task wave by Ops\n  notify \"op\" \"hello from version 2\"\n  notify \"op\" \"and more\"", "v2");
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("orgos-versions-" + std::to_string(::getpid()) + ".db"))
+          .string();
+  std::vector<std::string> trace;
+  auto opts = workflow::EngineOptions{0, 10000, 1000000, [&](const std::string& l) { trace.push_back(l); }};
+  {
+    store::Store s(path);
+    workflow::Engine e(v1, s, opts);
+    ASSERT_TRUE(e.post_event("go", json::object(), "system", "go-1").ok);
+  }
+  {
+    store::Store s(path);
+    workflow::Engine e(v2, s, opts);  // upgraded: the first instance still runs version 1
+    ASSERT_TRUE(e.post_event("go", json::object(), "system", "go-2").ok);
+    auto tasks = e.tasks();
+    ASSERT_EQ(tasks.size(), 2u);
+    for (auto& t : tasks)
+      ASSERT_TRUE(e.complete_task(t.id, "op", "", json::object(), "done-" + std::to_string(t.id)).ok);
+    for (auto& i : e.instances()) EXPECT_EQ(i.status, "completed");
+  }
+  std::string t = joined(trace);
+  EXPECT_NE(t.find("hello from version 1"), std::string::npos) << t;
+  EXPECT_NE(t.find("hello from version 2"), std::string::npos) << t;
+  EXPECT_EQ(std::count(trace.begin(), trace.end(), trace.back()), 1);
+  EXPECT_LT(t.find("hello from version 1"), t.find("hello from version 2"));  // instance 1 first, on v1
+  EXPECT_NE(t.find("and more"), std::string::npos);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
