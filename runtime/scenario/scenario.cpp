@@ -189,18 +189,18 @@ Result run_checked(const std::string& path, workflow::Engine& engine, const Opti
       o = engine.start(st["start"].as<std::string>(), to_json(st["args"]), actor, key);
     } else if (st["complete"] || st["decide"]) {
       bool decide = static_cast<bool>(st["decide"]);
+      std::string decision = st["decision"] ? st["decision"].as<std::string>() : "approve";
+      if (decide && decision != "approve" && decision != "reject") {
+        fail(at_step + ": `decision` is approve or reject, not `" + decision + "`");
+        continue;
+      }
       int64_t id = task_id(decide ? st["decide"] : st["complete"]);
       if (id < 0) {
         o = workflow::Outcome{
             false, false,
             "no open task named `" + (decide ? st["decide"] : st["complete"]).as<std::string>() + "`", 0};
       } else if (decide) {
-        std::string d = st["decision"] ? st["decision"].as<std::string>() : "approve";
-        if (d != "approve" && d != "reject") {
-          fail(at_step + ": `decision` is approve or reject, not `" + d + "`");
-          continue;
-        }
-        o = engine.decide(id, actor, d == "approve", key);
+        o = engine.decide(id, actor, decision == "approve", key);
       } else {
         o = engine.complete_task(id, actor, st["outcome"] ? st["outcome"].as<std::string>() : "",
                                  to_json(st["data"]), key);
