@@ -361,6 +361,7 @@ struct Engine::Impl {
     }
     return keep(o.value);
   }
+  void ev_today() { EV()->set_today(day_of(self.clock_)); }
   static int64_t day_of(int64_t t) { return t >= 0 ? t / 86400 : (t - 86399) / 86400; }
   std::string file_of(const source::Span& s) const {
     return s.file < B().files.size() ? B().files[s.file] : "<source>";
@@ -1638,6 +1639,73 @@ std::vector<std::pair<std::string, std::string>> Engine::metrics() {
       out.push_back({mt.name, "no data"});
     else
       out.push_back({mt.name, o.ok() ? I.text(o.value) : "error: " + o.error->message});
+  }
+  return out;
+}
+
+std::vector<KpiView> Engine::kpis() {
+  auto& I = *impl_;
+  std::vector<KpiView> out;
+  // Numbers of every kind compared as decimals (money in its own currency only).
+  auto number = [](const Value& v, Dec& d) {
+    switch (v.tag) {
+      case kTagInt:
+      case kTagDuration:
+        d = static_cast<Dec>(v.u.i) * kDecOne;
+        return true;
+      case kTagDec:
+      case kTagMoney:
+        d = v.u.d;
+        return true;
+      default:
+        return false;
+    }
+  };
+  auto holds = [&](uint8_t op, const Value& a, const Value& b) {
+    Dec x, y;
+    if (!number(a, x) || !number(b, y)) return false;
+    if (a.tag == kTagMoney && b.tag == kTagMoney && a.aux != b.aux) return false;
+    switch (static_cast<Op>(op)) {
+      case Op::Eq:
+        return x == y;
+      case Op::Ne:
+        return x != y;
+      case Op::Lt:
+        return x < y;
+      case Op::Le:
+        return x <= y;
+      case Op::Gt:
+        return x > y;
+      default:
+        return x >= y;
+    }
+  };
+  I.ev_today();
+  for (const MetricIR& mt : I.P().metrics) {
+    KpiView k;
+    k.name = mt.name;
+    auto o = I.EV()->call(mt.formula, {});
+    bool has = o.ok();
+    if (!has)
+      k.value = o.error->kind == interp::ErrorKind::EmptyAggregate ? "no data" : "error: " + o.error->message;
+    else
+      k.value = I.text(o.value);
+    auto bound = [&](uint32_t fn) {
+      auto b = I.EV()->call(fn, {});
+      return b.ok() ? std::optional<Value>(b.value) : std::nullopt;
+    };
+    if (mt.target != kNone) {
+      auto t = bound(mt.target);
+      if (t) {
+        k.target = std::string(op_name(static_cast<Op>(mt.target_op))) + " " + I.text(*t);
+        k.verdict = !has ? "no data" : holds(mt.target_op, o.value, *t) ? "met" : "missed";
+      }
+    }
+    if (has && mt.warn != kNone)
+      if (auto w = bound(mt.warn)) k.warn = holds(mt.warn_op, o.value, *w);
+    if (has && mt.alert != kNone)
+      if (auto a = bound(mt.alert)) k.alert = holds(mt.alert_op, o.value, *a);
+    out.push_back(k);
   }
   return out;
 }

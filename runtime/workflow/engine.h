@@ -41,6 +41,15 @@ struct InstanceView {
   int64_t started_at = 0, ended_at = 0;
 };
 
+// A KPI with its thresholds judged: "met"/"missed" against the target, and whether it crossed its warning or
+// alert threshold.
+struct KpiView {
+  std::string name, value;
+  std::string target;   // e.g. ">= 5" ("" when the metric has none)
+  std::string verdict;  // "met", "missed", "no data" or ""
+  bool warn = false, alert = false;
+};
+
 struct EngineOptions {
   int64_t start_time = 0;                         // engine clock at the first input (seconds since 1970)
   int64_t for_each_bound = 10000;                 // default bound of `for each`
@@ -71,6 +80,7 @@ class Engine {
   std::vector<TaskView> tasks(bool open_only = true) const;
   std::vector<InstanceView> instances() const;
   std::vector<std::pair<std::string, std::string>> metrics();  // name → value (text)
+  std::vector<KpiView> kpis();                                 // the same, with targets and thresholds judged
   const bundle::Bundle& bundle() const { return b_; }
 
   // Re-applies every logged input to an empty in-memory engine and returns its trace (for replay

@@ -407,3 +407,22 @@ TEST(EngineSemantics, RunningInstancesStayOnTheirVersion) {
   EXPECT_NE(t.find("and more"), std::string::npos);
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
+
+TEST(EngineSemantics, KpisJudgeTargetsAndThresholds) {
+  Sim r(std::string(kOps) +
+        "event sale { amount: Int }\n"
+        "metric sales = sum(e.amount for e in sale) target >= 100 warn < 50 alert < 10\n"
+        "metric average = avg(e.amount for e in sale) target > 1000\n");
+  auto k = r.e->kpis();
+  ASSERT_EQ(k.size(), 2u);
+  EXPECT_EQ(k[0].value, "0");
+  EXPECT_EQ(k[0].verdict, "missed");
+  EXPECT_TRUE(k[0].alert);
+  EXPECT_EQ(k[1].verdict, "no data");
+  ASSERT_TRUE(r.e->post_event("sale", {{"amount", 120}}, "system", "s1").ok);
+  k = r.e->kpis();
+  EXPECT_EQ(k[0].verdict, "met");
+  EXPECT_FALSE(k[0].warn);
+  EXPECT_EQ(k[0].target, ">= 100");
+  EXPECT_EQ(k[1].verdict, "missed");
+}

@@ -3,6 +3,7 @@
 // named in the project's manifest is played; with none there, the metrics are evaluated on an empty org.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -121,7 +122,20 @@ void register_run(CLI::App& app) {
       res.metrics = engine.metrics();
     }
     std::cout << "\nKPIs\n";
-    for (auto& [name, value] : res.metrics) std::cout << "  " << name << " = " << value << "\n";
+    size_t width = 0;
+    auto kpis = engine.kpis();
+    for (auto& k : kpis) width = std::max(width, k.name.size() + 3 + k.value.size());
+    for (auto& k : kpis) {
+      std::string line = k.name + " = " + k.value;
+      std::cout << "  " << line;
+      if (!k.target.empty() || k.warn || k.alert) std::cout << std::string(width - line.size() + 2, ' ');
+      if (!k.target.empty()) std::cout << "target " << k.target << ": " << k.verdict;
+      if (k.alert)
+        std::cout << (k.target.empty() ? "" : ", ") << "ALERT";
+      else if (k.warn)
+        std::cout << (k.target.empty() ? "" : ", ") << "warning";
+      std::cout << "\n";
+    }
     if (!scenario.empty()) {
       std::cout << "\n" << res.steps << " steps";
       if (res.skipped) std::cout << " (" << res.skipped << " already in the store: resumed)";
