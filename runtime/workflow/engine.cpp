@@ -1216,6 +1216,7 @@ struct Engine::Impl {
       Outcome o = body();
       if (!o.ok) store.set_input_result(in.seq, o.error.empty() ? "refused" : o.error);
       run_all();
+      check_alerts();
       answer_calls();
       persist();
       store.commit();
@@ -1224,6 +1225,80 @@ struct Engine::Impl {
       store.rollback();
       reload();
       throw;
+    }
+  }
+
+  // A metric whose alert threshold is crossed raises its event once; it can raise it again after it has
+  // recovered. Whether it is alerting is kept in the store, so a restart does not raise it twice.
+  static uint8_t tag_of(Kind k) {
+    switch (k) {
+      case Kind::Int:
+        return kTagInt;
+      case Kind::Dec:
+        return kTagDec;
+      case Kind::Money:
+        return kTagMoney;
+      case Kind::Dur:
+        return kTagDuration;
+      default:
+        return kTagNone;
+    }
+  }
+
+  void check_alerts() {
+    Use use(*this, current);
+    for (const MetricIR& mt : P().metrics) {
+      if (mt.alert == kNone || mt.alert_event.empty()) continue;
+      ev_today();
+      auto v = EV()->call(mt.formula, {});
+      auto t = EV()->call(mt.alert, {});
+      if (!v.ok() || !t.ok()) continue;
+      bool alerting = false;
+      Dec x = v.value.tag == kTagInt ? static_cast<Dec>(v.value.u.i) * kDecOne : v.value.u.d;
+      Dec y = t.value.tag == kTagInt ? static_cast<Dec>(t.value.u.i) * kDecOne : t.value.u.d;
+      if (v.value.tag == kTagDuration) x = static_cast<Dec>(v.value.u.i) * kDecOne;
+      if (t.value.tag == kTagDuration) y = static_cast<Dec>(t.value.u.i) * kDecOne;
+      switch (static_cast<Op>(mt.alert_op)) {
+        case Op::Lt:
+          alerting = x < y;
+          break;
+        case Op::Le:
+          alerting = x <= y;
+          break;
+        case Op::Gt:
+          alerting = x > y;
+          break;
+        case Op::Ge:
+          alerting = x >= y;
+          break;
+        case Op::Ne:
+          alerting = x != y;
+          break;
+        default:
+          alerting = x == y;
+          break;
+      }
+      std::string key = "alert:" + mt.name;
+      bool was = store.meta(key).value_or("0") == "1";
+      if (alerting == was) continue;
+      store.put_meta(key, alerting ? "1" : "0");
+      if (!alerting) continue;
+      uint32_t layout = kNone;
+      for (size_t i = 0; i < P().events.size(); ++i)
+        if (P().events[i] == mt.alert_event) layout = P().event_layouts[i];
+      if (layout == kNone) continue;
+      const RecordLayout& l = M().layouts[layout];
+      Record* r = arena.record(layout, static_cast<uint32_t>(l.fields.size()));
+      // The event gets the metric's name and value where it has fields of those names and kinds.
+      for (size_t i = 0; i < l.fields.size(); ++i) {
+        if (l.fields[i] == "name" && l.types[i].kind == Kind::Str)
+          r->slots[i] = Value::of_string(arena.string(mt.name));
+        if (l.fields[i] == "value" && tag_of(l.types[i].kind) == v.value.tag) r->slots[i] = keep(v.value);
+        if (l.fields[i] == "at") r->slots[i] = Value::of_date(day_of(self.clock_));
+      }
+      trace("alert " + mt.name + " = " + text(v.value) + ": emit " + mt.alert_event);
+      event_queue.push_back({mt.alert_event, r});
+      run_all();
     }
   }
 

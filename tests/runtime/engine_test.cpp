@@ -426,3 +426,21 @@ TEST(EngineSemantics, KpisJudgeTargetsAndThresholds) {
   EXPECT_EQ(k[0].target, ">= 100");
   EXPECT_EQ(k[1].verdict, "missed");
 }
+
+TEST(EngineSemantics, AlertThresholdsRaiseTheirEventOncePerCrossing) {
+  Sim r(std::string(kOps) +
+        "event refund { amount: Int }\n"
+        "event refunds.too_high { name: String, value: Int }\n"
+        "metric refunds = sum(e.amount for e in refund) alert > 100 emit refunds.too_high\n"
+        "rule page when refunds.too_high e then notify \"op\" \"page: \" + e.name\n");
+  ASSERT_TRUE(r.e->post_event("refund", {{"amount", 60}}, "system", "r1").ok);
+  EXPECT_EQ(r.text().find("alert refunds"), std::string::npos);
+  ASSERT_TRUE(r.e->post_event("refund", {{"amount", 60}}, "system", "r2").ok);
+  ASSERT_TRUE(r.e->post_event("refund", {{"amount", 60}}, "system", "r3").ok);
+  std::string t = r.text();
+  EXPECT_NE(t.find("alert refunds = 120: emit refunds.too_high"), std::string::npos) << t;
+  EXPECT_NE(t.find("notify op: page: refunds"), std::string::npos) << t;
+  size_t alerts = 0;
+  for (auto& l : r.trace) alerts += l.find("alert refunds") != std::string::npos;
+  EXPECT_EQ(alerts, 1u);  // still above the threshold after r3: no second alert
+}
