@@ -205,6 +205,15 @@ Result run_checked(const std::string& path, workflow::Engine& engine, const Opti
         o = engine.complete_task(id, actor, st["outcome"] ? st["outcome"].as<std::string>() : "",
                                  to_json(st["data"]), key);
       }
+    } else if (st["transition"]) {
+      std::string of = st["of"] ? st["of"].as<std::string>() : "";
+      if (of.empty()) {
+        fail(at_step + ": a transition names what moves: `of: org` or `of: RecordType` with `record:`");
+        continue;
+      }
+      o = engine.transition(
+          of, of == "org" ? (st["org"] ? to_json(st["org"]) : json(nullptr)) : to_json(st["record"]),
+          st["transition"].as<std::string>(), actor, key);
     } else if (st["advance"]) {
       int64_t t = 0;
       if (!parse_time(st["advance"].Scalar(), engine.now(), t) || t < engine.now()) {

@@ -713,6 +713,7 @@ struct Engine::Impl {
           event_queue.push_back({st.name, r});
         } else {
           check_invariants(r);  // before it exists: a record that breaks a check is never stored
+          enter_initial_state(r);
           r->id = next_id++;
           records[r->id] = r;
           dirty_records.insert(r->id);
@@ -973,6 +974,82 @@ struct Engine::Impl {
       }
       s = next;
     }
+  }
+
+  // ---------------------------------------------------------------- lifecycles
+
+  const LifecycleIR* lifecycle_of(uint32_t layout) const {
+    for (const LifecycleIR& l : P().lifecycles)
+      if (!l.of_org && l.subject_layout == layout) return &l;
+    return nullptr;
+  }
+
+  // The `state` slot every record layout ends with (after `id`).
+  static uint32_t state_slot(const Record* r) { return r->nslots >= 1 ? r->nslots - 1 : 0; }
+
+  void enter_initial_state(Record* r) {
+    if (const LifecycleIR* l = lifecycle_of(r->type_id))
+      if (r->slots[state_slot(r)].is_none())
+        r->slots[state_slot(r)] = Value::of_string(arena.string(l->initial));
+  }
+
+  // Moves a record (or the org, when `record` is null) along a transition of its lifecycle.
+  Outcome transition(Record* record, const std::string& org_name, const std::string& name) {
+    const LifecycleIR* l = nullptr;
+    std::string state;
+    if (record) {
+      l = lifecycle_of(record->type_id);
+      if (!l) return Outcome{false, false, layout_name(record->type_id) + " has no lifecycle", 0};
+      const Value& sv = record->slots[state_slot(record)];
+      state = sv.tag == kTagString ? std::string(sv.u.s->view()) : l->initial;
+    } else {
+      for (const LifecycleIR& x : P().lifecycles)
+        if (x.of_org) l = &x;
+      if (!l) return Outcome{false, false, "the org has no lifecycle", 0};
+      state = store.meta("org_state:" + org_name).value_or(l->initial);
+    }
+    const TransitionIR* t = nullptr;
+    for (const TransitionIR& x : l->transitions)
+      if (x.name == name) t = &x;
+    if (!t) {
+      std::string names;
+      for (const TransitionIR& x : l->transitions) names += (names.empty() ? "" : ", ") + x.name;
+      return Outcome{false, false,
+                     "lifecycle " + l->name + " has no transition `" + name + "` (it has: " + names + ")", 0};
+    }
+    if (std::find(t->from.begin(), t->from.end(), state) == t->from.end())
+      return Outcome{false, false, "`" + name + "` cannot be taken from state `" + state + "`", 0};
+    Record* subject = record ? record : org_record(org_name, state);
+    std::vector<Value> params = {Value::of_record(subject)};
+    if (t->guard != kNone) {
+      Value g;
+      try {
+        g = eval(t->guard, params);
+      } catch (const Fail& f) {
+        return Outcome{false, false, "the guard of `" + name + "` failed: " + f.reason, 0};
+      }
+      if (!g.u.i) return Outcome{false, false, "the guard of `" + name + "` does not hold", 0};
+    }
+    if (record) {
+      record->slots[state_slot(record)] = Value::of_string(arena.string(t->to));
+      if (record->id) dirty_records.insert(record->id);
+    } else {
+      store.put_meta("org_state:" + org_name, t->to);
+    }
+    trace("transition " +
+          (record ? layout_name(record->type_id) + " #" + std::to_string(record->id) : org_name) + " " +
+          name + ": " + state + " -> " + t->to);
+    if (t->effects != kNone) run_actions(l->effects[t->effects], params);
+    return Outcome{};
+  }
+
+  Record* org_record(const std::string& name, const std::string& state) {
+    Record* r = arena.record(2, 3);
+    r->slots[0] = Value::of_string(arena.string(name));
+    r->slots[1] = Value::of_string(arena.string(state));
+    for (const OrgIR& o : P().orgs)
+      if (o.name == name) r->slots[2] = Value::of_string(arena.string(o.currency));
+    return r;
   }
 
   // ---------------------------------------------------------------- timers
@@ -1655,6 +1732,34 @@ Outcome Engine::advance_to(int64_t time, const std::string& key) {
     clock_ = time;
     return Outcome{};
   });
+}
+
+Outcome Engine::transition(const std::string& type, const json& record, const std::string& name,
+                           const std::string& actor_id, const std::string& key) {
+  auto& I = *impl_;
+  Record* r = nullptr;
+  std::string org;
+  if (type == "org") {
+    org = record.is_string() ? record.get<std::string>() : (I.P().orgs.empty() ? "" : I.P().orgs[0].name);
+  } else {
+    uint32_t layout = I.layout_by_name(type);
+    if (layout == 0 || I.M().layouts[layout].name != type)
+      return Outcome{false, false, "no record type `" + type + "`", 0};
+    std::string err;
+    r = I.CODEC()->record_from_json(record, layout, err, type);
+    if (!r) return Outcome{false, false, err, 0};
+    if (r->id == 0) return Outcome{false, false, "name a stored " + type + " (with $ref or $id)", 0};
+  }
+  return I.apply(
+      {0, "transition", key, 0, actor_id, json{{"type", type}, {"record", record}, {"name", name}}.dump()},
+      [&]() -> Outcome {
+        std::string reason;
+        Value res = r ? Value::of_record(r) : Value::none();
+        if (actor_id != "system" &&
+            !I.allowed(actor_id, name, type, res, false, "transition " + name + " of " + type, reason))
+          return Outcome{false, false, actor_id + " may not " + name + " " + type + ": " + reason, 0};
+        return I.transition(r, org, name);
+      });
 }
 
 Outcome Engine::connector_result(int64_t outbox_id, const json& result, const std::string& key) {

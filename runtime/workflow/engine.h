@@ -72,6 +72,10 @@ class Engine {
   Outcome decide(int64_t task, const std::string& actor, bool approve, const std::string& key);
   Outcome advance_to(int64_t time, const std::string& key);  // fires due timers in order
   Outcome connector_result(int64_t outbox_id, const json& result, const std::string& key);
+  // Moves a stored record (`type` its record type, `record` a {"$ref": …} or {"$id": …}) — or the org
+  // (`type` "org", `record` its name) — along a lifecycle transition, if its guard holds.
+  Outcome transition(const std::string& type, const json& record, const std::string& name,
+                     const std::string& actor, const std::string& key);
 
   // ---- queries
   int64_t now() const { return clock_; }

@@ -444,3 +444,40 @@ TEST(EngineSemantics, AlertThresholdsRaiseTheirEventOncePerCrossing) {
   for (auto& l : r.trace) alerts += l.find("alert refunds") != std::string::npos;
   EXPECT_EQ(alerts, 1u);  // still above the threshold after r3: no second alert
 }
+
+TEST(EngineSemantics, LifecyclesMoveRecordsAndTheOrgUnderGuards) {
+  Sim r(
+      std::string(kOps) +
+      "role Buyer { may submit Order  may approve Order }\n"
+      "org Shop { units { department Desk } position b: Buyer in Desk held by \"bea\"  lifecycle ShopLife }\n"
+      "record Order { total: Money  ref: String }\n"
+      "event order.approved { ref: String }\n"
+      "lifecycle OrderLife for Order {\n"
+      "  initial draft  state submitted  final approved\n"
+      "  transition submit: draft -> submitted when total.amount > 0\n"
+      "  transition approve: submitted -> approved { emit order.approved { ref: ref } }\n"
+      "}\n"
+      "lifecycle ShopLife for org { initial ideation  state trading  final closed\n"
+      "  transition open: ideation -> trading  transition close: trading -> closed }\n"
+      "process NewOrder(total: Money, ref: String) { create Order { total: total, ref: ref } as o }\n"
+      "rule note when order.approved e then notify \"op\" \"approved \" + e.ref\n");
+  // kOps declares org O; this test's org is Shop.
+  ASSERT_TRUE(r.e->start("NewOrder", {{"total", "30 USD"}, {"ref", "A-1"}}, "system", "n1").ok);
+  ASSERT_TRUE(r.e->start("NewOrder", {{"total", "0 USD"}, {"ref", "A-2"}}, "system", "n2").ok);
+  json a1 = {{"$ref", {{"ref", "A-1"}}}}, a2 = {{"$ref", {{"ref", "A-2"}}}};
+  auto early = r.e->transition("Order", a1, "approve", "bea", "t0");
+  EXPECT_FALSE(early.ok);
+  EXPECT_NE(early.error.find("cannot be taken from state `draft`"), std::string::npos) << early.error;
+  EXPECT_TRUE(r.e->transition("Order", a1, "submit", "bea", "t1").ok);
+  auto guard = r.e->transition("Order", a2, "submit", "bea", "t2");
+  EXPECT_FALSE(guard.ok);
+  EXPECT_NE(guard.error.find("guard of `submit` does not hold"), std::string::npos) << guard.error;
+  auto nobody = r.e->transition("Order", a1, "approve", "op", "t3");  // op holds no role that may approve
+  EXPECT_FALSE(nobody.ok);
+  EXPECT_TRUE(r.e->transition("Order", a1, "approve", "bea", "t4").ok);
+  EXPECT_NE(r.text().find("transition Order"), std::string::npos) << r.text();
+  EXPECT_NE(r.text().find("notify op: approved A-1"), std::string::npos) << r.text();
+  EXPECT_TRUE(r.e->transition("org", "Shop", "open", "system", "o1").ok);
+  EXPECT_FALSE(r.e->transition("org", "Shop", "open", "system", "o2").ok);  // already trading
+  EXPECT_TRUE(r.e->transition("org", "Shop", "close", "system", "o3").ok);
+}

@@ -65,7 +65,8 @@ TEST(Scenario, UnknownKeysStepsAndTasksAreReported) {
       "name: y\nsteps:\n  - jump: high\n  - complete: nothing_open\n    as: op\n  - decide: x\n    decision: "
       "maybe\n");
   std::string t = all(r2);
-  EXPECT_NE(t.find(":3: a step needs one of event, start, complete, decide, advance"), std::string::npos)
+  EXPECT_NE(t.find(":3: a step needs one of event, start, complete, decide, transition, advance"),
+            std::string::npos)
       << t;
   EXPECT_NE(t.find("no open task named `nothing_open`"), std::string::npos) << t;
   EXPECT_NE(t.find("`decision` is approve or reject"), std::string::npos) << t;
