@@ -223,7 +223,7 @@ Result run_checked(const std::string& path, workflow::Engine& engine, const Opti
       o = engine.advance_to(t, key);
     } else if (!st["at"]) {
       fail(at_step +
-           ": a step needs one of event, start, complete, decide, advance (with at:, as:, payload:, …)");
+           ": a step needs one of event, start, complete, decide, transition, advance (with at:, as:, …)");
       continue;
     }
     if (o.duplicate)
