@@ -1293,6 +1293,7 @@ struct Engine::Impl {
       Outcome o = body();
       if (!o.ok) store.set_input_result(in.seq, o.error.empty() ? "refused" : o.error);
       run_all();
+      match_record_rules();
       check_alerts();
       answer_calls();
       persist();
@@ -1307,6 +1308,51 @@ struct Engine::Impl {
 
   // A metric whose alert threshold is crossed raises its event once; it can raise it again after it has
   // recovered. Whether it is alerting is kept in the store, so a restart does not raise it twice.
+  // Rules over one record type (no joins): each changed record is matched against them; a rule fires once
+  // per record while the record keeps matching (refraction), and may fire again after it stopped matching.
+  // The full match network comes with the rules engine; this covers `when Type x where …` rules.
+  void match_record_rules() {
+    Use use(*this, current);
+    for (int round = 0; round < 100 && !dirty_records.empty(); ++round) {
+      std::vector<int64_t> changed(dirty_records.begin(), dirty_records.end());
+      size_t fired = 0;
+      for (int64_t id : changed) {
+        auto rit = records.find(id);
+        if (rit == records.end()) continue;
+        Record* rec = rit->second;
+        for (const RuleIR& r : P().rules) {
+          if (r.patterns.size() != 1 || r.patterns[0].is_event || r.patterns[0].kind != 0 ||
+              r.patterns[0].layout != rec->type_id)
+            continue;
+          std::vector<Value> facts = {Value::of_record(rec)};
+          bool match = true;
+          try {
+            if (r.patterns[0].condition != kNone) match = eval(r.patterns[0].condition, facts).u.i != 0;
+          } catch (const Fail& f) {
+            trace("rule " + r.name + " failed: " + f.reason);
+            match = false;
+          }
+          std::string key = "fired:" + r.name + ":" + std::to_string(id);
+          bool was = store.meta(key).value_or("0") == "1";
+          if (match == was) continue;
+          store.put_meta(key, match ? "1" : "0");
+          if (!match) continue;
+          trace("rule " + r.name + " fires on " + layout_name(rec->type_id) + " #" + std::to_string(id));
+          try {
+            run_actions(r.actions, facts);
+          } catch (const Fail& f) {
+            trace("rule " + r.name + " failed: " + f.reason);
+          }
+          ++fired;
+        }
+      }
+      // Actions may have changed records again: match those too (bounded).
+      for (int64_t id : changed) dirty_records.insert(id);
+      if (fired == 0) break;
+      run_all();
+    }
+  }
+
   static uint8_t tag_of(Kind k) {
     switch (k) {
       case Kind::Int:

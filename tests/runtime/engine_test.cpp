@@ -481,3 +481,21 @@ TEST(EngineSemantics, LifecyclesMoveRecordsAndTheOrgUnderGuards) {
   EXPECT_FALSE(r.e->transition("org", "Shop", "open", "system", "o2").ok);  // already trading
   EXPECT_TRUE(r.e->transition("org", "Shop", "close", "system", "o3").ok);
 }
+
+TEST(EngineSemantics, RecordRulesFireOncePerMatch) {
+  Sim r(std::string(kOps) +
+        "record Stock { sku: String  on_hand: Int  reorder_point: Int }\n"
+        "event stock.low { sku: String }\n"
+        "process Receive(sku: String, n: Int) { create Stock { sku: sku, on_hand: n, reorder_point: 5 } as s "
+        "}\n"
+        "process Take(s: Stock, n: Int) { update s { on_hand: s.on_hand - n } }\n"
+        "rule low when Stock s where s.on_hand <= s.reorder_point then emit stock.low { sku: s.sku }\n"
+        "rule tell when stock.low e then notify \"op\" \"reorder \" + e.sku\n");
+  ASSERT_TRUE(r.e->start("Receive", {{"sku", "pen"}, {"n", 20}}, "system", "a").ok);
+  json pen = {{"$ref", {{"sku", "pen"}}}};
+  ASSERT_TRUE(r.e->start("Take", {{"s", pen}, {"n", 16}}, "system", "b").ok);  // 4 left: fires
+  ASSERT_TRUE(r.e->start("Take", {{"s", pen}, {"n", 1}}, "system", "c").ok);   // 3 left: still low, no refire
+  size_t count = 0;
+  for (auto& l : r.trace) count += l.find("notify op: reorder pen") != std::string::npos;
+  EXPECT_EQ(count, 1u) << r.text();
+}
