@@ -516,7 +516,9 @@ class Lowerer {
     std::vector<std::string> names;
     std::vector<IType> types;
     for (const auto& b : p_.bindings) {
-      if (b->owner != p || b->kind == BindingKind::LoopVar || b->kind == BindingKind::CompVar) continue;
+      if (b->owner != p || b->kind == BindingKind::LoopVar || b->kind == BindingKind::CompVar ||
+          b->kind == BindingKind::SignalParam)
+        continue;
       out_.frame_slot[b.get()] = static_cast<uint32_t>(names.size());
       names.push_back(b->name);
       if (b->kind == BindingKind::Step) {
@@ -691,26 +693,31 @@ class Lowerer {
         break;
       case StmtKind::Signal: {
         auto* sg = ast::as<ast::SignalStmt>(s);
-        // `where` is evaluated against each candidate instance: its parameters are Param 0's fields.
+        // `where` is evaluated against each candidate instance: Param 0 is the instance (the target's
+        // parameters are its fields); the names of the code around the signal follow, shifted by one.
         if (sg->where && !out_.expr_function.count(sg->where.get())) {
           const ast::Decl* target = nullptr;
-          for (auto& [d, id] : out_.layout_of)
-            if (d->kind == ast::DeclKind::Process && !sg->process.empty() &&
-                d->name.text == sg->process.parts.back().text)
-              target = d;
+          if (auto it = p_.names.find(&sg->process); it != p_.names.end()) target = it->second;
           IType inst = IType::of(Kind::Rec);
-          inst.id = target ? out_.layout_of[target] : 0;
+          inst.id = target && out_.layout_of.count(target) ? out_.layout_of[target] : 0;
+          Ctx outer = mk();
           Ctx c;
-          c.binding = [this, inst](const Binding* b, source::Span sp) {
-            auto p0 = leaf(Op::Param, inst, sp);
-            auto f = leaf(Op::Field, itype(b->type), sp);
-            f->index = b->index;
-            f->kids.push_back(std::move(p0));
-            return f;
+          c.binding = [this, inst, target, outer](const Binding* b, source::Span sp) {
+            if (b->kind == BindingKind::SignalParam) {
+              auto p0 = leaf(Op::Param, inst, sp);
+              auto f = leaf(Op::Field, itype(b->type), sp);
+              f->index = b->index;
+              f->kids.push_back(std::move(p0));
+              return f;
+            }
+            NodePtr n = outer.binding(b, sp);
+            shift_params(*n);
+            return n;
           };
-          out_.expr_function[sg->where.get()] =
-              add_function(prefix + ".signal" + where(sg->where.get()), FunctionKind::Condition, {inst},
-                           sg->where.get(), c);
+          std::vector<IType> ps = {inst};
+          ps.insert(ps.end(), params.begin(), params.end());
+          out_.expr_function[sg->where.get()] = add_function(prefix + ".signal" + where(sg->where.get()),
+                                                             FunctionKind::Condition, ps, sg->where.get(), c);
         }
         for (auto& f : sg->fields) E(f.value);
         break;
@@ -720,6 +727,12 @@ class Lowerer {
   }
 
   // ---------------------------------------------------------------- expressions
+
+  static void shift_params(Node& n) {
+    if (n.op == Op::Param) ++n.index;
+    for (auto& k : n.kids)
+      if (k) shift_params(*k);
+  }
 
   NodePtr leaf(Op op, IType t, source::Span s) {
     auto n = std::make_unique<Node>();

@@ -17,7 +17,7 @@ class ProgramLowerer {
  public:
   ProgramLowerer(const driver::Compilation& c, Lowered& out)
       : c_(c), p_(*c.program), out_(out), prog_(out.program) {
-    for (const auto& b : p_.bindings) binding_at_[{b->span.file, b->span.begin}] = b.get();
+    for (const auto& b : p_.bindings) binding_at_.insert({{b->span.file, b->span.begin}, b.get()});
   }
 
   void run() {
@@ -132,13 +132,13 @@ class ProgramLowerer {
     auto it = p_.names.find(&q);
     return it == p_.names.end() ? nullptr : it->second;
   }
-  const Binding* bound(const ast::Name& n) const {
-    auto it = binding_at_.find({n.span.file, n.span.begin});
-    return it == binding_at_.end() ? nullptr : it->second;
-  }
+  // A name can be bound more than once at one place: `signal P where …` binds P's parameters again for its
+  // condition. The binding that lives in a process frame is the one a step's slot refers to.
   uint32_t slot_of(const ast::Name& n) const {
-    const Binding* b = bound(n);
-    return b ? fn(out_.frame_slot, b) : kNone;
+    auto [lo, hi] = binding_at_.equal_range({n.span.file, n.span.begin});
+    for (auto it = lo; it != hi; ++it)
+      if (auto f = out_.frame_slot.find(it->second); f != out_.frame_slot.end()) return f->second;
+    return kNone;
   }
   uint32_t field_slot(uint32_t layout_id, const std::string& field) const {
     if (layout_id >= out_.module.layouts.size()) return kNone;
@@ -491,7 +491,7 @@ class ProgramLowerer {
   const sema::Program& p_;
   Lowered& out_;
   Program& prog_;
-  std::map<std::pair<source::FileId, uint32_t>, const Binding*> binding_at_;
+  std::multimap<std::pair<source::FileId, uint32_t>, const Binding*> binding_at_;
 };
 
 }  // namespace

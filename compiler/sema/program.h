@@ -38,7 +38,8 @@ enum class BindingKind {
   PatternVar,
   Accumulate,
   Error,
-  Bound
+  Bound,
+  SignalParam  // a target process's parameter as a `signal … where` condition sees it (not a frame slot)
 };
 struct Binding {
   std::string name;

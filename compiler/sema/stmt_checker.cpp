@@ -472,15 +472,20 @@ void TypeChecker::stmt(const Stmt* s) {
       auto* sg = as<SignalStmt>(s);
       const Decl* p = lookup_kind(sg->process, DeclKind::Process, "process");
       push();
-      if (p)
+      if (p) {
+        // The target's parameters, as they are in each candidate instance: bindings of that process.
+        const Decl* outer = current_decl_;
+        current_decl_ = p;
         for (auto& prm : as<ProcessDecl>(p)->params) {
           Local l;
           l.type = type_of(prm.type);
           l.span = prm.name.span;
-          l.kind = BindingKind::Param;
+          l.kind = BindingKind::SignalParam;
           l.index = static_cast<uint32_t>(&prm - as<ProcessDecl>(p)->params.data());
           bind(prm.name, l);
         }
+        current_decl_ = outer;
+      }
       if (sg->where) expect_bool(sg->where.get(), "the `where` condition");
       pop();
       const Decl* ev = lookup_kind(sg->event, DeclKind::Event, "event");

@@ -815,7 +815,11 @@ struct Engine::Impl {
         return;
       }
       case StepKind::Retract:
+        retract(eval_frame(inst, st.value));
+        next();
+        return;
       case StepKind::Signal:
+        signal(st, {Value::of_record(inst.frame)});
         next();
         return;
     }
@@ -969,10 +973,71 @@ struct Engine::Impl {
         case StepKind::Branch:
           next = eval(st.value, facts).u.i ? st.next[0] : st.next[1];
           break;
+        case StepKind::Update:
+        case StepKind::Modify: {
+          Value target = eval(st.value, facts);
+          if (target.tag != kTagRecord) break;
+          Record* r = target.u.r;
+          for (const FieldValue& fv : st.fields)
+            if (fv.slot < r->nslots) r->slots[fv.slot] = eval(fv.function, facts);
+          check_invariants(r);
+          if (r->id) dirty_records.insert(r->id);
+          trace("update " + layout_name(r->type_id) + " #" + std::to_string(r->id));
+          break;
+        }
+        case StepKind::Retract:
+          retract(eval(st.value, facts));
+          break;
+        case StepKind::Signal:
+          signal(st, facts);
+          break;
         default:
           break;
       }
       s = next;
+    }
+  }
+
+  // A retracted record no longer exists: it leaves working memory and the store.
+  void retract(const Value& v) {
+    if (v.tag != kTagRecord || v.u.r->id == 0 || !records.count(v.u.r->id)) return;
+    int64_t id = v.u.r->id;
+    trace("retract " + layout_name(v.u.r->type_id) + " #" + std::to_string(id));
+    records.erase(id);
+    dirty_records.erase(id);
+    store.erase("record", id);
+  }
+
+  // `signal P where … with event {…}`: the event goes to the running instances of P that match and wait
+  // for it — not to anyone else.
+  void signal(const Step& st, const std::vector<Value>& args) {
+    const RecordLayout& l = M().layouts[st.layout];
+    Record* ev_rec = arena.record(st.layout, static_cast<uint32_t>(l.fields.size()));
+    for (const FieldValue& fv : st.fields)
+      if (fv.slot < ev_rec->nslots) ev_rec->slots[fv.slot] = eval(fv.function, args);
+    fill_defaults(ev_rec);
+    Version* from = cur;
+    for (auto& [id, inst] : instances) {
+      if (inst.status != "running" || inst.v->b->program.processes[inst.process].name != st.name) continue;
+      if (st.where != kNone) {
+        Record* view = instance_record(inst, arena);
+        Use back(*this, from);
+        std::vector<Value> ps = {Value::of_record(view)};
+        ps.insert(ps.end(), args.begin(), args.end());
+        if (!eval(st.where, ps).u.i) continue;
+      }
+      Use use(*this, inst.v);
+      for (Token& t : inst.tokens) {
+        if (t.wait != "event" || t.wait_event != st.role) continue;
+        const Step& w = P().processes[inst.process].steps[t.step];
+        if (w.bind_slot != kNone) inst.frame->slots[w.bind_slot] = Value::of_record(ev_rec);
+        cancel_timer(t.wait_ref);
+        t.wait.clear();
+        t.wait_ref = 0;
+        t.step = w.next.empty() ? kNone : w.next[0];
+        dirty_instances.insert(id);
+        trace("signal " + st.name + " #" + std::to_string(id) + " with " + st.role);
+      }
     }
   }
 

@@ -499,3 +499,19 @@ TEST(EngineSemantics, RecordRulesFireOncePerMatch) {
   for (auto& l : r.trace) count += l.find("notify op: reorder pen") != std::string::npos;
   EXPECT_EQ(count, 1u) << r.text();
 }
+
+TEST(EngineSemantics, SignalReachesOnlyTheMatchingInstance) {
+  Sim r(std::string(kOps) +
+        "event nudge { note: String }\n"
+        "event poke { ref: String }\n"
+        "process Waiter(ref: String) { wait for nudge as n  notify \"op\" ref + \" got \" + n.note }\n"
+        "rule route when poke e then signal Waiter where ref == e.ref with nudge { note: \"hello\" }\n");
+  ASSERT_TRUE(r.e->start("Waiter", {{"ref", "A"}}, "system", "a").ok);
+  ASSERT_TRUE(r.e->start("Waiter", {{"ref", "B"}}, "system", "b").ok);
+  ASSERT_TRUE(r.e->post_event("poke", {{"ref", "B"}}, "system", "p").ok);
+  EXPECT_NE(r.text().find("notify op: B got hello"), std::string::npos) << r.text();
+  EXPECT_EQ(r.text().find("A got"), std::string::npos) << r.text();
+  size_t running = 0;
+  for (auto& i : r.e->instances()) running += i.status == "running";
+  EXPECT_EQ(running, 1u);
+}
