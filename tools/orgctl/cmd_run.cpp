@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/build.h"
@@ -136,8 +137,23 @@ void register_run(CLI::App& app) {
         std::cout << (k.target.empty() ? "" : ", ") << "warning";
       std::cout << "\n";
     }
+    // Where every process ended up, and what the access checks decided.
+    std::map<std::string, int> by_status;
+    for (auto& i : engine.instances()) by_status[i.status]++;
+    std::cout << "\ninstances:";
+    if (by_status.empty()) std::cout << " none";
+    bool first = true;
+    for (auto& [status, n] : by_status) {
+      std::cout << (first ? " " : ", ") << n << " " << status;
+      first = false;
+    }
+    int refused = 0;
+    auto audit = store->audit_entries();
+    for (auto& a : audit) refused += a.decision == "refused";
+    std::cout << "; open tasks: " << engine.tasks().size() << "; decisions audited: " << audit.size() << " ("
+              << refused << " refused)\n";
     if (!scenario.empty()) {
-      std::cout << "\n" << res.steps << " steps";
+      std::cout << res.steps << " steps";
       if (res.skipped) std::cout << " (" << res.skipped << " already in the store: resumed)";
       std::cout << "\n";
     }
