@@ -148,7 +148,7 @@ Result run_checked(const std::string& path, workflow::Engine& engine, const Opti
       fail(at_step + ": each step is a mapping, like `- event: name`");
       continue;
     }
-    if (opts.on_step) opts.on_step(at_step);
+    if (opts.on_step) opts.on_step(at_step, index, steps.size());
     std::string expect_error = st["expect_error"] ? st["expect_error"].as<std::string>() : "";
     // A step already in the store's log (a resumed run) is not played again; its logged outcome counts.
     std::string step_key = st["event"] && st["id"] ? st["id"].as<std::string>() : key;

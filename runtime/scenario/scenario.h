@@ -19,7 +19,8 @@ struct Result {
 };
 
 struct Options {
-  std::function<void(const std::string&)> on_step;  // progress, one call per step
+  // Progress, one call per step: where it is (file:line), its position and the number of steps.
+  std::function<void(const std::string& where, size_t index, size_t total)> on_step;
 };
 
 // Parses the file; on a YAML or structure error returns a Result with ok=false and the error (file:line).

@@ -113,9 +113,11 @@ void register_run(CLI::App& app) {
     if (!scenario.empty()) {
       orgos::scenario::Options so;
       if (progress)
-        so.on_step = [](const std::string& where) {
-          std::cerr << "\r\x1b[K"
-                    << "running " << where << std::flush;
+        so.on_step = [](const std::string& where, size_t i, size_t total) {
+          // A bar on a terminal for long simulations: [#######-------]  45/90  scenarios/q1.yaml:120
+          size_t width = 30, done = total ? i * width / total : width;
+          std::cerr << "\r\x1b[K[" << std::string(done, '#') << std::string(width - done, '-') << "] " << i
+                    << "/" << total << "  " << where << std::flush;
         };
       res = orgos::scenario::run(scenario, engine, so);
       if (progress) std::cerr << "\r\x1b[K";
