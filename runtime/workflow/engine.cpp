@@ -709,7 +709,10 @@ struct Engine::Impl {
         r = to_current(r);  // an older version's record joins the current ones
         if (st.kind == StepKind::Emit) {
           if (r->nslots > 0) r->slots[r->nslots - 1] = Value::of_date(self.clock_ / 86400);  // `at`
-          trace("emit " + st.name + " " + CODEC()->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
+          if (opts.trace)  // rendering the payload is the costliest part of a step: only when someone reads
+                           // it
+            trace("emit " + st.name + " " +
+                  CODEC()->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
           event_queue.push_back({st.name, r});
         } else {
           check_invariants(r);  // before it exists: a record that breaks a check is never stored
