@@ -220,6 +220,87 @@ bool overlaps(const Interval& a, const Interval& b) {
   return true;
 }
 
+// Completeness: when every input has a finite domain (an enum or Bool), each combination of input values
+// should match some row; the first that does not is named. Collect tables may legitimately match none.
+void completeness(const TableDecl* d, const sema::Program& prog, diag::DiagnosticEngine& de) {
+  if (d->hit == HitPolicy::Collect || d->inputs.empty()) return;
+  std::vector<std::vector<std::string>> domains;
+  size_t combos = 1;
+  for (const Param& in : d->inputs) {
+    auto it = prog.type_exprs.find(&in.type);
+    const sema::Type* t = it == prog.type_exprs.end() ? nullptr : it->second;
+    if (!t) return;
+    std::vector<std::string> dom;
+    if (t->kind == sema::TypeKind::Bool)
+      dom = {"true", "false"};
+    else if (t->kind == sema::TypeKind::Enum)
+      for (auto& v : as<EnumDecl>(t->decl)->values) dom.push_back(v.text);
+    else
+      return;  // numbers, money, strings: not enumerable
+    combos *= dom.size();
+    if (dom.empty() || combos > 10000) return;
+    domains.push_back(std::move(dom));
+  }
+  auto cell_matches = [](const TableEntry& e, const std::string& v) {
+    auto names = [](const ExprPtr& x) -> std::string {
+      if (auto* n = dyn<NameExpr>(x.get())) return n->name;
+      if (auto* f = dyn<FieldExpr>(x.get())) return f->field.text;
+      if (auto* l = dyn<LiteralExpr>(x.get()); l && l->lit == LiteralKind::Bool)
+        return l->bool_value ? "true" : "false";
+      return "\x01";  // not a literal value: cannot tell, treated as matching below
+    };
+    switch (e.kind) {
+      case EntryKind::Any:
+        return true;
+      case EntryKind::Values:
+      case EntryKind::NotValues: {
+        bool in = false;
+        for (auto& x : e.values) {
+          std::string n = names(x);
+          if (n == "\x01") return true;
+          in = in || n == v;
+        }
+        return e.kind == EntryKind::Values ? in : !in;
+      }
+      case EntryKind::Compare:
+        if (e.cmp == BinaryOp::Eq) {
+          std::string n = names(e.values[0]);
+          return n == "\x01" || n == v;
+        }
+        return true;  // an order on enums: assume it covers
+      case EntryKind::Range:
+        return true;
+    }
+    return true;
+  };
+  std::vector<size_t> idx(domains.size(), 0);
+  for (size_t c = 0; c < combos; ++c) {
+    bool covered = false;
+    for (const TableRow& row : d->rows) {
+      if (row.inputs.size() != domains.size()) return;  // E0710 already
+      bool all = true;
+      for (size_t k = 0; k < domains.size() && all; ++k)
+        all = cell_matches(row.inputs[k], domains[k][idx[k]]);
+      if (all) {
+        covered = true;
+        break;
+      }
+    }
+    if (!covered) {
+      std::string combo;
+      for (size_t k = 0; k < domains.size(); ++k)
+        combo += (k ? ", " : "") + d->inputs[k].name.text + " = " + domains[k][idx[k]];
+      de.report(diag::Code::W0005, d->name.span, "table `" + d->name.text + "` has no row for " + combo)
+          .with_hint("add a row for it, or end the table with a catch-all row `| - | … || … |`");
+      return;
+    }
+    for (size_t k = 0; k < idx.size(); ++k) {
+      if (++idx[k] < domains[k].size()) break;
+      idx[k] = 0;
+    }
+  }
+}
+
 void table_checks(const TableDecl* d, diag::DiagnosticEngine& de) {
   if (d->hit != HitPolicy::Unique) return;
   std::vector<std::optional<std::vector<Interval>>> rows;
@@ -271,7 +352,10 @@ void structure_checks(driver::Compilation& c, Symbols& sym) {
       if (d->kind == DeclKind::Org) orgs.push_back(as<OrgDecl>(d.get()));
       if (d->kind == DeclKind::Role) roles[d->name.text] = as<RoleDecl>(d.get());
       if (d->kind == DeclKind::Lifecycle) lifecycle_checks(as<LifecycleDecl>(d.get()), de);
-      if (d->kind == DeclKind::Table) table_checks(as<TableDecl>(d.get()), de);
+      if (d->kind == DeclKind::Table) {
+        table_checks(as<TableDecl>(d.get()), de);
+        completeness(as<TableDecl>(d.get()), *c.program, de);
+      }
     }
   ownership_checks(orgs, de);
 
