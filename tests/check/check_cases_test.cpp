@@ -93,3 +93,12 @@ TEST(CheckCases, EveryDiagnosticCodeHasACase) {
     EXPECT_TRUE(covered.count(code)) << "no case under tests/check/cases/ expects " << code;
   }
 }
+
+TEST(CheckCases, EveryDiagnosticCodeIsDocumented) {
+  std::ifstream in(std::string(ORGOS_SOURCE_DIR) + "/docs/diagnostics.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  for (auto& ci : diag::all_codes())
+    EXPECT_NE(ss.str().find("| " + std::string(ci.name) + " |"), std::string::npos)
+        << "docs/diagnostics.md has no row for " << ci.name;
+}
