@@ -180,7 +180,7 @@ ID: [a-zA-Z_] [a-zA-Z0-9_]*;
 
 LINE_COMMENT: '//' ~[\r\n]* -> channel(COMMENTS);
 BLOCK_COMMENT: '/*' .*? '*/' -> channel(COMMENTS);
-UNTERMINATED_COMMENT: '/*' .*? EOF;
+UNTERMINATED_COMMENT: '/*' (~'*' | '*'+ ~[*/])* '*'* EOF;
 WS: [ \t\r\n]+ -> channel(HIDDEN);
 
 // Anything else is one bad character: the parser reports it with its position instead of the lexer

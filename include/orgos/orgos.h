@@ -18,15 +18,17 @@ orgos_org* orgos_open(const char* path, const char* store);
 const char* orgos_open_error(void);
 void orgos_close(orgos_org* org);
 
-int orgos_post_event(orgos_org* org, const char* event, const char* payload_json, const char* actor, const char* key);
-int orgos_start(orgos_org* org, const char* process, const char* args_json, const char* actor, const char* key,
-                int64_t* instance_id);
-int orgos_complete_task(orgos_org* org, int64_t task, const char* actor, const char* outcome, const char* data_json,
-                        const char* key);
+int orgos_post_event(orgos_org* org, const char* event, const char* payload_json, const char* actor,
+                     const char* key);
+int orgos_start(orgos_org* org, const char* process, const char* args_json, const char* actor,
+                const char* key, int64_t* instance_id);
+int orgos_complete_task(orgos_org* org, int64_t task, const char* actor, const char* outcome,
+                        const char* data_json, const char* key);
 int orgos_decide(orgos_org* org, int64_t task, const char* actor, int approve, const char* key);
 int orgos_advance_to(orgos_org* org, int64_t time, const char* key);
 
-/* JSON arrays: [{"id":…, "name":…, "role":…, …}], [{"id":…, "process":…, "status":…}], [{"name":…, "value":…}]. */
+/* JSON arrays: [{"id":…, "name":…, "role":…, …}], [{"id":…, "process":…, "status":…}], [{"name":…,
+ * "value":…}]. */
 const char* orgos_tasks_json(orgos_org* org);
 const char* orgos_instances_json(orgos_org* org);
 const char* orgos_metrics_json(orgos_org* org);

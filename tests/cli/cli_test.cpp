@@ -255,3 +255,118 @@ TEST(Cli, InstancesAndMetricsOfAStore) {
   EXPECT_EQ(run("metrics " + acme + " --db " + dir + "/none.db").code, 3);
   std::system(("rm -rf " + dir).c_str());
 }
+
+namespace {
+// A temporary folder for the fmt tests, removed when the test ends.
+struct FmtDir {
+  std::string dir = "/tmp/orgctl-fmt-" + std::to_string(::getpid());
+  FmtDir() { std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()); }
+  ~FmtDir() { std::system(("rm -rf " + dir).c_str()); }
+  void write(const std::string& name, const std::string& text) const {
+    std::string path = dir + "/" + name;
+    std::system(("mkdir -p \"$(dirname " + path + ")\"").c_str());
+    FILE* f = fopen(path.c_str(), "wb");
+    fwrite(text.data(), 1, text.size(), f);
+    fclose(f);
+  }
+  std::string read(const std::string& name) const {
+    std::string out;
+    FILE* f = fopen((dir + "/" + name).c_str(), "rb");
+    if (!f) return "<missing>";
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
+    fclose(f);
+    return out;
+  }
+  // Every entry below the folder, hidden ones included: a rewrite must leave no temporary file behind.
+  std::string listing() const {
+    std::string out;
+    FILE* p = popen(("cd " + dir + " && find . | sort").c_str(), "r");
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+    pclose(p);
+    return out;
+  }
+};
+const char* kUnformatted =
+    "record Expense{\namount:Money   // how much\n\n\n  check amount>0USD:\"positive\"}\n";
+const char* kFormatted =
+    "record Expense {\n  amount: Money // how much\n\n  check amount > 0 USD: \"positive\" }\n";
+}  // namespace
+
+TEST(Cli, FmtCheckListsUnformattedFilesAndChangesNothing) {
+  FmtDir d;
+  d.write("a.org", kUnformatted);
+  d.write("sub/b.org", kFormatted);
+  auto r = run("fmt --check " + d.dir);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find(d.dir + "/a.org\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("b.org\n"), std::string::npos) << r.out;
+  EXPECT_EQ(d.read("a.org"), kUnformatted);
+  auto clean = run("fmt --check " + d.dir + "/sub/b.org");
+  EXPECT_EQ(clean.code, 0) << clean.out;
+  EXPECT_NE(clean.out.find("ok: 1 file"), std::string::npos) << clean.out;
+}
+
+TEST(Cli, FmtRewritesAtomicallyAndASecondRunChangesNothing) {
+  FmtDir d;
+  d.write("a.org", kUnformatted);
+  d.write(".hidden/h.org", kUnformatted);  // hidden folders and build trees are not the user's sources
+  d.write("build/gen.org", kUnformatted);
+  std::string before = d.listing();
+  auto r = run("fmt " + d.dir);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("formatted " + d.dir + "/a.org"), std::string::npos) << r.out;
+  EXPECT_EQ(d.read("a.org"), kFormatted);
+  EXPECT_EQ(d.read(".hidden/h.org"), kUnformatted);
+  EXPECT_EQ(d.read("build/gen.org"), kUnformatted);
+  EXPECT_EQ(d.listing(), before);  // no temporary file left next to it
+  auto again = run("fmt " + d.dir + "/a.org");
+  EXPECT_EQ(again.code, 0) << again.out;
+  EXPECT_NE(again.out.find("0 reformatted, 1 already formatted"), std::string::npos) << again.out;
+  EXPECT_EQ(d.read("a.org"), kFormatted);
+  EXPECT_EQ(run("fmt --check " + d.dir + "/a.org").code, 0);
+  // --stdout prints the canonical text and leaves the file alone.
+  d.write("c.org", kUnformatted);
+  auto printed = run("fmt --stdout " + d.dir + "/c.org");
+  EXPECT_EQ(printed.code, 0) << printed.out;
+  EXPECT_EQ(printed.out, kFormatted);
+  EXPECT_EQ(d.read("c.org"), kUnformatted);
+  EXPECT_EQ(run("fmt --stdout " + d.dir).code, 2);  // several files: one --stdout cannot hold them
+}
+
+TEST(Cli, FmtLeavesAFileWithSyntaxErrorsUnchanged) {
+  FmtDir d;
+  const char* broken = "record A { amount: }\n\n\n   process   P {}\n";
+  d.write("bad.org", broken);
+  d.write("good.org", kUnformatted);
+  auto r = run("fmt " + d.dir);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("bad.org:1:20: error[E0001]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("left unchanged"), std::string::npos) << r.out;
+  EXPECT_EQ(d.read("bad.org"), broken);
+  EXPECT_EQ(d.read("good.org"), kFormatted);  // the other files are still formatted
+  EXPECT_EQ(run("fmt --check " + d.dir + "/bad.org").code, 1);
+  EXPECT_EQ(d.read("bad.org"), broken);
+}
+
+TEST(Cli, FmtOfAMissingPathExitsOne) {
+  auto r = run("fmt /nonexistent/file.org");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("/nonexistent/file.org: no such file or directory"), std::string::npos) << r.out;
+  EXPECT_EQ(run("fmt --check --stdout x.org").code, 2);
+  EXPECT_EQ(run("fmt").code, 2);
+  auto h = run("fmt --help");
+  EXPECT_EQ(h.code, 0);
+  EXPECT_NE(h.out.find("Examples:"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("Exit codes:"), std::string::npos) << h.out;
+}
+
+TEST(Cli, ShippedSourcesAreInCanonicalForm) {
+  // What the project ships is what `orgctl fmt` would write: users copy from it.
+  std::string root = ORGOS_SOURCE_DIR;
+  auto r = run("fmt --check " + root + "/stdlib " + root + "/templates " + root + "/examples");
+  EXPECT_EQ(r.code, 0) << r.out;
+}

@@ -57,6 +57,13 @@ TEST(Parser, LexicalErrorsHaveTheirOwnCodes) {
   EXPECT_NE(std::find(got.begin(), got.end(), "E0003"), got.end());
 }
 
+TEST(Parser, ClosedBlockCommentsAreCommentsEvenWhenAnotherFollows) {
+  // A block comment that is closed must never be taken for an unclosed one running to the end of the file.
+  auto c = parse("record A {}\n/* one */\nrecord B { /* two ** */ x: Int }\n/* three */");
+  EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
+  EXPECT_EQ(c->files[0].module->decls.size(), 2u);
+}
+
 TEST(Parser, InvalidUtf8IsReportedNotFatal) {
   auto c = parse(std::string("record A { x: Int }\n// caf\xC3 \xFF\n"));
   auto got = codes(*c);
