@@ -487,7 +487,7 @@ class Lowerer {
       case ast::EntryKind::Any:
         return nullptr;
       case ast::EntryKind::Compare:
-        return cmp(cmp_op(e.cmp), expr(e.values[0].get(), ctx));
+        return cmp(comparison_op(e.cmp), expr(e.values[0].get(), ctx));
       case ast::EntryKind::Range:
         return logic(Op::And, cmp(Op::Ge, expr(e.values[0].get(), ctx)),
                      cmp(Op::Le, expr(e.values[1].get(), ctx)));
@@ -764,23 +764,6 @@ class Lowerer {
       return w;
     }
     return n;
-  }
-
-  static Op cmp_op(ast::BinaryOp op) {
-    switch (op) {
-      case ast::BinaryOp::Ne:
-        return Op::Ne;
-      case ast::BinaryOp::Lt:
-        return Op::Lt;
-      case ast::BinaryOp::Le:
-        return Op::Le;
-      case ast::BinaryOp::Gt:
-        return Op::Gt;
-      case ast::BinaryOp::Ge:
-        return Op::Ge;
-      default:
-        return Op::Eq;
-    }
   }
 
   NodePtr compare(Op op, NodePtr a, NodePtr b, source::Span s) {
@@ -1118,7 +1101,7 @@ class Lowerer {
       case BinaryOp::Le:
       case BinaryOp::Gt:
       case BinaryOp::Ge:
-        return compare(cmp_op(e->op), expr(e->lhs.get(), ctx), expr(e->rhs.get(), ctx), e->span);
+        return compare(comparison_op(e->op), expr(e->lhs.get(), ctx), expr(e->rhs.get(), ctx), e->span);
       default:
         break;
     }
@@ -1172,6 +1155,23 @@ class Lowerer {
 };
 
 }  // namespace
+
+Op comparison_op(ast::BinaryOp op) {
+  switch (op) {
+    case ast::BinaryOp::Ne:
+      return Op::Ne;
+    case ast::BinaryOp::Lt:
+      return Op::Lt;
+    case ast::BinaryOp::Le:
+      return Op::Le;
+    case ast::BinaryOp::Gt:
+      return Op::Gt;
+    case ast::BinaryOp::Ge:
+      return Op::Ge;
+    default:
+      return Op::Eq;
+  }
+}
 
 Lowered lower(const driver::Compilation& c) {
   Lowered out;

@@ -37,6 +37,9 @@ struct Lowered {
   std::unordered_map<const ast::Pattern*, uint32_t> pattern_of;  // rule pattern → condition/accumulation
 };
 
+// The IR comparison for a source comparison operator (== for anything that is not one).
+Op comparison_op(ast::BinaryOp op);
+
 // Lowers every declaration of a compilation that checked without errors.
 Lowered lower(const driver::Compilation& c);
 

@@ -68,9 +68,9 @@ class ProgramLowerer {
         m.target = md->target ? expr_fn(md->target.get()) : kNone;
         m.warn = md->warn ? expr_fn(md->warn.get()) : kNone;
         m.alert = md->alert ? expr_fn(md->alert.get()) : kNone;
-        m.target_op = static_cast<uint8_t>(cmp(md->target_op));
-        m.warn_op = static_cast<uint8_t>(cmp(md->warn_op));
-        m.alert_op = static_cast<uint8_t>(cmp(md->alert_op));
+        m.target_op = static_cast<uint8_t>(comparison_op(md->target_op));
+        m.warn_op = static_cast<uint8_t>(comparison_op(md->warn_op));
+        m.alert_op = static_cast<uint8_t>(comparison_op(md->alert_op));
         m.alert_event = md->alert_event.str();
         prog_.metrics.push_back(std::move(m));
         break;
@@ -101,23 +101,6 @@ class ProgramLowerer {
         break;
       default:
         break;
-    }
-  }
-
-  static Op cmp(ast::BinaryOp op) {
-    switch (op) {
-      case ast::BinaryOp::Ne:
-        return Op::Ne;
-      case ast::BinaryOp::Lt:
-        return Op::Lt;
-      case ast::BinaryOp::Le:
-        return Op::Le;
-      case ast::BinaryOp::Gt:
-        return Op::Gt;
-      case ast::BinaryOp::Ge:
-        return Op::Ge;
-      default:
-        return Op::Eq;
     }
   }
 

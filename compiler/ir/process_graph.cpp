@@ -122,7 +122,7 @@ class Builder {
 
  private:
   Vertex add(NodeKind k, std::string label, const Stmt* s, Span span) {
-    Node n;
+    GraphNode n;
     n.kind = k;
     n.label = std::move(label);
     n.stmt = s;
@@ -434,7 +434,7 @@ std::string escape(const std::string& s) {
 struct VertexWriter {
   const Graph& g;
   void operator()(std::ostream& os, Vertex v) const {
-    const Node& n = g[v];
+    const GraphNode& n = g[v];
     std::string attrs;
     switch (n.kind) {
       case NodeKind::Start:

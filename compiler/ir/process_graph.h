@@ -69,7 +69,7 @@ enum class EdgeKind {
   Handler    // handler entry → its block
 };
 
-struct Node {
+struct GraphNode {
   NodeKind kind = NodeKind::Start;
   std::string label;
   const ast::Stmt* stmt = nullptr;  // null for start, ends, merges, joins and handler entries
@@ -87,7 +87,7 @@ struct Edge {
   std::string label;
 };
 
-using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, Node, Edge>;
+using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, GraphNode, Edge>;
 using Vertex = boost::graph_traits<Graph>::vertex_descriptor;
 
 struct ProcessGraph {

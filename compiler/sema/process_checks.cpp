@@ -194,7 +194,7 @@ class ProcessChecker {
   void never_ends(const Checked& k) {
     auto to_end = ir::reachable(k.pg.g, {k.pg.end, k.pg.fail_end}, /*reverse=*/true);
     for (Vertex v = 0; v < boost::num_vertices(k.pg.g); ++v) {
-      const ir::Node& n = k.pg.g[v];
+      const ir::GraphNode& n = k.pg.g[v];
       if (!k.live[v] || to_end[v] || !n.span.valid()) continue;
       c_.diags
           .report(diag::Code::E0501, n.stmt ? head_span(n.stmt) : n.span,
@@ -263,7 +263,7 @@ class ProcessChecker {
         std::optional<Vertex> first_after;
         bool elsewhere = false;
         for (Vertex v = 0; v < boost::num_vertices(k.pg.g); ++v) {
-          const ir::Node& node = k.pg.g[v];
+          const ir::GraphNode& node = k.pg.g[v];
           if (!node.stmt) continue;
           bool emits = (node.kind == NodeKind::Emit && as<ConstructStmt>(node.stmt)->type.str() == ev) ||
                        (node.kind == NodeKind::Signal && as<SignalStmt>(node.stmt)->event.str() == ev);
@@ -446,7 +446,7 @@ class ProcessChecker {
   std::vector<bool> blocking(const Checked& k, const std::map<const ProcessDecl*, bool>& must_wait) const {
     std::vector<bool> stop(boost::num_vertices(k.pg.g));
     for (Vertex v = 0; v < stop.size(); ++v) {
-      const ir::Node& n = k.pg.g[v];
+      const ir::GraphNode& n = k.pg.g[v];
       auto mw = n.callee ? must_wait.find(n.callee) : must_wait.end();
       stop[v] = waits(n.kind) || (n.kind == NodeKind::Run && mw != must_wait.end() && mw->second);
     }
@@ -464,7 +464,7 @@ class ProcessChecker {
     std::vector<std::vector<size_t>> callers(graphs_.size());
     for (size_t i = 0; i < graphs_.size(); ++i)
       for (Vertex v = 0; v < boost::num_vertices(graphs_[i].pg.g); ++v) {
-        const ir::Node& n = graphs_[i].pg.g[v];
+        const ir::GraphNode& n = graphs_[i].pg.g[v];
         if (n.kind == NodeKind::Run && n.callee && index_of.count(n.callee))
           callers[index_of[n.callee]].push_back(i);
       }
@@ -489,7 +489,7 @@ class ProcessChecker {
       const Checked& k = graphs_[i];
       auto r = ir::reachable_stopping_at(k.pg.g, {k.pg.start}, blocking(k, must_wait));
       for (Vertex v = 0; v < r.size(); ++v) {
-        const ir::Node& n = k.pg.g[v];
+        const ir::GraphNode& n = k.pg.g[v];
         if (!r[v] || n.kind != NodeKind::Run || !n.callee || !index_of.count(n.callee)) continue;
         boost::add_edge(i, index_of[n.callee], as<CallStmt>(n.stmt), g);
       }

@@ -37,17 +37,7 @@ void register_compile(CLI::App& app) {
     bo.check.stdlib_dir = opts->stdlib;
     bo.bundle_path = opts->output;
     bo.force = opts->force;
-    auto r = orgos::driver::build_or_load(bo);
-    if (auto* f = std::get_if<orgos::driver::BuildFailure>(&r)) {
-      if (f->compilation) {
-        std::cerr << orgos::diag::render_all_text(f->compilation->sources, f->compilation->diags,
-                                                  {globals().colour});
-        throw CLI::RuntimeError(kExitInputErrors);
-      }
-      std::cerr << "error: " << f->message << "\n";
-      throw CLI::RuntimeError(kExitIo);
-    }
-    auto& b = std::get<orgos::driver::Built>(r);
+    auto b = build_or_exit(bo);
     if (opts->dump) std::cout << orgos::ir::dump(b.bundle.module, b.bundle.program);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::cerr << (b.from_cache ? "up to date: " : "compiled: ") << b.bundle_path << " ("

@@ -26,16 +26,8 @@ struct Opened {
 std::unique_ptr<Opened> open_project(const std::string& path, const std::string& db) {
   orgos::driver::BuildOptions bo;
   bo.check.inputs = {path};
-  auto r = orgos::driver::build_or_load(bo);
-  if (auto* f = std::get_if<orgos::driver::BuildFailure>(&r)) {
-    if (f->compilation)
-      std::cerr << orgos::diag::render_all_text(f->compilation->sources, f->compilation->diags);
-    else
-      std::cerr << "error: " << f->message << "\n";
-    throw CLI::RuntimeError(f->compilation ? kExitInputErrors : kExitIo);
-  }
   auto o = std::make_unique<Opened>();
-  o->bundle = std::move(std::get<orgos::driver::Built>(r).bundle);
+  o->bundle = build_or_exit(bo).bundle;
   try {
     if (!std::filesystem::exists(db)) throw orgos::store::StoreError("no store at `" + db + "`");
     o->store = std::make_unique<orgos::store::Store>(db);

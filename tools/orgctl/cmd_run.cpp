@@ -70,17 +70,7 @@ void register_run(CLI::App& app) {
     bo.check.inputs = {opts->path};
     bo.check.stdlib_dir = opts->stdlib;
     bo.bundle_path = opts->bundle;
-    auto r = orgos::driver::build_or_load(bo);
-    if (auto* f = std::get_if<orgos::driver::BuildFailure>(&r)) {
-      if (f->compilation) {
-        std::cerr << orgos::diag::render_all_text(f->compilation->sources, f->compilation->diags,
-                                                  {globals().colour});
-        throw CLI::RuntimeError(kExitInputErrors);
-      }
-      std::cerr << "error: " << f->message << "\n";
-      throw CLI::RuntimeError(kExitIo);
-    }
-    auto& b = std::get<orgos::driver::Built>(r);
+    auto b = build_or_exit(bo);
     double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::string scenario = opts->scenario.empty() ? default_scenario(opts->path) : opts->scenario;
     int64_t start = 0;

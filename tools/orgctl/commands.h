@@ -2,6 +2,8 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include "compiler/driver/build.h"
+
 namespace orgctl {
 
 // Exit codes, documented in docs/cli.md: 0 success, 1 the input has errors (diagnostics printed),
@@ -16,6 +18,9 @@ struct Globals {
   bool colour = false;  // stderr is a TTY and NO_COLOR is unset
 };
 Globals& globals();
+
+// Compile-or-load the project; on failure prints why and throws the verb's exit code (1 or 3).
+orgos::driver::Built build_or_exit(const orgos::driver::BuildOptions& opts);
 
 void register_check(CLI::App& app);
 void register_fmt(CLI::App& app);
