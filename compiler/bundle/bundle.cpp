@@ -89,6 +89,7 @@ class Reader {
   }
   void raw(void* dst, size_t len) {
     need(len);
+    if (len == 0) return;  // dst may be an empty vector's null data()
     std::memcpy(dst, p_ + pos_, len);
     pos_ += len;
   }
