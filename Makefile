@@ -7,7 +7,7 @@ BUILD  := build/$(PRESET)
 ORGCTL := $(BUILD)/tools/orgctl/orgctl
 EXAMPLE ?= examples/acme90
 
-.PHONY: deps configure build demo test asan-test bench format format-check clean
+.PHONY: deps configure build demo test asan-test bench fuzz format format-check clean
 
 deps:
 	@bash scripts/deps.sh
@@ -31,6 +31,19 @@ asan-test:
 bench:
 	@$(MAKE) --no-print-directory build PRESET=release
 	$(BUILD)/bench/orgos_bench
+
+# Coverage-guided fuzzing of the front-end (docs/building.md, "Fuzzing"). FUZZ_SECONDS bounds the run;
+# the corpus grows in build/fuzz/corpus, crashing inputs land in build/fuzz/findings/.
+FUZZ_SECONDS ?= 600
+fuzz:
+	@bash scripts/deps.sh fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz --target fuzz_frontend
+	@mkdir -p build/fuzz/corpus build/fuzz/findings
+	@git ls-files '*.org' | while read f; do [ -f "$$f" ] && cp "$$f" "build/fuzz/corpus/seed-$$(echo "$$f" | tr / _)"; done
+	build/fuzz/fuzz/fuzz_frontend build/fuzz/corpus fuzz/regressions -dict=fuzz/org.dict \
+	  -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+	  -artifact_prefix=build/fuzz/findings/ -print_final_stats=1
 
 format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -1,31 +1,40 @@
-// Front-end throughput: parse (and later check) source lines per second on a warm parser.
+// Front-end throughput: source lines per second through parse alone and through parse + check, on a warm
+// parser, over the generated program (bench/program_generator.h). Figures: bench/RESULTS.md.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+
+#include "bench/program_generator.h"
 #include "compiler/driver/compilation.h"
 
 namespace {
 
-std::string generate(int records) {
-  std::string s;
-  for (int i = 0; i < records; ++i) {
-    s += "record R" + std::to_string(i) + " {\n  amount: Money\n  unit: Unit\n  note: String?\n";
-    s += "  check amount > 0 USD and amount < 1_000_000 USD\n}\n";
-  }
-  return s;
-}
-
-void BM_ParseLines(benchmark::State& state) {
-  std::string text = generate(static_cast<int>(state.range(0)));
+template <class Stage>
+void run_lines(benchmark::State& state, Stage stage) {
+  std::string text = orgos::bench::generate_program(static_cast<size_t>(state.range(0)));
   size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
-  orgos::driver::parse_text("warmup.org", text);  // the first parse pays ANTLR's static initialisation
+  {
+    auto warm = stage("warmup.org", text);  // the first run pays ANTLR's static initialisation
+    if (warm->diags.has_errors()) state.SkipWithError("the generated program has errors");
+  }
   for (auto _ : state) {
-    auto c = orgos::driver::parse_text("bench.org", text);
+    auto c = stage("bench.org", text);
     benchmark::DoNotOptimize(c);
   }
+  state.counters["lines"] = static_cast<double>(lines);
   state.counters["lines/s"] =
       benchmark::Counter(static_cast<double>(lines * state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_ParseLines)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+void BM_Parse(benchmark::State& state) {
+  run_lines(state, orgos::driver::parse_text);
+}
+void BM_ParseAndCheck(benchmark::State& state) {
+  run_lines(state, orgos::driver::check_text);
+}
+
+BENCHMARK(BM_Parse)->Arg(100'000)->Unit(benchmark::kMillisecond)->MinTime(2);
+BENCHMARK(BM_ParseAndCheck)->Arg(100'000)->Unit(benchmark::kMillisecond)->MinTime(2);
 
 }  // namespace
 

@@ -16,6 +16,8 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# `scripts/deps.sh fuzz` adds clang and its libFuzzer runtime (only the fuzz build needs them).
+if [ "${1:-}" = "fuzz" ]; then PACKAGES+=(clang-14 libclang-rt-14-dev); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

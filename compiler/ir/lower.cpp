@@ -702,7 +702,7 @@ class Lowerer {
           inst.id = target && out_.layout_of.count(target) ? out_.layout_of[target] : 0;
           Ctx outer = mk();
           Ctx c;
-          c.binding = [this, inst, target, outer](const Binding* b, source::Span sp) {
+          c.binding = [this, inst, outer](const Binding* b, source::Span sp) {
             if (b->kind == BindingKind::SignalParam) {
               auto p0 = leaf(Op::Param, inst, sp);
               auto f = leaf(Op::Field, itype(b->type), sp);
