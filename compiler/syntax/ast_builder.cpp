@@ -23,7 +23,27 @@ source::Span AstBuilder::span(antlr4::tree::TerminalNode* t) {
   return to_span_(t->getSymbol(), t->getSymbol());
 }
 
-bool AstBuilder::has_error(antlr4::tree::ParseTree* t) {
+// The text of a subtree: its tokens' texts, concatenated (what ParseTree::getText returns). Written out
+// because the runtime's version builds a std::stringstream per call, which showed up in profiles: most
+// calls are for a one-token identifier.
+std::string AstBuilder::text(antlr4::ParserRuleContext* c) {
+  std::string out;
+  if (!c) return out;
+  if (c->getStart() && c->getStart() == c->getStop()) return c->getStart()->getText();
+  append_text(c, out);
+  return out;
+}
+
+void AstBuilder::append_text(antlr4::tree::ParseTree* t, std::string& out) {
+  if (auto* leaf = dynamic_cast<antlr4::tree::TerminalNode*>(t)) {
+    out += leaf->getSymbol()->getText();
+    return;
+  }
+  for (auto* ch : t->children) append_text(ch, out);
+}
+
+bool AstBuilder::has_error(antlr4::tree::ParseTree* t) const {
+  if (clean_) return false;
   if (!t) return true;
   if (dynamic_cast<antlr4::tree::ErrorNode*>(t)) return true;
   if (auto* r = dynamic_cast<antlr4::ParserRuleContext*>(t)) {
@@ -40,7 +60,7 @@ bool AstBuilder::has_error(antlr4::tree::ParseTree* t) {
 
 Name AstBuilder::name(P::IdentContext* c) {
   if (!c) return {};
-  return Name{c->getText(), span(c)};
+  return Name{text(c), span(c)};
 }
 
 Name AstBuilder::name(antlr4::tree::TerminalNode* t) {
@@ -102,11 +122,11 @@ std::unique_ptr<Module> AstBuilder::build(P::FileContext* ctx, std::vector<std::
         if (inner) {
           for (auto* ch : inner->children) {
             if (auto* id = dynamic_cast<P::IdentContext*>(ch)) {
-              broken.push_back(id->getText());
+              broken.push_back(text(id));
               break;
             }
             if (auto* q = dynamic_cast<P::QualifiedNameContext*>(ch)) {
-              broken.push_back(q->getText());
+              broken.push_back(text(q));
               break;
             }
           }
@@ -902,7 +922,7 @@ ExprPtr AstBuilder::expr_inner(P::ExprContext* c) {
 ExprPtr AstBuilder::primary(P::PrimaryContext* c) {
   if (!c) return error_expr({});
   source::Span sp = span(c);
-  if (auto* x = dynamic_cast<P::NamePrimaryContext*>(c)) return std::make_unique<NameExpr>(x->getText(), sp);
+  if (auto* x = dynamic_cast<P::NamePrimaryContext*>(c)) return std::make_unique<NameExpr>(text(x), sp);
   if (auto* x = dynamic_cast<P::LiteralPrimaryContext*>(c)) return literal(x->literal());
   if (auto* x = dynamic_cast<P::ParenPrimaryContext*>(c)) return expr(x->expr());
   if (auto* x = dynamic_cast<P::ListPrimaryContext*>(c)) {

@@ -12,10 +12,11 @@ namespace orgos::syntax {
 
 class AstBuilder {
  public:
-  // `to_span` maps ANTLR token positions (code points) to the project's byte-based spans.
+  // `to_span` maps ANTLR token positions (code points) to the project's byte-based spans. `clean` says
+  // the parser met no syntax error (the bail-out stage succeeded), so no subtree needs error checks.
   AstBuilder(source::FileId file, diag::DiagnosticEngine& diags,
-             std::function<source::Span(antlr4::Token*, antlr4::Token*)> to_span)
-      : file_(file), diags_(diags), to_span_(std::move(to_span)) {}
+             std::function<source::Span(antlr4::Token*, antlr4::Token*)> to_span, bool clean)
+      : file_(file), diags_(diags), to_span_(std::move(to_span)), clean_(clean) {}
 
   std::unique_ptr<ast::Module> build(grammar::OrgParser::FileContext* ctx, std::vector<std::string>& broken);
 
@@ -23,7 +24,9 @@ class AstBuilder {
   using P = grammar::OrgParser;
   source::Span span(antlr4::ParserRuleContext* ctx);
   source::Span span(antlr4::tree::TerminalNode* t);
-  static bool has_error(antlr4::tree::ParseTree* t);
+  bool has_error(antlr4::tree::ParseTree* t) const;
+  static std::string text(antlr4::ParserRuleContext* c);
+  static void append_text(antlr4::tree::ParseTree* t, std::string& out);
 
   ast::Name name(P::IdentContext* c);
   ast::Name name(antlr4::tree::TerminalNode* t);
@@ -74,6 +77,7 @@ class AstBuilder {
   source::FileId file_;
   diag::DiagnosticEngine& diags_;
   std::function<source::Span(antlr4::Token*, antlr4::Token*)> to_span_;
+  bool clean_ = false;
   int depth_ = 0;
   bool too_deep_reported_ = false;
 };

@@ -291,10 +291,12 @@ ParseResult parse(const source::SourceManager& sm, source::FileId file, diag::Di
       antlr4::atn::PredictionMode::SLL);
   parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
   OrgParser::FileContext* tree = nullptr;
+  bool clean = true;
   try {
     tree = parser.file();
   } catch (antlr4::ParseCancellationException&) {
     // Stage 2: full LL with error recovery and reporting, so every syntax error of the file is listed.
+    clean = false;
     tokens.seek(0);
     parser.reset();
     parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
@@ -306,7 +308,8 @@ ParseResult parse(const source::SourceManager& sm, source::FileId file, diag::Di
     parser.removeErrorListeners();
   }
   result.had_syntax_errors = diags.error_count() > before;
-  AstBuilder builder(file, diags, [&pm](antlr4::Token* a, antlr4::Token* b) { return pm.span(a, b); });
+  AstBuilder builder(
+      file, diags, [&pm](antlr4::Token* a, antlr4::Token* b) { return pm.span(a, b); }, clean);
   result.module = builder.build(tree, result.broken_names);
   return result;
 }

@@ -1,4 +1,5 @@
 // orgctl — the OrgOS command line. Parses the verb and hands over to its cmd_<verb>.cpp.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -15,6 +16,10 @@ Globals& globals() {
 }  // namespace orgctl
 
 int main(int argc, char** argv) {
+  // The front-end allocates and frees millions of small parse-tree nodes; with glibc's fastbins their
+  // frees end in malloc_consolidate, about a tenth of `orgctl check` on a large program (bench/RESULTS.md).
+  // A process-wide choice, so it is made here and not in the library that hosts embed.
+  mallopt(M_MXFAST, 0);
   CLI::App app{"orgctl — organization as code: check, format, graph and run OrgOS programs"};
   app.set_version_flag("--version", std::string("orgctl ") + ORGOS_VERSION);
   app.require_subcommand(1);
