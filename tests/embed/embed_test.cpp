@@ -77,7 +77,8 @@ TEST(Embed, InstalledPackageBuildsTheExampleHosts) {
   auto cfg = sh("cmake -S " + std::string(ORGOS_SOURCE_DIR) + "/examples/embed -B " + tmp +
                 "/build -G Ninja "
                 "-DCMAKE_PREFIX_PATH=" +
-                tmp + "/prefix");
+                tmp + "/prefix -DCMAKE_CXX_FLAGS='" + ORGOS_HOST_FLAGS + "' -DCMAKE_C_FLAGS='" +
+                ORGOS_HOST_FLAGS + "' -DCMAKE_EXE_LINKER_FLAGS='" + ORGOS_HOST_FLAGS + "'");
   ASSERT_EQ(cfg.code, 0) << cfg.out;
   auto build = sh("cmake --build " + tmp + "/build");
   ASSERT_EQ(build.code, 0) << build.out;
