@@ -90,6 +90,21 @@ Evaluator::Evaluator(const ir::Module& m, Host host, bool fast_guards) : m_(m), 
 Outcome Evaluator::call(uint32_t function, const std::vector<Value>& args) {
   Outcome out;
   const Function& fn = m_.functions.at(function);
+  if (native_ && function < native_->functions.size() && native_->functions[function]) {
+    NativeCtx ctx{this, host_.today, &depth_};
+    depth_ = 0;
+    native_error_.reset();
+    int32_t st = native_->functions[function](args.data(), &out.value, &ctx);
+    if (st == kNativeOk) return out;
+    if (st == kNativeRaised && native_error_) {
+      out.value = Value::none();
+      out.error = std::move(native_error_);
+      native_error_.reset();
+      return out;
+    }
+    // Native code found an error; the walker words it (same semantics, so the same error).
+    return call_reference(function, args);
+  }
   // Guard-shaped functions take the fast path; it hands anything unusual back to the walker below.
   if (function < guards_.size() && guards_[function]) {
     auto r = guards_[function]->run(args.data());
@@ -98,7 +113,15 @@ Outcome Evaluator::call(uint32_t function, const std::vector<Value>& args) {
       return out;
     }
   }
+  (void)fn;
+  return call_reference(function, args);
+}
+
+Outcome Evaluator::call_reference(uint32_t function, const std::vector<Value>& args) {
+  Outcome out;
+  const Function& fn = m_.functions.at(function);
   Frame f{&args, std::vector<Value>(fn.nlocals, Value::none())};
+  depth_ = 0;  // a call from outside starts at depth 0, whatever an earlier failed call left behind
   try {
     out.value = eval(*fn.body, f);
   } catch (Raised& r) {
@@ -107,8 +130,41 @@ Outcome Evaluator::call(uint32_t function, const std::vector<Value>& args) {
   return out;
 }
 
+std::optional<Outcome> Evaluator::call_native(uint32_t function, const std::vector<Value>& args) {
+  if (!native_ || function >= native_->functions.size() || !native_->functions[function]) return std::nullopt;
+  Outcome out;
+  NativeCtx ctx{this, host_.today, &depth_};
+  depth_ = 0;
+  native_error_.reset();
+  int32_t st = native_->functions[function](args.data(), &out.value, &ctx);
+  if (st == kNativeOk) return out;
+  out.value = Value::none();
+  if (st == kNativeRaised && native_error_) {
+    out.error = std::move(native_error_);
+  } else {
+    out.error =
+        RuntimeError{static_cast<ErrorKind>(st - 1), "reported by native code", m_.functions[function].span};
+  }
+  native_error_.reset();
+  return out;
+}
+
+int32_t Evaluator::eval_for_native(const Node& n, const Value* args, uint32_t nargs, uint32_t nlocals,
+                                   Value* out) {
+  std::vector<Value> params(args, args + nargs);
+  Frame f{&params, std::vector<Value>(nlocals, Value::none())};
+  try {
+    *out = eval(n, f);
+    return kNativeOk;
+  } catch (Raised& r) {
+    native_error_ = std::move(r.err);
+    return kNativeRaised;
+  }
+}
+
 Outcome Evaluator::call_table(uint32_t t, const std::vector<Value>& args) {
   Outcome out;
+  depth_ = 0;
   try {
     out.value = table(m_.tables.at(t), args, nullptr);
   } catch (Raised& r) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "compiler/interp/guard_program.h"
+#include "compiler/interp/native.h"
 #include "compiler/ir/ir.h"
 
 namespace orgos::interp {
@@ -72,10 +73,23 @@ class Evaluator {
   // `fast_guards` off evaluates everything with the tree-walker (the tests compare the two).
   Evaluator(const ir::Module& m, Host host = {}, bool fast_guards = true);
   Outcome call(uint32_t function, const std::vector<ir::Value>& args);
+  // The tree-walker alone (no fast guards, no native code): the reference for the other two.
+  Outcome call_reference(uint32_t function, const std::vector<ir::Value>& args);
   Outcome call_table(uint32_t table, const std::vector<ir::Value>& args);
   Arena& arena() { return arena_; }
   // The engine clock moves between calls; `today` reads this.
   void set_today(int64_t days) { host_.today = days; }
+
+  // Runs `call` through native code where `code` has a function (see compiler/codegen). Null detaches.
+  void attach_native(std::shared_ptr<const NativeCode> code) { native_ = std::move(code); }
+  bool has_native() const { return native_ != nullptr; }
+  // One call through native code only, for differential tests: the error kind is the one the native
+  // code itself reported. nullopt when the function has no native code.
+  std::optional<Outcome> call_native(uint32_t function, const std::vector<ir::Value>& args);
+  // Runtime support for native code: evaluates one node with the walker. Returns kNativeOk or
+  // kNativeRaised (the error is kept for the native call's caller).
+  int32_t eval_for_native(const ir::Node& n, const ir::Value* args, uint32_t nargs, uint32_t nlocals,
+                          ir::Value* out);
 
  private:
   struct Frame {
@@ -94,7 +108,9 @@ class Evaluator {
   Host host_;
   std::vector<std::optional<GuardProgram>> guards_;  // per function: its fast form, if it has one
   Arena arena_;
-  int depth_ = 0;
+  int32_t depth_ = 0;
+  std::shared_ptr<const NativeCode> native_;
+  std::optional<RuntimeError> native_error_;  // recorded by runtime support during a native call
 };
 
 // Decimal helpers shared with the JIT's runtime support (same rounding, same overflow rules).

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "compiler/codegen/jit.h"
 #include "compiler/syntax/literal.h"
 
 namespace orgos::workflow {
@@ -82,7 +83,8 @@ struct Engine::Impl {
   Engine& self;
   store::Store& store;
   EngineOptions opts;
-  interp::Arena arena;  // long-lived values: records, frames
+  std::string jit_error;  // see Engine::jit_error
+  interp::Arena arena;    // long-lived values: records, frames
   std::map<std::string, std::unique_ptr<Version>> versions;
   Version* current = nullptr;  // the version the engine was opened with
   Version* cur = nullptr;      // the version whose code runs now
@@ -130,6 +132,10 @@ struct Engine::Impl {
     host.today = 0;
     host.all_of = [this](uint32_t layout, interp::Arena& a) { return all_of(layout, a); };
     v->ev = std::make_unique<interp::Evaluator>(b->module, host);
+    if (opts.exec == ExecEngine::Jit) {
+      if (auto code = codegen::compile(b->module, {}, nullptr, &jit_error))
+        v->ev->attach_native(std::move(code));
+    }
     Resolver r;
     r.unit = [this](const std::string& n) { return units.count(n) ? units[n] : nullptr; };
     r.actor = [this](const std::string& n) { return actor(n); };
@@ -1638,6 +1644,10 @@ Engine::Engine(const bundle::Bundle& b, store::Store& s, EngineOptions opts) : b
 }
 
 Engine::~Engine() = default;
+
+const std::string& Engine::jit_error() const {
+  return impl_->jit_error;
+}
 
 Outcome Engine::post_event(const std::string& name, const json& payload, const std::string& actor_id,
                            const std::string& key) {

@@ -50,17 +50,25 @@ struct KpiView {
   bool warn = false, alert = false;
 };
 
+// How guards, conditions, tables and formulas run: native code from the JIT (compiler/codegen), or the
+// reference interpreter alone. Both give the same results; the scenario tests run every project under both.
+enum class ExecEngine { Interp, Jit };
+
 struct EngineOptions {
   int64_t start_time = 0;                         // engine clock at the first input (seconds since 1970)
   int64_t for_each_bound = 10000;                 // default bound of `for each`
   int64_t max_steps_per_input = 1000000;          // runaway protection
   std::function<void(const std::string&)> trace;  // one line per observable step
+  ExecEngine exec = ExecEngine::Jit;
 };
 
 class Engine {
  public:
   Engine(const bundle::Bundle& b, store::Store& s, EngineOptions opts = {});
   ~Engine();
+  // Why native code could not be made for a bundle version ("" when it was, or was not asked for). The
+  // engine then runs that version with the interpreter: same results, slower.
+  const std::string& jit_error() const;
 
   // ---- inputs (each is logged once, by key; a repeated key is a no-op)
   Outcome post_event(const std::string& name, const json& payload, const std::string& actor,

@@ -63,17 +63,26 @@ TEST_P(ScenarioProjects, PlaysWithEveryExpectationMet) {
   std::string err;
   int64_t start = scenario::start_time(p.scenario, err);
   ASSERT_TRUE(err.empty()) << err;
-  store::Store s(":memory:");
-  std::vector<std::string> trace;
-  workflow::Engine e(built.bundle, s,
-                     {start, 10000, 1000000, [&](const std::string& l) { trace.push_back(l); }});
-  auto res = scenario::run(p.scenario, e);
-  std::string t;
-  for (auto& l : trace) t += l + "\n";
-  std::string why;
-  for (auto& f : res.failures) why += f + "\n";
-  EXPECT_TRUE(res.ok) << why << "\ntrace:\n" << t;
-  EXPECT_FALSE(s.verify_audit(why)) << why;
+  // Once with native code, once with the reference interpreter: every expectation holds under both, and
+  // the two traces are the same line for line.
+  std::string traces[2];
+  for (auto exec : {workflow::ExecEngine::Jit, workflow::ExecEngine::Interp}) {
+    SCOPED_TRACE(exec == workflow::ExecEngine::Jit ? "engine jit" : "engine interp");
+    store::Store s(":memory:");
+    std::vector<std::string> trace;
+    workflow::EngineOptions eo{start, 10000, 1000000, [&](const std::string& l) { trace.push_back(l); },
+                               exec};
+    workflow::Engine e(built.bundle, s, eo);
+    EXPECT_EQ(e.jit_error(), "");
+    auto res = scenario::run(p.scenario, e);
+    std::string& t = traces[exec == workflow::ExecEngine::Jit ? 0 : 1];
+    for (auto& l : trace) t += l + "\n";
+    std::string why;
+    for (auto& f : res.failures) why += f + "\n";
+    EXPECT_TRUE(res.ok) << why << "\ntrace:\n" << t;
+    EXPECT_FALSE(s.verify_audit(why)) << why;
+  }
+  EXPECT_EQ(traces[0], traces[1]);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ScenarioProjects, ::testing::ValuesIn(projects()),

@@ -23,7 +23,8 @@ struct Opened {
 };
 
 // The project's bundle and the store, or an exit with a clear message.
-std::unique_ptr<Opened> open_project(const std::string& path, const std::string& db) {
+std::unique_ptr<Opened> open_project(const std::string& path, const std::string& db,
+                                     const std::string& engine) {
   orgos::driver::BuildOptions bo;
   bo.check.inputs = {path};
   auto o = std::make_unique<Opened>();
@@ -35,7 +36,9 @@ std::unique_ptr<Opened> open_project(const std::string& path, const std::string&
     std::cerr << "error: " << e.what() << "\n  hint: give the --db file of a run (orgctl run … --db FILE)\n";
     throw CLI::RuntimeError(kExitIo);
   }
-  o->engine = std::make_unique<orgos::workflow::Engine>(o->bundle, *o->store);
+  orgos::workflow::EngineOptions eo;
+  eo.exec = exec_engine(engine);
+  o->engine = std::make_unique<orgos::workflow::Engine>(o->bundle, *o->store, eo);
   return o;
 }
 
@@ -50,6 +53,7 @@ std::string when(int64_t t) {
 void register_instances(CLI::App& app) {
   auto path = std::make_shared<std::string>(".");
   auto db = std::make_shared<std::string>();
+  auto engine = std::make_shared<std::string>("jit");
   auto json_out = std::make_shared<bool>(false);
   auto id = std::make_shared<int64_t>(0);
   auto* cmd =
@@ -58,12 +62,13 @@ void register_instances(CLI::App& app) {
   auto* list = cmd->add_subcommand("list", "Every process instance: id, process, status, start and end");
   list->add_option("path", *path, "project folder (default: .)");
   list->add_option("--db", *db, "the store")->required();
+  add_engine_option(list, *engine);
   list->add_flag("--json", *json_out, "print JSON");
   list->footer(
       "Example:\n  orgctl instances list examples/acme90 --db acme.db\nExit codes: 0, 1 source errors, 3 no "
       "store.");
-  list->callback([path, db, json_out]() {
-    auto o = open_project(*path, *db);
+  list->callback([path, db, engine, json_out]() {
+    auto o = open_project(*path, *db, *engine);
     nlohmann::json a = nlohmann::json::array();
     for (auto& i : o->engine->instances()) {
       if (*json_out)
@@ -84,11 +89,12 @@ void register_instances(CLI::App& app) {
   show->add_option("id", *id, "instance id")->required();
   show->add_option("path", *path, "project folder (default: .)");
   show->add_option("--db", *db, "the store")->required();
+  add_engine_option(show, *engine);
   show->footer(
       "Example:\n  orgctl instances show 12 examples/acme90 --db acme.db\nExit codes: 0, 1 no such instance, "
       "3 no store.");
-  show->callback([path, db, id]() {
-    auto o = open_project(*path, *db);
+  show->callback([path, db, engine, id]() {
+    auto o = open_project(*path, *db, *engine);
     bool found = false;
     for (auto& i : o->engine->instances())
       if (i.id == *id) {
@@ -105,7 +111,9 @@ void register_instances(CLI::App& app) {
     std::set<std::string> tasks;
     for (auto& t : o->engine->tasks(false))
       if (t.instance == *id) tasks.insert("#" + std::to_string(t.id));
-    for (const std::string& line : orgos::workflow::Engine::replay(o->bundle, *o->store, {})) {
+    orgos::workflow::EngineOptions replay_opts;
+    replay_opts.exec = exec_engine(*engine);
+    for (const std::string& line : orgos::workflow::Engine::replay(o->bundle, *o->store, replay_opts)) {
       auto mentions = [&](const std::string& t) {
         auto p = line.find(t);
         return p != std::string::npos && (p + t.size() == line.size() || !std::isdigit(line[p + t.size()]));
@@ -121,16 +129,18 @@ void register_instances(CLI::App& app) {
 void register_metrics(CLI::App& app) {
   auto path = std::make_shared<std::string>(".");
   auto db = std::make_shared<std::string>();
+  auto engine = std::make_shared<std::string>("jit");
   auto json_out = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("metrics", "The KPIs of a store's organization, computed now");
   cmd->add_option("path", *path, "project folder (default: .)");
   cmd->add_option("--db", *db, "the store")->required();
+  add_engine_option(cmd, *engine);
   cmd->add_flag("--json", *json_out, "print JSON");
   cmd->footer(
       "Example:\n  orgctl metrics examples/acme90 --db acme.db --json\nExit codes: 0, 1 source errors, 3 no "
       "store.");
-  cmd->callback([path, db, json_out]() {
-    auto o = open_project(*path, *db);
+  cmd->callback([path, db, engine, json_out]() {
+    auto o = open_project(*path, *db, *engine);
     nlohmann::json j = nlohmann::json::object();
     for (auto& [n, v] : o->engine->metrics()) {
       if (*json_out)

@@ -40,7 +40,7 @@ void register_run(CLI::App& app) {
   struct Opts {
     std::string path = ".";
     std::string scenario, db, bundle, stdlib;
-    std::string engine = "interp";
+    std::string engine = "jit";
     bool timing = false, quiet = false, json = false;
   };
   auto opts = std::make_shared<Opts>();
@@ -52,8 +52,7 @@ void register_run(CLI::App& app) {
       "--db", opts->db,
       "SQLite store to run on (default: in memory). A store holding an interrupted run resumes it");
   cmd->add_option("--bundle", opts->bundle, "bundle file (default: PROJECT/.orgos/bundle.orgb)");
-  cmd->add_option("--engine", opts->engine, "how compiled code runs: interp (the reference interpreter)")
-      ->check(CLI::IsMember({"interp"}));
+  add_engine_option(cmd, opts->engine);
   cmd->add_option("--stdlib", opts->stdlib, "the standard library folder");
   cmd->add_flag("-q,--quiet", opts->quiet, "print only the KPIs and the verdict, not the trace");
   cmd->add_flag("--timing", opts->timing, "print how long loading and running took");
@@ -92,8 +91,12 @@ void register_run(CLI::App& app) {
     }
     orgos::workflow::EngineOptions eo;
     eo.start_time = start;
+    eo.exec = exec_engine(opts->engine);
     if (!opts->quiet) eo.trace = [](const std::string& line) { std::cout << line << "\n"; };
     orgos::workflow::Engine engine(b.bundle, *store, eo);
+    if (!engine.jit_error().empty())
+      std::cerr << "warning: running with the interpreter: native code generation failed: "
+                << engine.jit_error() << "\n";
     for (const auto& org : b.bundle.program.orgs)
       std::cout << "org " << org.name << ": " << org.units.size() << " units, " << org.positions.size()
                 << " positions, " << b.bundle.program.processes.size() << " processes, "

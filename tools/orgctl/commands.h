@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "compiler/driver/build.h"
+#include "runtime/workflow/engine.h"
 
 namespace orgctl {
 
@@ -21,6 +22,10 @@ Globals& globals();
 
 // Compile-or-load the project; on failure prints why and throws the verb's exit code (1 or 3).
 orgos::driver::Built build_or_exit(const orgos::driver::BuildOptions& opts);
+
+// `--engine jit|interp` (default jit) on a verb that runs compiled code, and its engine setting.
+CLI::Option* add_engine_option(CLI::App* cmd, std::string& engine);
+orgos::workflow::ExecEngine exec_engine(const std::string& engine);
 
 void register_check(CLI::App& app);
 void register_fmt(CLI::App& app);
