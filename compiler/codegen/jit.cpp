@@ -5,15 +5,19 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/Object/ObjectFile.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
 
 #include <chrono>
 #include <map>
 #include <mutex>
 
+#include "compiler/bundle/bundle.h"
 #include "compiler/interp/evaluator.h"
 
 namespace orgos::codegen {
@@ -27,9 +31,9 @@ namespace {
 
 // ---- runtime support: what generated code calls. Plain functions, registered as absolute symbols.
 
-int32_t rt_eval(interp::NativeCtx* ctx, const Node* n, const ir::Value* args, uint32_t nargs,
+int32_t rt_eval(interp::NativeCtx* ctx, uint32_t node, const ir::Value* args, uint32_t nargs,
                 uint32_t nlocals, ir::Value* out) {
-  return ctx->eval->eval_for_native(*n, args, nargs, nlocals, out);
+  return ctx->eval->eval_for_native(*ctx->nodes[node], args, nargs, nlocals, out);
 }
 int32_t rt_dec_mul(const ir::Dec* a, const ir::Dec* b, ir::Dec* out) {
   return interp::dec::mul(*a, *b, *out) ? 0 : 1;
@@ -57,6 +61,69 @@ bool numeric(Kind k) {
   return int_like(k) || wide(k);
 }
 
+// What is compiled inline; every other node goes to runtime support (the evaluator). Constants that are
+// pointers (strings) go too: object code must hold no addresses, so that a bundle can cache it.
+bool compiled_inline(const Node& n) {
+  switch (n.op) {
+    case Op::Const:
+      return n.type.kind != Kind::Str && n.type.kind != Kind::List && n.type.kind != Kind::Rec;
+    case Op::Param:
+    case Op::Today:
+    case Op::Field:
+    case Op::OptField:
+    case Op::IntToDec:
+    case Op::And:
+    case Op::Or:
+    case Op::Not:
+    case Op::IsNone:
+    case Op::CallFn:
+      return true;
+    case Op::Coalesce:
+      return n.type.kind != Kind::None;
+    case Op::Neg:
+      return n.type.kind == Kind::Int || n.type.kind == Kind::Dur || wide(n.type.kind);
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul:
+    case Op::Div:
+    case Op::Mod: {
+      Kind ka = n.kids[0]->type.kind, kb = n.kids[1]->type.kind;
+      if (!numeric(kb)) return false;
+      switch (ka) {
+        case Kind::Int:
+        case Kind::Date:
+          return true;
+        case Kind::Dur:
+          return kb == Kind::Dur || kb == Kind::Int;
+        case Kind::Dec:
+        case Kind::Money:
+          return n.op != Op::Mod;
+        default:
+          return false;
+      }
+    }
+    case Op::Eq:
+    case Op::Ne:
+    case Op::Lt:
+    case Op::Le:
+    case Op::Gt:
+    case Op::Ge:
+      return numeric(n.kids[0]->type.kind) && numeric(n.kids[1]->type.kind);
+    default:
+      return false;
+  }
+}
+
+// The nodes generated code hands to the evaluator, numbered in the order Gen meets them: a pre-order walk
+// that stops at each such node (every inline operation generates its operands in order).
+void collect_fallbacks(const Node& n, std::vector<const Node*>& out) {
+  if (!compiled_inline(n)) {
+    out.push_back(&n);
+    return;
+  }
+  for (auto& k : n.kids) collect_fallbacks(*k, out);
+}
+
 // A value in registers: its tag, its payload (i64, or i128 for Decimal and Money) and its aux word.
 struct CV {
   llvm::Value* tag;
@@ -73,14 +140,15 @@ class Gen {
     i128 = B.getInt128Ty();
     ptr = B.getPtrTy();
     fn_ty = llvm::FunctionType::get(i32, {ptr, ptr, ptr}, false);
-    auto* eval_ty = llvm::FunctionType::get(i32, {ptr, ptr, ptr, i32, i32, ptr}, false);
+    auto* eval_ty = llvm::FunctionType::get(i32, {ptr, i32, ptr, i32, i32, ptr}, false);
     rt_eval_ = llvm::Function::Create(eval_ty, llvm::Function::ExternalLinkage, "orgos_rt_eval", M);
     auto* dec_ty = llvm::FunctionType::get(i32, {ptr, ptr, ptr}, false);
     rt_mul_ = llvm::Function::Create(dec_ty, llvm::Function::ExternalLinkage, "orgos_rt_dec_mul", M);
     rt_div_ = llvm::Function::Create(dec_ty, llvm::Function::ExternalLinkage, "orgos_rt_dec_div", M);
   }
 
-  size_t fallbacks = 0;
+  std::vector<const Node*>
+      fallbacks;  // handed to the evaluator, numbered as collect_fallbacks() numbers them
 
   void declare_all() {
     for (size_t i = 0; i < m_.functions.size(); ++i)
@@ -178,61 +246,12 @@ class Gen {
   }
   llvm::Value* is_none(const CV& v) { return B.CreateICmpEQ(v.tag, B.getInt8(0)); }
 
-  // ---- what is compiled inline; everything else goes to runtime support (the evaluator)
-  bool native(const Node& n) {
-    switch (n.op) {
-      case Op::Const:
-      case Op::Param:
-      case Op::Today:
-      case Op::Field:
-      case Op::OptField:
-      case Op::IntToDec:
-      case Op::And:
-      case Op::Or:
-      case Op::Not:
-      case Op::IsNone:
-      case Op::CallFn:
-        return true;
-      case Op::Coalesce:
-        return n.type.kind != Kind::None;
-      case Op::Neg:
-        return n.type.kind == Kind::Int || n.type.kind == Kind::Dur || wide(n.type.kind);
-      case Op::Add:
-      case Op::Sub:
-      case Op::Mul:
-      case Op::Div:
-      case Op::Mod: {
-        Kind ka = n.kids[0]->type.kind, kb = n.kids[1]->type.kind;
-        if (!numeric(kb)) return false;
-        switch (ka) {
-          case Kind::Int:
-          case Kind::Date:
-            return true;
-          case Kind::Dur:
-            return kb == Kind::Dur || kb == Kind::Int;
-          case Kind::Dec:
-          case Kind::Money:
-            return n.op != Op::Mod;
-          default:
-            return false;
-        }
-      }
-      case Op::Eq:
-      case Op::Ne:
-      case Op::Lt:
-      case Op::Le:
-      case Op::Gt:
-      case Op::Ge:
-        return numeric(n.kids[0]->type.kind) && numeric(n.kids[1]->type.kind);
-      default:
-        return false;
-    }
-  }
+  bool native(const Node& n) { return compiled_inline(n); }
 
   CV fallback(const Node& n) {
-    ++fallbacks;
+    llvm::Value* node = B.getInt32(static_cast<uint32_t>(fallbacks.size()));
+    fallbacks.push_back(&n);
     llvm::Value* out = entry_alloca(sizeof(ir::Value));
-    llvm::Value* node = B.CreateIntToPtr(B.getInt64(reinterpret_cast<uint64_t>(&n)), ptr);
     llvm::Value* st =
         B.CreateCall(rt_eval_, {ctx_, node, args_, B.getInt32(static_cast<uint32_t>(cur_fn_->params.size())),
                                 B.getInt32(cur_fn_->nlocals), out});
@@ -600,6 +619,7 @@ class Gen {
   std::map<ErrorKind, llvm::BasicBlock*> errs_;
 };
 
+// Numbers of LLVM's code generation levels, as JitOptions::opt_level gives them.
 llvm::CodeGenOpt::Level level(int n) {
   switch (n) {
     case 0:
@@ -622,22 +642,42 @@ std::string message(llvm::Error e) {
 
 }  // namespace
 
-std::shared_ptr<const interp::NativeCode> compile(const ir::Module& m, const JitOptions& opts,
-                                                  JitStats* stats, std::string* error) {
-  auto t0 = std::chrono::steady_clock::now();
+namespace {
+
+llvm::Expected<llvm::orc::JITTargetMachineBuilder> host_machine(int opt_level) {
   static std::once_flag once;
   std::call_once(once, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
-  auto fail = [&](std::string why) -> std::shared_ptr<const interp::NativeCode> {
-    if (error) *error = std::move(why);
-    return nullptr;
-  };
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (jtmb) jtmb->setCodeGenOptLevel(level(opt_level));
+  return jtmb;
+}
 
-  auto ctx = std::make_unique<llvm::LLVMContext>();
-  auto mod = std::make_unique<llvm::Module>("orgos", *ctx);
-  Gen g(*ctx, *mod, m);
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+std::optional<std::vector<uint8_t>> emit_object(const ir::Module& m, const JitOptions& opts, JitStats* stats,
+                                                std::string* error) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto fail = [&](std::string why) -> std::optional<std::vector<uint8_t>> {
+    if (error) *error = std::move(why);
+    return std::nullopt;
+  };
+  auto jtmb = host_machine(opts.opt_level);
+  if (!jtmb) return fail(message(jtmb.takeError()));
+  auto tm = jtmb->createTargetMachine();
+  if (!tm) return fail(message(tm.takeError()));
+
+  llvm::LLVMContext ctx;
+  llvm::Module mod("orgos", ctx);
+  mod.setDataLayout((*tm)->createDataLayout());
+  mod.setTargetTriple((*tm)->getTargetTriple().str());
+  Gen g(ctx, mod, m);
   g.declare_all();
   for (size_t i = 0; i < m.functions.size(); ++i) {
     if (!m.functions[i].body) return fail("function " + m.functions[i].name + " has no body");
@@ -645,11 +685,48 @@ std::shared_ptr<const interp::NativeCode> compile(const ir::Module& m, const Jit
   }
   std::string verify;
   llvm::raw_string_ostream vos(verify);
-  if (llvm::verifyModule(*mod, &vos)) return fail("generated code does not verify: " + vos.str());
+  if (llvm::verifyModule(mod, &vos)) return fail("generated code does not verify: " + vos.str());
+  // load_object numbers the handed-back nodes again from the IR alone; both numberings must agree.
+  std::vector<const Node*> expected;
+  for (const ir::Function& f : m.functions) collect_fallbacks(*f.body, expected);
+  if (expected != g.fallbacks)
+    return fail("internal: the generator met " + std::to_string(g.fallbacks.size()) +
+                " handed-back nodes in another order than the loader numbers them (" +
+                std::to_string(expected.size()) + ")");
 
-  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  llvm::SmallVector<char, 0> buf;
+  llvm::raw_svector_ostream os(buf);
+  llvm::legacy::PassManager pm;
+  if ((*tm)->addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_ObjectFile))
+    return fail("LLVM cannot emit object code for " + (*tm)->getTargetTriple().str());
+  pm.run(mod);
+  if (stats) {
+    stats->functions = m.functions.size();
+    stats->fallbacks = g.fallbacks.size();
+    stats->instructions = mod.getInstructionCount();
+    stats->object_bytes = buf.size();
+    stats->codegen_ms = ms_since(t0);
+  }
+  return std::vector<uint8_t>(buf.begin(), buf.end());
+}
+
+std::shared_ptr<const interp::NativeCode> load_object(const ir::Module& m, const std::vector<uint8_t>& object,
+                                                      JitStats* stats, std::string* error) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto fail = [&](std::string why) -> std::shared_ptr<const interp::NativeCode> {
+    if (error) *error = std::move(why);
+    return nullptr;
+  };
+  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(
+      llvm::StringRef(reinterpret_cast<const char*>(object.data()), object.size()), "orgos-object");
+  // Refuse anything that is not an object file for this machine before the linker sees it.
+  auto parsed = llvm::object::ObjectFile::createObjectFile(buffer->getMemBufferRef());
+  if (!parsed) return fail("the object code is not a valid object file: " + message(parsed.takeError()));
+  auto jtmb = host_machine(1);
   if (!jtmb) return fail(message(jtmb.takeError()));
-  jtmb->setCodeGenOptLevel(level(opts.opt_level));
+  if ((*parsed)->getArch() != jtmb->getTargetTriple().getArch())
+    return fail("the object code is for another machine (" +
+                std::string(llvm::Triple::getArchTypeName((*parsed)->getArch())) + ")");
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
   if (!jit) return fail(message(jit.takeError()));
   auto& jd = (*jit)->getMainJITDylib();
@@ -662,24 +739,42 @@ std::shared_ptr<const interp::NativeCode> compile(const ir::Module& m, const Jit
   add("orgos_rt_dec_mul", &rt_dec_mul);
   add("orgos_rt_dec_div", &rt_dec_div);
   if (auto e = jd.define(llvm::orc::absoluteSymbols(std::move(support)))) return fail(message(std::move(e)));
-  if (auto e = (*jit)->addIRModule(llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
-    return fail(message(std::move(e)));
+  if (auto e = (*jit)->addObjectFile(std::move(buffer))) return fail(message(std::move(e)));
 
   auto code = std::make_shared<interp::NativeCode>();
+  for (const ir::Function& f : m.functions)
+    if (f.body) collect_fallbacks(*f.body, code->nodes);
   code->functions.resize(m.functions.size(), nullptr);
   for (size_t i = 0; i < m.functions.size(); ++i) {
     auto sym = (*jit)->lookup("orgos_fn_" + std::to_string(i));
-    if (!sym) return fail(message(sym.takeError()));
+    if (!sym) return fail("the object code does not match the bundle's IR: " + message(sym.takeError()));
     code->functions[i] = sym->toPtr<interp::NativeFn>();
   }
   code->owner = std::shared_ptr<llvm::orc::LLJIT>(std::move(*jit));
-  if (stats) {
-    stats->functions = m.functions.size();
-    stats->fallbacks = g.fallbacks;
-    stats->compile_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  }
+  if (stats) stats->load_ms = ms_since(t0);
   return code;
+}
+
+std::shared_ptr<const interp::NativeCode> compile(const ir::Module& m, const JitOptions& opts,
+                                                  JitStats* stats, std::string* error) {
+  auto object = emit_object(m, opts, stats, error);
+  if (!object) return nullptr;
+  return load_object(m, *object, stats, error);
+}
+
+std::function<std::vector<uint8_t>(const ir::Module&)> bundle_object_maker() {
+  return [](const ir::Module& m) { return emit_object(m, {}).value_or(std::vector<uint8_t>{}); };
+}
+
+std::shared_ptr<const interp::NativeCode> native_for_bundle(const ir::Module& m,
+                                                            const std::vector<uint8_t>& object,
+                                                            const std::string& host, std::string* error) {
+  if (!object.empty() && host == bundle::host_triple()) {
+    if (auto code = load_object(m, object, nullptr, error)) return code;
+  }
+  JitOptions quick;
+  quick.opt_level = 0;
+  return compile(m, quick, nullptr, error);
 }
 
 }  // namespace orgos::codegen

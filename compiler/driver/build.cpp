@@ -81,6 +81,7 @@ std::variant<Built, BuildFailure> build_or_load(const BuildOptions& opts) {
   ir::Lowered lowered = ir::lower(*c);
   out.bundle.module = std::move(lowered.module);
   out.bundle.program = std::move(lowered.program);
+  if (opts.make_object) out.bundle.object = opts.make_object(out.bundle.module);
   if (opts.write) {
     std::error_code ec;
     fs::create_directories(fs::path(out.bundle_path).parent_path(), ec);

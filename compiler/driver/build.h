@@ -2,6 +2,7 @@
 // hash of its sources still matches, the bundle is loaded and nothing is parsed or compiled again;
 // otherwise the project is checked, lowered and written back as a fresh bundle.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <variant>
@@ -16,6 +17,10 @@ struct BuildOptions {
   std::string bundle_path;  // empty: <project>/.orgos/bundle.orgb (or <file>.orgb next to a single file)
   bool force = false;       // rebuild even when the bundle is current
   bool write = true;        // write the bundle after a rebuild
+  // Makes the host object code a rebuilt bundle carries (compiler/codegen's emit_object; the front-end
+  // library does not link LLVM, so the caller supplies it). Unset or empty result: no object code, and
+  // the engine generates code when it loads the bundle.
+  std::function<std::vector<uint8_t>(const ir::Module&)> make_object;
 };
 
 struct Built {

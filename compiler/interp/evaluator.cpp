@@ -91,7 +91,7 @@ Outcome Evaluator::call(uint32_t function, const std::vector<Value>& args) {
   Outcome out;
   const Function& fn = m_.functions.at(function);
   if (native_ && function < native_->functions.size() && native_->functions[function]) {
-    NativeCtx ctx{this, host_.today, &depth_};
+    NativeCtx ctx{this, host_.today, &depth_, native_->nodes.data()};
     depth_ = 0;
     native_error_.reset();
     int32_t st = native_->functions[function](args.data(), &out.value, &ctx);
@@ -133,7 +133,7 @@ Outcome Evaluator::call_reference(uint32_t function, const std::vector<Value>& a
 std::optional<Outcome> Evaluator::call_native(uint32_t function, const std::vector<Value>& args) {
   if (!native_ || function >= native_->functions.size() || !native_->functions[function]) return std::nullopt;
   Outcome out;
-  NativeCtx ctx{this, host_.today, &depth_};
+  NativeCtx ctx{this, host_.today, &depth_, native_->nodes.data()};
   depth_ = 0;
   native_error_.reset();
   int32_t st = native_->functions[function](args.data(), &out.value, &ctx);

@@ -8,15 +8,21 @@
 
 #include "compiler/ir/value.h"
 
+namespace orgos::ir {
+struct Node;
+}
+
 namespace orgos::interp {
 
 class Evaluator;
 
 // Passed to every native function. Plain C layout: generated code reads `today` and `depth` directly.
 struct NativeCtx {
-  Evaluator* eval;  // runtime support reaches the evaluator (arena, host, fallbacks) through this
-  int64_t today;    // the engine clock's date (days since 1970-01-01)
-  int32_t* depth;   // the evaluator's call depth, shared so both paths stop at the same limit
+  Evaluator* eval;               // runtime support reaches the evaluator (arena, host) through this
+  int64_t today;                 // the engine clock's date (days since 1970-01-01)
+  int32_t* depth;                // the evaluator's call depth, shared so both paths stop at the same limit
+  const ir::Node* const* nodes;  // NativeCode::nodes: code names the nodes it hands back by index, so
+                                 // object code holds no addresses and can be cached in a bundle
 };
 
 // A compiled function: reads its parameters from `args`, writes its result to `out`. Returns kNativeOk,
@@ -27,8 +33,9 @@ inline constexpr int32_t kNativeOk = 0;
 inline constexpr int32_t kNativeRaised = 100;
 
 struct NativeCode {
-  std::vector<NativeFn> functions;  // one per module function (null: run by the evaluator)
-  std::shared_ptr<void> owner;      // keeps the code alive (the JIT session)
+  std::vector<NativeFn> functions;     // one per module function (null: run by the evaluator)
+  std::vector<const ir::Node*> nodes;  // the nodes native code hands to the evaluator, by index
+  std::shared_ptr<void> owner;         // keeps the code alive (the JIT session)
 };
 
 }  // namespace orgos::interp

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "compiler/codegen/jit.h"
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/build.h"
 #include "orgos/orgos.hpp"
@@ -65,6 +66,7 @@ Result<Organization> Organization::open(const std::string& path, const OpenOptio
       driver::BuildOptions bo;
       bo.check.inputs = {path};
       bo.check.stdlib_dir = options.stdlib;
+      bo.make_object = codegen::bundle_object_maker();
       auto r = driver::build_or_load(bo);
       if (auto* f = std::get_if<driver::BuildFailure>(&r)) {
         if (f->compilation)

@@ -133,7 +133,7 @@ struct Engine::Impl {
     host.all_of = [this](uint32_t layout, interp::Arena& a) { return all_of(layout, a); };
     v->ev = std::make_unique<interp::Evaluator>(b->module, host);
     if (opts.exec == ExecEngine::Jit) {
-      if (auto code = codegen::compile(b->module, {}, nullptr, &jit_error))
+      if (auto code = codegen::native_for_bundle(b->module, b->object, b->host, &jit_error))
         v->ev->attach_native(std::move(code));
     }
     Resolver r;

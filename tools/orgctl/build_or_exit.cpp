@@ -2,12 +2,16 @@
 // diagnostics (exit 1) or the I/O problem (exit 3) the same way for every verb.
 #include <iostream>
 
+#include "compiler/codegen/jit.h"
 #include "compiler/diag/renderer.h"
 #include "tools/orgctl/commands.h"
 
 namespace orgctl {
 
-orgos::driver::Built build_or_exit(const orgos::driver::BuildOptions& opts) {
+orgos::driver::Built build_or_exit(const orgos::driver::BuildOptions& given) {
+  // Every bundle orgctl writes carries the host object code, so later runs start without code generation.
+  orgos::driver::BuildOptions opts = given;
+  if (!opts.make_object) opts.make_object = orgos::codegen::bundle_object_maker();
   auto r = orgos::driver::build_or_load(opts);
   if (auto* f = std::get_if<orgos::driver::BuildFailure>(&r)) {
     if (f->compilation) {
