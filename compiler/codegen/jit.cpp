@@ -9,6 +9,7 @@
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Object/ObjectFile.h>
+#include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
@@ -672,6 +673,8 @@ std::optional<std::vector<uint8_t>> emit_object(const ir::Module& m, const JitOp
   if (!jtmb) return fail(message(jtmb.takeError()));
   auto tm = jtmb->createTargetMachine();
   if (!tm) return fail(message(tm.takeError()));
+  // At level 0 the point is speed of code generation: the fast instruction selector, as clang -O0 uses.
+  if (opts.opt_level == 0) (*tm)->setO0WantsFastISel(true);
 
   llvm::LLVMContext ctx;
   llvm::Module mod("orgos", ctx);
@@ -694,6 +697,24 @@ std::optional<std::vector<uint8_t>> emit_object(const ir::Module& m, const JitOp
                 " handed-back nodes in another order than the loader numbers them (" +
                 std::to_string(expected.size()) + ")");
 
+  if (opts.opt_level > 0) {
+    // IR optimisation before instruction selection: the generator re-reads a parameter and re-checks a
+    // record's slot count at every field access; CSE and GVN keep one of each (bench/RESULTS-jit.md).
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PassBuilder pb(tm->get());
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    auto level = opts.opt_level == 1   ? llvm::OptimizationLevel::O1
+                 : opts.opt_level == 2 ? llvm::OptimizationLevel::O2
+                                       : llvm::OptimizationLevel::O3;
+    pb.buildPerModuleDefaultPipeline(level).run(mod, mam);
+  }
   llvm::SmallVector<char, 0> buf;
   llvm::raw_svector_ostream os(buf);
   llvm::legacy::PassManager pm;

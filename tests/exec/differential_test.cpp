@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "compiler/bundle/bundle.h"
 #include "compiler/codegen/jit.h"
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/build.h"
@@ -501,4 +502,64 @@ TEST(JitDifferential, EveryShippedFunctionAgreesWithTheInterpreter) {
   }
   std::printf("shipped: %zu modules, %zu functions, %zu cases agree\n", modules, functions, cases);
   EXPECT_GE(modules, 8u);
+}
+
+// A bundle carries the object code; loading it runs no code generation and gives the same answers, and
+// an object that is damaged or made for another machine is refused with a reason.
+TEST(JitBundle, ObjectCodeRoundTripsThroughABundleAndBadObjectsAreRefused) {
+  driver::BuildOptions bo;
+  bo.check.inputs = {std::string(ORGOS_SOURCE_DIR) + "/examples/acme90"};
+  bo.check.stdlib_dir = std::string(ORGOS_SOURCE_DIR) + "/stdlib";
+  bo.write = false;
+  bo.force = true;
+  bo.make_object = codegen::bundle_object_maker();
+  auto r = driver::build_or_load(bo);
+  auto* built = std::get_if<driver::Built>(&r);
+  ASSERT_NE(built, nullptr);
+  ASSERT_FALSE(built->bundle.object.empty());
+  auto back = bundle::deserialize(bundle::serialize(built->bundle));
+  auto* b = std::get_if<bundle::Bundle>(&back);
+  ASSERT_NE(b, nullptr);
+  ASSERT_EQ(b->object, built->bundle.object);
+
+  std::string why;
+  codegen::JitStats st;
+  auto code = codegen::load_object(b->module, b->object, &st, &why);
+  ASSERT_NE(code, nullptr) << why;
+  EXPECT_EQ(st.codegen_ms, 0.0);  // nothing was generated
+  interp::Evaluator jit(b->module), ref(b->module, {}, false);
+  jit.attach_native(code);
+  std::mt19937_64 rng(5);
+  for (uint32_t f = 0; f < b->module.functions.size(); ++f) {
+    interp::Arena arena;
+    std::vector<ir::Value> args;
+    for (auto& pt : b->module.functions[f].params) args.push_back(random_value(pt, b->module, arena, rng, 3));
+    auto got = jit.call_native(f, args);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(show(*got, b->module), show(ref.call_reference(f, args), b->module))
+        << b->module.functions[f].name;
+  }
+
+  std::vector<uint8_t> garbage(b->object.begin(), b->object.begin() + 64);
+  EXPECT_EQ(codegen::load_object(b->module, garbage, nullptr, &why), nullptr);
+  EXPECT_NE(why.find("not a valid object file"), std::string::npos) << why;
+
+  std::vector<uint8_t> foreign = b->object;
+  ASSERT_GT(foreign.size(), 20u);
+  foreign[18] = 183;  // ELF e_machine: AArch64
+  foreign[19] = 0;
+  EXPECT_EQ(codegen::load_object(b->module, foreign, nullptr, &why), nullptr);
+  EXPECT_NE(why.find("another machine"), std::string::npos) << why;
+
+  // An object for another module (here: one function fewer) does not match the IR.
+  auto small = driver::check_text("s.org", "fn only(a: Int) -> Int = a + 1\n");
+  auto lw = ir::lower(*small);
+  auto small_obj = codegen::emit_object(lw.module);
+  ASSERT_TRUE(small_obj.has_value());
+  EXPECT_EQ(codegen::load_object(b->module, *small_obj, nullptr, &why), nullptr);
+  EXPECT_NE(why.find("does not match"), std::string::npos) << why;
+
+  // The engine's entry point falls back to fresh code generation when the object is refused.
+  auto fresh = codegen::native_for_bundle(b->module, garbage, b->host, &why);
+  EXPECT_NE(fresh, nullptr) << why;
 }

@@ -94,6 +94,8 @@ void register_run(CLI::App& app) {
     eo.exec = exec_engine(opts->engine);
     if (!opts->quiet) eo.trace = [](const std::string& line) { std::cout << line << "\n"; };
     orgos::workflow::Engine engine(b.bundle, *store, eo);
+    double ready_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!engine.jit_error().empty())
       std::cerr << "warning: running with the interpreter: native code generation failed: "
                 << engine.jit_error() << "\n";
@@ -154,9 +156,12 @@ void register_run(CLI::App& app) {
     }
     for (auto& f : res.failures) std::cerr << "expectation failed: " << f << "\n";
     if (opts->timing)
-      std::cerr << (b.from_cache ? "loaded cached bundle" : "compiled") << " in " << load_ms << " ms, ran in "
+      std::cerr << (b.from_cache ? "loaded cached bundle" : "compiled") << " in " << load_ms
+                << " ms, engine ready (store open, "
+                << (eo.exec == orgos::workflow::ExecEngine::Jit ? "native code" : "interpreter") << ") at "
+                << ready_ms << " ms, ran in "
                 << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() -
-                       load_ms
+                       ready_ms
                 << " ms\n";
     bool metric_error = false;
     for (auto& [n, v] : res.metrics) metric_error = metric_error || v.rfind("error:", 0) == 0;
