@@ -370,3 +370,18 @@ TEST(Cli, ShippedSourcesAreInCanonicalForm) {
   auto r = run("fmt --check " + root + "/stdlib " + root + "/templates " + root + "/examples");
   EXPECT_EQ(r.code, 0) << r.out;
 }
+
+// Native code and the interpreter run the 90-day example to the same trace and KPIs; an unknown engine is
+// a usage error.
+TEST(Cli, RunUnderBothEnginesGivesTheSameOutput) {
+  std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/acme90";
+  auto jit = run("run " + acme + " --engine jit");
+  auto interp = run("run " + acme + " --engine interp");
+  EXPECT_EQ(jit.code, 0) << jit.out;
+  EXPECT_EQ(interp.code, 0) << interp.out;
+  EXPECT_EQ(jit.out, interp.out);
+  EXPECT_GT(jit.out.size(), 1000u);
+  auto bad = run("run " + acme + " --engine fast");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--engine"), std::string::npos) << bad.out;
+}
