@@ -103,20 +103,22 @@ std::vector<Network::Node*> Network::candidates(Record* fact) {
   return out;
 }
 
-void Network::insert(Record* fact) {
-  if (!fact || fact->id == 0 || facts_.count(fact->id)) return;
+void Network::insert(Record* fact, int64_t id) {
+  if (!fact) return;
+  const int64_t fid = id ? id : fact->id;
+  if (fid == 0 || facts_.count(fid)) return;
   ++depth_;
-  FactInfo& fi = facts_[fact->id];
+  FactInfo& fi = facts_[fid];
   fi.rec = fact;
   std::string rk;
   for (Node* n : candidates(fact)) {
     args_.assign(1, Value::of_record(fact));
     if (!call_bool(n->p->alpha, args_, n->rule)) continue;
     if (!key_of(n->p->keys, false, args_, n->rule, rk)) continue;
-    n->alpha[fact->id] = rk;
-    n->right[rk].insert(fact->id);
-    facts_[fact->id].alphas.push_back(n);
-    right_activate(*n, fact->id, rk);
+    n->alpha[fid] = rk;
+    n->right[rk].insert(fid);
+    facts_[fid].alphas.push_back(n);
+    right_activate(*n, fid, rk);
   }
   if (auto it = readers_.find(fact->type_id); it != readers_.end())
     for (Node* n : it->second) recompute(*n);
@@ -384,11 +386,17 @@ bool Network::next(Firing& out) {
   return true;
 }
 
-void Network::mark_fired(const MatchKey& k) {
-  fired_.insert(k);
+std::vector<MatchKey> Network::agenda_keys() const {
+  std::vector<MatchKey> out;
+  for (auto& [pos, t] : agenda_) out.push_back(t->key);
+  return out;
+}
+
+void Network::mark_fired(const std::unordered_set<MatchKey>& keys) {
+  fired_.insert(keys.begin(), keys.end());
   // A match restored as fired does not fire again.
   for (auto it = agenda_.begin(); it != agenda_.end();) {
-    if (it->second->key == k) {
+    if (keys.count(it->second->key)) {
       it->second->on_agenda = false;
       it = agenda_.erase(it);
     } else {

@@ -50,7 +50,7 @@ class Network {
   Network& operator=(const Network&) = delete;
 
   // ---- working memory (a fact is a record with a non-zero id; ids are unique across types)
-  void insert(ir::Record* fact);
+  void insert(ir::Record* fact, int64_t id = 0);  // id: the fact's id when the record has none (events)
   void update(ir::Record* fact);  // its fields changed in place: matches are recomputed, refraction kept
   void retract(int64_t id);
   bool contains(int64_t id) const { return facts_.count(id) != 0; }
@@ -62,7 +62,9 @@ class Network {
   size_t agenda_size() const { return agenda_.size(); }
   // Refraction state, for the store: a match that has fired and still holds.
   bool fired(const MatchKey& k) const { return fired_.count(k) != 0; }
-  void mark_fired(const MatchKey& k);  // restores refraction after a restart (no activation fires)
+  // Restores refraction after a restart: these matches do not fire again.
+  void mark_fired(const std::unordered_set<MatchKey>& keys);
+  std::vector<MatchKey> agenda_keys() const;
   // Matches that fired and no longer hold since the last call (their refraction ends).
   std::vector<MatchKey> take_ended();
 
