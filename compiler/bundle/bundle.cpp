@@ -304,6 +304,17 @@ void put_program(Writer& w, const ir::Program& p) {
       put_ix(w, pt.layout);
       w.u8(pt.is_event ? 1 : 0);
       put_ix(w, pt.condition);
+      put_ix(w, pt.alpha);
+      put_ix(w, pt.eq_slot);
+      put_ix(w, pt.eq_value);
+      w.var(pt.keys.size());
+      for (auto& k : pt.keys) {
+        put_ix(w, k.left);
+        put_ix(w, k.right);
+      }
+      put_ix(w, pt.beta);
+      w.var(pt.reads.size());
+      for (uint32_t t : pt.reads) put_ix(w, t);
     }
     put_process(w, r.actions);
   }
@@ -582,6 +593,17 @@ ir::Program get_program(Reader& r) {
       pt.layout = get_ix(r);
       pt.is_event = r.u8() != 0;
       pt.condition = get_ix(r);
+      pt.alpha = get_ix(r);
+      pt.eq_slot = get_ix(r);
+      pt.eq_value = get_ix(r);
+      for (uint64_t j = 0, nk = r.count(); j < nk; ++j) {
+        ir::JoinKeyIR k;
+        k.left = get_ix(r);
+        k.right = get_ix(r);
+        pt.keys.push_back(k);
+      }
+      pt.beta = get_ix(r);
+      for (uint64_t j = 0, nr = r.count(); j < nr; ++j) pt.reads.push_back(get_ix(r));
       rule.patterns.push_back(pt);
     }
     rule.actions = get_process(r);
@@ -699,8 +721,13 @@ void validate_program(const ir::Program& p, const ir::Module& m) {
   }
   for (auto& r : p.rules) {
     for (auto& pt : r.patterns) {
-      fn(pt.condition);
+      for (uint32_t f : {pt.condition, pt.alpha, pt.eq_value, pt.beta}) fn(f);
+      for (auto& k : pt.keys) {
+        fn(k.left);
+        fn(k.right);
+      }
       lay(pt.layout);
+      for (uint32_t t : pt.reads) lay(t);
     }
     proc(r.actions);
   }

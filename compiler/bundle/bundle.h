@@ -19,7 +19,7 @@ struct Compilation;
 namespace orgos::bundle {
 
 inline constexpr char kMagic[8] = {'O', 'R', 'G', 'B', 'N', 'D', 'L', '\x01'};
-inline constexpr uint32_t kFormatVersion = 4;
+inline constexpr uint32_t kFormatVersion = 5;
 
 struct Bundle {
   std::string source_hash;         // hex BLAKE2b-256 of the sources and packages (see content_hash)

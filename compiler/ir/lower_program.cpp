@@ -6,6 +6,7 @@
 
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
+#include "compiler/ir/pattern_split.h"
 
 namespace orgos::ir {
 
@@ -443,6 +444,12 @@ class ProgramLowerer {
       pi.layout = layout(t);
       pi.is_event = t && t->kind == ast::DeclKind::Event;
       pi.condition = fn(out_.pattern_of, &pat);
+      if (pi.condition != kNone) {
+        bool acc = pat.kind == ast::PatternKind::Accumulate;
+        split_pattern(
+            out_.module, pi,
+            acc ? kNone : static_cast<uint32_t>(out_.module.functions[pi.condition].params.size() - 1));
+      }
       r.patterns.push_back(pi);
     }
     r.actions.name = d->name.text;

@@ -108,11 +108,24 @@ struct LifecycleIR {
   std::vector<ProcessIR> effects;  // each transition's effect block, as a tiny process over the subject
 };
 
+// An equality between the earlier facts and this one: the match network hashes both sides.
+struct JoinKeyIR {
+  uint32_t left = kNone;   // function of the facts bound so far
+  uint32_t right = kNone;  // function of this fact alone
+};
 struct PatternIR {
   uint8_t kind = 0;         // 0 fact, 1 not, 2 exists, 3 accumulate
   uint32_t layout = kNone;  // fact type
   bool is_event = false;
-  uint32_t condition = kNone;  // function of the facts bound so far (and this one)
+  uint32_t condition = kNone;  // function of the facts bound so far (and this one); explain reads it
+  // The same condition split into its conjuncts for the match network (pattern_split.h). Together
+  // they mean `condition`; each is kNone/empty when it has no conjunct.
+  uint32_t alpha = kNone;     // function (this fact): the conjuncts that read only this fact
+  uint32_t eq_slot = kNone;   // one conjunct `fact.field == constant`: the field's slot
+  uint32_t eq_value = kNone;  // and a function () computing the constant (alpha memories are indexed by it)
+  std::vector<JoinKeyIR> keys;
+  uint32_t beta = kNone;        // function (facts so far, this fact): the remaining conjuncts
+  std::vector<uint32_t> reads;  // accumulate: the types whose every instance it reads
 };
 struct RuleIR {
   std::string name;

@@ -390,7 +390,8 @@ void TypeChecker::rule(const RuleDecl* d) {
     l.type = t;
     l.span = p.var.span;
     l.kind = BindingKind::PatternVar;
-    l.index = order++;
+    // A not/exists fact is a parameter of its own condition only: the facts after it do not count it.
+    l.index = p.kind == PatternKind::Fact ? order++ : order;
     // `not`/`exists` patterns bind their variable only inside their own condition.
     if (p.kind != PatternKind::Fact) push();
     if (!p.var.empty()) bind(p.var, l);

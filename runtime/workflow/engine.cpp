@@ -3,7 +3,10 @@
 // by inputs), and ids come from counters kept in the store.
 #include "runtime/workflow/engine.h"
 
+#include "runtime/rules/network.h"
+
 #include <algorithm>
+#include <unordered_set>
 
 #include "compiler/codegen/jit.h"
 #include "compiler/syntax/literal.h"
@@ -66,6 +69,9 @@ struct Timer {
 struct Fail {  // a process-level failure raised while running a step
   std::string reason;
 };
+struct RuleRunaway {  // a rule cascade that does not settle: the whole input is undone
+  std::string message;
+};
 
 // One compiled version of the organization. An instance runs to its end on the version it started with;
 // new instances use the version the engine was opened with. Older versions are read back from the store.
@@ -113,6 +119,19 @@ struct Engine::Impl {
   std::set<int64_t> dirty_instances, dirty_tasks, dirty_timers, dirty_records;
   std::vector<int64_t> erased_timers;
   int64_t steps_this_input = 0;
+  // The rules engine (runtime/rules): working memory holds every record; an event is a fact while the
+  // input that delivers it settles. Refraction and logical support are mirrored in the store's meta.
+  std::unique_ptr<rules::Network> net;
+  std::set<int64_t> rules_dirty;          // records changed since the network last saw them
+  int64_t firings_this_input = 0;         // runaway protection
+  std::vector<std::string> firing_chain;  // the rules fired by this input, in order
+  std::string firing_key;                 // the match whose actions run now (support of `derive`)
+  int64_t event_facts = 0;                // events are facts -1, -2, …: record ids stay theirs
+
+  void touch_record(int64_t id) {
+    dirty_records.insert(id);
+    rules_dirty.insert(id);
+  }
 
   Impl(Engine& e, const bundle::Bundle& bundle, store::Store& s, EngineOptions o)
       : self(e), store(s), opts(std::move(o)) {
@@ -621,7 +640,7 @@ struct Engine::Impl {
           if (target.is_none()) throw Fail{"`set` on a none record"};
           Record* r = target.u.r;
           if (st.set_slot < r->nslots) r->slots[st.set_slot] = v;
-          if (r->id) dirty_records.insert(r->id);
+          if (r->id) touch_record(r->id);
           trace("set " + layout_name(r->type_id) + field_name(r->type_id, st.set_slot) + " = " + text(v));
         }
         next();
@@ -725,7 +744,7 @@ struct Engine::Impl {
           enter_initial_state(r);
           r->id = next_id++;
           records[r->id] = r;
-          dirty_records.insert(r->id);
+          touch_record(r->id);
           trace("create " + st.name + " #" + std::to_string(r->id));
         }
         if (st.bind_slot != kNone) inst.frame->slots[st.bind_slot] = Value::of_record(r);
@@ -740,7 +759,7 @@ struct Engine::Impl {
         for (const FieldValue& fv : st.fields)
           if (fv.slot < r->nslots) r->slots[fv.slot] = eval_frame(inst, fv.function);
         check_invariants(r);
-        if (r->id) dirty_records.insert(r->id);
+        if (r->id) touch_record(r->id);
         trace("update " + layout_name(r->type_id) + " #" + std::to_string(r->id));
         next();
         return;
@@ -927,19 +946,15 @@ struct Engine::Impl {
         trace("resume " + P().processes[inst.process].name + " #" + std::to_string(id) + " on " + name);
       }
     }
-    // Rules whose only fact is this event (joins over records come with the rules engine).
-    Use use(*this, current);
-    for (const RuleIR& r : P().rules) {
-      if (r.patterns.size() != 1 || !r.patterns[0].is_event || r.patterns[0].layout != ev_rec->type_id)
-        continue;
-      std::vector<Value> facts = {Value::of_record(ev_rec)};
-      try {
-        if (r.patterns[0].condition != kNone && !eval(r.patterns[0].condition, facts).u.i) continue;
-        trace("rule " + r.name + " fires");
-        run_actions(r.actions, facts);
-      } catch (const Fail& f) {
-        trace("rule " + r.name + " failed: " + f.reason);
-      }
+    // The event is a fact while its rules fire: rules join it with records, and it leaves working memory
+    // once the agenda is empty (an event happens once; it does not match records created later).
+    if (net) {
+      Use use(*this, current);
+      int64_t fid = -++event_facts;
+      net->insert(ev_rec, fid);
+      fire_rules();
+      net->retract(fid);
+      sync_rules();
     }
   }
 
@@ -970,8 +985,13 @@ struct Engine::Impl {
           } else {
             r->id = next_id++;
             records[r->id] = r;
-            dirty_records.insert(r->id);
+            touch_record(r->id);
             trace("create " + st.name + " #" + std::to_string(r->id));
+            // A derived record holds while the match that derived it holds.
+            if (st.kind == StepKind::Derive && net && !firing_key.empty()) {
+              net->support(firing_key, r->id);
+              store.put_meta("support:" + std::to_string(r->id), firing_key);
+            }
           }
           break;
         }
@@ -990,7 +1010,7 @@ struct Engine::Impl {
           for (const FieldValue& fv : st.fields)
             if (fv.slot < r->nslots) r->slots[fv.slot] = eval(fv.function, facts);
           check_invariants(r);
-          if (r->id) dirty_records.insert(r->id);
+          if (r->id) touch_record(r->id);
           trace("update " + layout_name(r->type_id) + " #" + std::to_string(r->id));
           break;
         }
@@ -1014,6 +1034,8 @@ struct Engine::Impl {
     trace("retract " + layout_name(v.u.r->type_id) + " #" + std::to_string(id));
     records.erase(id);
     dirty_records.erase(id);
+    rules_dirty.erase(id);
+    if (net) net->retract(id);
     store.erase("record", id);
   }
 
@@ -1106,7 +1128,7 @@ struct Engine::Impl {
     }
     if (record) {
       record->slots[state_slot(record)] = Value::of_string(arena.string(t->to));
-      if (record->id) dirty_records.insert(record->id);
+      if (record->id) touch_record(record->id);
     } else {
       store.put_meta("org_state:" + org_name, t->to);
     }
@@ -1342,6 +1364,7 @@ struct Engine::Impl {
       timers[id] = Timer{id, j["due"], j["instance"], j["token"], j["task"], j["kind"]};
     });
     if (!err.empty()) throw store::StoreError("the stored state cannot be read: " + err);
+    build_network();
   }
 
   uint32_t layout_by_name(const std::string& n) const {
@@ -1366,13 +1389,19 @@ struct Engine::Impl {
       EV()->arena().clear();
       Outcome o = body();
       if (!o.ok) store.set_input_result(in.seq, o.error.empty() ? "refused" : o.error);
+      firings_this_input = 0;
+      firing_chain.clear();
       run_all();
-      match_record_rules();
+      settle_rules();
       check_alerts();
       answer_calls();
       persist();
       store.commit();
       return o;
+    } catch (const RuleRunaway& r) {
+      store.rollback();
+      reload();
+      return Outcome{false, false, r.message, 0};
     } catch (...) {
       store.rollback();
       reload();
@@ -1380,51 +1409,107 @@ struct Engine::Impl {
     }
   }
 
-  // A metric whose alert threshold is crossed raises its event once; it can raise it again after it has
-  // recovered. Whether it is alerting is kept in the store, so a restart does not raise it twice.
-  // Rules over one record type (no joins): each changed record is matched against them; a rule fires once
-  // per record while the record keeps matching (refraction), and may fire again after it stopped matching.
-  // The full match network comes with the rules engine; this covers `when Type x where …` rules.
-  void match_record_rules() {
-    Use use(*this, current);
-    for (int round = 0; round < 100 && !dirty_records.empty(); ++round) {
-      std::vector<int64_t> changed(dirty_records.begin(), dirty_records.end());
-      size_t fired = 0;
+  // ---------------------------------------------------------------- rules
+
+  // A match key names the facts it matched; matches of events are not kept (events are gone after
+  // their input).
+  static bool durable(const std::string& key) {
+    return key.find(":-") == std::string::npos && key.find(",-") == std::string::npos;
+  }
+
+  // Brings working memory up to date with the records: changed ones are matched again, derived ones
+  // whose support ended are retracted (which can end other supports: until nothing changes).
+  void sync_rules() {
+    if (!net) return;
+    for (;;) {
+      for (auto& e : net->take_errors()) trace("rule " + e);
+      for (auto& k : net->take_ended())
+        if (durable(k)) store.put_meta("fired:" + k, "0");
+      std::vector<int64_t> gone = net->take_unsupported();
+      std::vector<int64_t> changed(rules_dirty.begin(), rules_dirty.end());
+      rules_dirty.clear();
+      if (gone.empty() && changed.empty()) break;
       for (int64_t id : changed) {
-        auto rit = records.find(id);
-        if (rit == records.end()) continue;
-        Record* rec = rit->second;
-        for (const RuleIR& r : P().rules) {
-          if (r.patterns.size() != 1 || r.patterns[0].is_event || r.patterns[0].kind != 0 ||
-              r.patterns[0].layout != rec->type_id)
-            continue;
-          std::vector<Value> facts = {Value::of_record(rec)};
-          bool match = true;
-          try {
-            if (r.patterns[0].condition != kNone) match = eval(r.patterns[0].condition, facts).u.i != 0;
-          } catch (const Fail& f) {
-            trace("rule " + r.name + " failed: " + f.reason);
-            match = false;
-          }
-          std::string key = "fired:" + r.name + ":" + std::to_string(id);
-          bool was = store.meta(key).value_or("0") == "1";
-          if (match == was) continue;
-          store.put_meta(key, match ? "1" : "0");
-          if (!match) continue;
-          trace("rule " + r.name + " fires on " + layout_name(rec->type_id) + " #" + std::to_string(id));
-          try {
-            run_actions(r.actions, facts);
-          } catch (const Fail& f) {
-            trace("rule " + r.name + " failed: " + f.reason);
-          }
-          ++fired;
-        }
+        auto it = records.find(id);
+        if (it == records.end()) continue;
+        if (net->contains(id))
+          net->update(it->second);
+        else
+          net->insert(it->second);
       }
-      // Actions may have changed records again: match those too (bounded).
-      for (int64_t id : changed) dirty_records.insert(id);
-      if (fired == 0) break;
+      for (int64_t id : gone) {
+        auto it = records.find(id);
+        if (it == records.end()) continue;
+        trace("support of " + layout_name(it->second->type_id) + " #" + std::to_string(id) + " ended");
+        store.put_meta("support:" + std::to_string(id), "");
+        retract(Value::of_record(it->second));
+      }
+    }
+  }
+
+  // Fires the agenda until it is empty: highest salience first, then the oldest match (docs/rules.md).
+  void fire_rules() {
+    if (!net) return;
+    Use use(*this, current);
+    for (;;) {
+      sync_rules();
+      rules::Firing f;
+      if (!net->next(f)) break;
+      const RuleIR& r = P().rules[f.rule];
+      firing_chain.push_back(r.name);
+      if (++firings_this_input > opts.max_rule_firings_per_input) throw RuleRunaway{runaway_message()};
+      if (durable(f.key)) store.put_meta("fired:" + f.key, "1");
+      std::string on;
+      for (const Value& v : f.facts)
+        if (v.tag == kTagRecord && v.u.r->id > 0)
+          on += (on.empty() ? " on " : ", ") + layout_name(v.u.r->type_id) + " #" + std::to_string(v.u.r->id);
+      trace("rule " + r.name + " fires" + on);
+      firing_key = f.key;
+      try {
+        run_actions(r.actions, f.facts);
+      } catch (const Fail& e) {
+        trace("rule " + r.name + " failed: " + e.reason);
+      }
+      firing_key.clear();
+    }
+  }
+
+  std::string runaway_message() const {
+    // The tail of the chain shows the cycle: the last few firings, oldest first.
+    size_t from = firing_chain.size() > 8 ? firing_chain.size() - 8 : 0;
+    std::string chain;
+    for (size_t i = from; i < firing_chain.size(); ++i)
+      chain += (chain.empty() ? "" : " -> ") + firing_chain[i];
+    return "rules fired more than " + std::to_string(opts.max_rule_firings_per_input) +
+           " times for one input without settling (" + (from ? "... -> " : "") + chain +
+           "); nothing of the input was applied. Make the rules stop matching what they change, or raise "
+           "max_rule_firings_per_input";
+  }
+
+  // After the processes ran: fire what the changed records match, let started processes run, repeat.
+  void settle_rules() {
+    for (;;) {
+      int64_t before = firings_this_input;
+      fire_rules();
+      if (firings_this_input == before) break;
       run_all();
     }
+  }
+
+  // Working memory after a (re)load: every record, with the refraction and support the store kept.
+  void build_network() {
+    Use use(*this, current);
+    net = std::make_unique<rules::Network>(P(), M(), *EV());
+    rules_dirty.clear();
+    for (auto& [id, r] : records) net->insert(r);
+    std::unordered_set<std::string> fired;
+    for (auto& k : net->agenda_keys())
+      if (store.meta("fired:" + k).value_or("0") == "1") fired.insert(k);
+    net->mark_fired(fired);
+    for (auto& [id, r] : records)
+      if (auto s = store.meta("support:" + std::to_string(id)); s && !s->empty()) net->support(*s, id);
+    net->take_errors();
+    net->take_ended();
   }
 
   static uint8_t tag_of(Kind k) {
@@ -1442,6 +1527,8 @@ struct Engine::Impl {
     }
   }
 
+  // A metric whose alert threshold is crossed raises its event once; it can raise it again after it has
+  // recovered. Whether it is alerting is kept in the store, so a restart does not raise it twice.
   void check_alerts() {
     Use use(*this, current);
     for (const MetricIR& mt : P().metrics) {
@@ -1541,6 +1628,7 @@ struct Engine::Impl {
   }
 
   void reload() {
+    net.reset();
     records.clear();
     instances.clear();
     tasks.clear();

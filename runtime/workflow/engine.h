@@ -59,6 +59,7 @@ struct EngineOptions {
   int64_t for_each_bound = 10000;                 // default bound of `for each`
   int64_t max_steps_per_input = 1000000;          // runaway protection
   std::function<void(const std::string&)> trace;  // one line per observable step
+  int64_t max_rule_firings_per_input = 10000;     // a rule cascade longer than this undoes the input
   ExecEngine exec = ExecEngine::Jit;
 };
 

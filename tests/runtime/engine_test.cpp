@@ -515,3 +515,57 @@ TEST(EngineSemantics, SignalReachesOnlyTheMatchingInstance) {
   for (auto& i : r.e->instances()) running += i.status == "running";
   EXPECT_EQ(running, 1u);
 }
+
+TEST(EngineSemantics, RulesJoinAnEventWithRecordsAndNot) {
+  Sim r(std::string(kOps) +
+        "record Stock { sku: String  on_hand: Int  reorder_point: Int }\n"
+        "record Hold { sku: String }\n"
+        "event order.placed { sku: String  qty: Int }\n"
+        "process Receive(sku: String, n: Int) { create Stock { sku: sku, on_hand: n, reorder_point: 5 } as s "
+        "}\n"
+        "process HoldIt(sku: String) { create Hold { sku: sku } as h }\n"
+        "rule ship when order.placed e, Stock s where s.sku == e.sku and s.on_hand >= e.qty,\n"
+        "  not Hold h where h.sku == e.sku\n"
+        "  then notify \"op\" \"ship \" + e.sku\n");
+  ASSERT_TRUE(r.e->start("Receive", {{"sku", "pen"}, {"n", 20}}, "system", "a").ok);
+  ASSERT_TRUE(r.e->start("Receive", {{"sku", "ink"}, {"n", 20}}, "system", "b").ok);
+  ASSERT_TRUE(r.e->post_event("order.placed", {{"sku", "pen"}, {"qty", 3}}, "system", "o1").ok);
+  ASSERT_TRUE(r.e->post_event("order.placed", {{"sku", "ink"}, {"qty", 30}}, "system", "o2").ok);  // too many
+  ASSERT_TRUE(r.e->start("HoldIt", {{"sku", "pen"}}, "system", "h").ok);
+  ASSERT_TRUE(r.e->post_event("order.placed", {{"sku", "pen"}, {"qty", 1}}, "system", "o3").ok);  // held
+  size_t pen = 0, ink = 0;
+  for (auto& l : r.trace) {
+    pen += l.find("notify op: ship pen") != std::string::npos;
+    ink += l.find("notify op: ship ink") != std::string::npos;
+  }
+  EXPECT_EQ(pen, 1u) << r.text();
+  EXPECT_EQ(ink, 0u) << r.text();
+  EXPECT_NE(r.text().find("rule ship fires on Stock #"), std::string::npos) << r.text();
+}
+
+TEST(EngineSemantics, DerivedRecordsGoWhenTheirSupportEnds) {
+  Sim r(std::string(kOps) +
+        "record Stock { sku: String  on_hand: Int }\n"
+        "record Shortage { sku: String }\n"
+        "process Receive(sku: String, n: Int) { create Stock { sku: sku, on_hand: n } as s }\n"
+        "process Set(s: Stock, n: Int) { update s { on_hand: n } }\n"
+        "rule short when Stock s where s.on_hand < 5 then derive Shortage { sku: s.sku }\n");
+  ASSERT_TRUE(r.e->start("Receive", {{"sku", "pen"}, {"n", 2}}, "system", "a").ok);
+  EXPECT_NE(r.text().find("create Shortage"), std::string::npos) << r.text();
+  json pen = {{"$ref", {{"sku", "pen"}}}};
+  ASSERT_TRUE(r.e->start("Set", {{"s", pen}, {"n", 50}}, "system", "b").ok);
+  EXPECT_NE(r.text().find("support of Shortage"), std::string::npos) << r.text();
+  EXPECT_NE(r.text().find("retract Shortage"), std::string::npos) << r.text();
+}
+
+TEST(EngineSemantics, ARuleCascadeThatNeverSettlesUndoesTheInput) {
+  Sim r(std::string(kOps) +
+        "record Cell { n: Int }\n"
+        "process Seed() { create Cell { n: 0 } as c }\n"
+        "rule grow when Cell c then insert Cell { n: c.n + 1 }\n");
+  auto o = r.e->start("Seed", json::object(), "system", "a");
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.error.find("rules fired more than 10000 times"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("grow -> grow"), std::string::npos) << o.error;
+  EXPECT_TRUE(r.e->instances().empty());  // nothing of the input stayed
+}

@@ -70,8 +70,10 @@ TEST_P(ScenarioProjects, PlaysWithEveryExpectationMet) {
     SCOPED_TRACE(exec == workflow::ExecEngine::Jit ? "engine jit" : "engine interp");
     store::Store s(":memory:");
     std::vector<std::string> trace;
-    workflow::EngineOptions eo{start, 10000, 1000000, [&](const std::string& l) { trace.push_back(l); },
-                               exec};
+    workflow::EngineOptions eo;
+    eo.start_time = start;
+    eo.trace = [&](const std::string& l) { trace.push_back(l); };
+    eo.exec = exec;
     workflow::Engine e(built.bundle, s, eo);
     EXPECT_EQ(e.jit_error(), "");
     auto res = scenario::run(p.scenario, e);

@@ -1,0 +1,132 @@
+// Why a rule fired or not for one fact: the network's memories read pattern by pattern, and the
+// conditions re-evaluated on the fact to name the one that fails.
+#include <algorithm>
+#include <functional>
+
+#include "runtime/rules/network_internals.h"
+
+namespace orgos::rules {
+
+namespace {
+
+const char* kind_word(uint8_t k) {
+  switch (k) {
+    case 1:
+      return "not ";
+    case 2:
+      return "exists ";
+    case 3:
+      return "accumulate ";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
+  std::vector<std::string> out;
+  if (rule >= p_.rules.size()) return {"no such rule"};
+  const ir::RuleIR& r = p_.rules[rule];
+  out.push_back("rule " + r.name + " (salience " + std::to_string(r.salience) + ", " +
+                std::to_string(r.patterns.size()) + " pattern" + (r.patterns.size() == 1 ? "" : "s") + ")");
+  auto fit = facts_.find(fid);
+  if (fit == facts_.end()) {
+    out.push_back("fact #" + std::to_string(fid) + " is not in working memory");
+    return out;
+  }
+  Record* fact = fit->second.rec;
+  auto where = [&](uint32_t fn) {
+    const ir::Function& f = m_.functions[fn];
+    return " (line " + std::to_string(f.span.line) + ")";
+  };
+  bool any_type = false;
+  for (auto& np : rules_[rule]) {
+    Node& n = *np;
+    const ir::PatternIR& p = *n.p;
+    std::string head = "pattern " + std::to_string(n.index + 1) + ": " + kind_word(p.kind) +
+                       (p.layout < m_.layouts.size() ? m_.layouts[p.layout].name : std::string("value"));
+    size_t entering = 0;
+    for (auto& [k, m] : n.left) entering += m.size();
+    if (p.kind == 3 || p.layout != fact->type_id) {
+      out.push_back(head + ": " + std::to_string(n.alpha.size()) + " fact(s) pass its own conditions; " +
+                    std::to_string(entering) + " partial match(es) reach it");
+      continue;
+    }
+    any_type = true;
+    std::vector<Value> one = {Value::of_record(fact)};
+    if (p.eq_value != kNone) {
+      std::string k;
+      if (!(p.eq_slot < fact->nslots && encode(fact->slots[p.eq_slot], k) && k == n.eq_key)) {
+        out.push_back(head + ": the fact fails `" + m_.layouts[p.layout].fields[p.eq_slot] + " == …`" +
+                      where(p.eq_value));
+        continue;
+      }
+    }
+    if (p.alpha != kNone) {
+      auto o = ev_.call(p.alpha, one);
+      if (!o.ok() || !o.value.u.i) {
+        out.push_back(head + ": the fact fails its own condition" + where(p.alpha) +
+                      (o.ok() ? "" : ": " + o.error->message));
+        continue;
+      }
+    }
+    std::string line = head + ": the fact passes its own conditions";
+    if (n.index == 0) {
+      out.push_back(line);
+      continue;
+    }
+    // Join: how many partial matches share its key, and how many of those pass the rest.
+    std::string rk;
+    size_t same_key = 0, pass = 0;
+    std::string failed;
+    if (key_of(p.keys, false, one, rule, rk)) {
+      auto it = n.left.find(rk);
+      if (it != n.left.end()) {
+        for (auto& [s, t] : it->second) {
+          ++same_key;
+          if (p.beta == kNone) {
+            ++pass;
+            continue;
+          }
+          std::vector<Value> a = t->vals;
+          a.push_back(Value::of_record(fact));
+          auto o = ev_.call(p.beta, a);
+          if (o.ok() && o.value.u.i)
+            ++pass;
+          else if (failed.empty())
+            failed = where(p.beta) + (o.ok() ? "" : ": " + o.error->message);
+        }
+      }
+    }
+    line += "; " + std::to_string(entering) + " partial match(es) reach it, " + std::to_string(same_key) +
+            " with an equal join key" + (p.keys.empty() ? " (no join key)" : "") + ", " +
+            std::to_string(pass) + " pass the rest of the condition";
+    if (same_key > pass) line += "; the first failure is the condition" + failed;
+    out.push_back(line);
+  }
+  take_errors();
+  if (!any_type) {
+    out.push_back("no pattern of " + r.name + " matches a " + m_.layouts[fact->type_id].name);
+    return out;
+  }
+  // Full matches that contain the fact.
+  std::vector<Token*> full;
+  std::function<void(Token*)> walk = [&](Token* t) {
+    if (t->terminal) full.push_back(t);
+    for (Token* c : t->children) walk(c);
+  };
+  for (Token* t : fit->second.tokens)
+    if (t->rule == rule) walk(t);
+  std::sort(full.begin(), full.end(), [](Token* a, Token* b) { return a->seq < b->seq; });
+  if (full.empty())
+    out.push_back("no full match contains fact #" + std::to_string(fid) + ": the rule does not fire for it");
+  for (Token* t : full)
+    out.push_back("match " + t->key + ": " +
+                  (t->on_agenda           ? "on the agenda"
+                   : fired_.count(t->key) ? "fired"
+                                          : "not fired"));
+  return out;
+}
+
+}  // namespace orgos::rules

@@ -1,0 +1,135 @@
+// The rules engine's match network: working memory (records and events as facts) and a Rete-style
+// network over the rules of one ir::Program. Facts go in and out (insert, update, retract); the
+// network keeps every partial match, so a change costs the matches it touches, not a re-run of all
+// rules. Full matches become activations on an agenda, fired by the caller (the workflow engine or a
+// benchmark) in conflict-resolution order. The semantics are documented in docs/rules.md.
+//
+// Per rule, pattern k is one node with:
+// - an alpha memory: the facts of its type that pass its own-fact conditions (optionally found through
+//   an index on one `fact.field == constant`), hashed by the pattern's join key;
+// - a beta memory: the partial matches of patterns 0..k-1, hashed by the same key computed from them.
+// A fact entering meets only the partial matches with an equal key, and the other way round. `not` and
+// `exists` count the facts that match each partial match; an accumulation is recomputed for every
+// partial match when a fact of a type it reads changes.
+//
+// Conditions run through interp::Evaluator::call; an evaluation error counts as "does not match" and
+// is reported through errors() (the engine traces it).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "compiler/interp/evaluator.h"
+#include "compiler/ir/ir.h"
+#include "compiler/ir/program.h"
+
+namespace orgos::rules {
+
+// The identity of one match: the rule and the facts (and accumulated values) it matched. Refraction and
+// logical support are keyed by it. Printable ("rule:12,40").
+using MatchKey = std::string;
+
+// A match taken off the agenda, to run its rule's actions over.
+struct Firing {
+  uint32_t rule = 0;
+  std::vector<ir::Value> facts;  // the rule's parameters: bound facts and accumulations, in order
+  MatchKey key;
+};
+
+class Network {
+ public:
+  Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& ev);
+  ~Network();
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+
+  // ---- working memory (a fact is a record with a non-zero id; ids are unique across types)
+  void insert(ir::Record* fact, int64_t id = 0);  // id: the fact's id when the record has none (events)
+  void update(ir::Record* fact);  // its fields changed in place: matches are recomputed, refraction kept
+  void retract(int64_t id);
+  bool contains(int64_t id) const { return facts_.count(id) != 0; }
+  size_t fact_count() const { return facts_.size(); }
+
+  // ---- agenda
+  // Takes the next activation (highest salience, then the oldest), marks it fired; false when empty.
+  bool next(Firing& out);
+  size_t agenda_size() const { return agenda_.size(); }
+  // Refraction state, for the store: a match that has fired and still holds.
+  bool fired(const MatchKey& k) const { return fired_.count(k) != 0; }
+  // Restores refraction after a restart: these matches do not fire again.
+  void mark_fired(const std::unordered_set<MatchKey>& keys);
+  std::vector<MatchKey> agenda_keys() const;
+  // Matches that fired and no longer hold since the last call (their refraction ends).
+  std::vector<MatchKey> take_ended();
+
+  // ---- logical insertion: `derived` exists while the match `k` holds
+  void support(const MatchKey& k, int64_t derived);
+  // Derived facts whose last support ended (the caller retracts them).
+  std::vector<int64_t> take_unsupported();
+
+  // Evaluation errors since the last call ("rule r: message").
+  std::vector<std::string> take_errors();
+
+  // ---- explanation: whether `rule` matched (or would match) `fact`, pattern by pattern
+  std::vector<std::string> explain(uint32_t rule, int64_t fact);
+
+  // Counters (benchmarks, explain).
+  size_t token_count() const { return live_tokens_; }
+
+  struct Token;
+  struct Node;
+
+ private:
+  struct FactInfo {
+    ir::Record* rec = nullptr;
+    std::vector<Node*> alphas;   // nodes whose alpha memory holds it
+    std::vector<Token*> tokens;  // partial matches that bound it
+  };
+
+  bool call_bool(uint32_t fn, const std::vector<ir::Value>& args, uint32_t rule);
+  bool key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const std::vector<ir::Value>& args,
+              uint32_t rule, std::string& out);
+  void left_activate(Node& n, Token* t);
+  void right_activate(Node& n, int64_t fid, const std::string& rk);
+  bool beta_ok(Node& n, Token* t, ir::Record* fact);
+  Token* child(Token* parent, Node& n, int64_t fid, const ir::Value* v);
+  void remove_token(Token* t);
+  void remove_children(Token* t);
+  void terminal_add(Token* t);
+  void terminal_remove(Token* t);
+  void recompute(Node& n);
+  void reap();
+  std::vector<Node*> candidates(ir::Record* fact);
+  MatchKey key_for(Token* t) const;
+
+  const ir::Program& p_;
+  const ir::Module& m_;
+  interp::Evaluator& ev_;
+  std::vector<std::vector<std::unique_ptr<Node>>> rules_;     // per rule, one node per pattern
+  std::vector<Token*> roots_;                                 // per rule, the empty match
+  std::unordered_map<uint32_t, std::vector<Node*>> by_type_;  // fact type → nodes (unindexed)
+  std::unordered_map<uint32_t, std::vector<Node*>> indexed_;  // fact type → nodes with an eq index
+  std::unordered_map<uint32_t, std::vector<Node*>> readers_;  // fact type → accumulations reading it
+  std::unordered_map<int64_t, FactInfo> facts_;
+  std::map<std::pair<int64_t, uint64_t>, Token*> agenda_;  // (-salience, activation order)
+  std::unordered_set<MatchKey> fired_;
+  std::unordered_map<MatchKey, int> live_;  // match → full-match tokens holding it
+  std::vector<MatchKey> maybe_ended_, ended_;
+  std::unordered_map<MatchKey, std::vector<int64_t>> supports_;  // match → facts it derived
+  std::unordered_map<int64_t, int> support_count_;               // derived fact → matches supporting it
+  std::vector<int64_t> unsupported_;
+  std::vector<std::string> errors_;
+  std::vector<Token*> graveyard_;
+  std::vector<ir::Value> args_;  // scratch
+  uint64_t seq_ = 0;
+  size_t live_tokens_ = 0;
+  int depth_ = 0;  // public calls in progress (reap and settle at the outermost)
+};
+
+}  // namespace orgos::rules

@@ -1,0 +1,77 @@
+// The match network's memories (network.h), shared by its implementation and the explanations.
+#pragma once
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/rules/network.h"
+
+namespace orgos::rules {
+
+using ir::kNone;
+using ir::Record;
+using ir::Value;
+
+// The bytes of a value such that equal bytes means `==` (records by identity). False for lists.
+inline bool encode(const Value& v, std::string& out) {
+  out.push_back(static_cast<char>(v.tag));
+  switch (v.tag) {
+    case ir::kTagNone:
+      return true;
+    case ir::kTagInt:
+    case ir::kTagBool:
+    case ir::kTagDate:
+    case ir::kTagDuration:
+    case ir::kTagEnum:
+      out.append(reinterpret_cast<const char*>(&v.u.i), sizeof v.u.i);
+      return true;
+    case ir::kTagMoney:
+      out.append(reinterpret_cast<const char*>(&v.aux), sizeof v.aux);
+      [[fallthrough]];
+    case ir::kTagDec:
+      out.append(reinterpret_cast<const char*>(&v.u.d), sizeof v.u.d);
+      return true;
+    case ir::kTagString:
+      out.append(v.u.s->view());
+      return true;
+    case ir::kTagRecord: {
+      int64_t id = v.u.r->id;
+      if (id)
+        out.append(reinterpret_cast<const char*>(&id), sizeof id);
+      else
+        out.append(reinterpret_cast<const char*>(&v.u.r), sizeof v.u.r);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+struct Network::Node {
+  uint32_t rule = 0, index = 0;
+  const ir::PatternIR* p = nullptr;
+  std::string eq_key;                                                // the alpha index constant
+  std::unordered_map<int64_t, std::string> alpha;                    // fact → its join key
+  std::unordered_map<std::string, std::set<int64_t>> right;          // join key → facts, in id order
+  std::unordered_map<std::string, std::map<uint64_t, Token*>> left;  // join key → partial matches
+  std::unordered_map<int64_t, std::vector<Token*>> blocks;           // not/exists: fact → matches it meets
+};
+
+struct Network::Token {
+  Token* parent = nullptr;
+  uint32_t rule = 0, level = 0;  // patterns 0..level-1 are matched
+  uint64_t seq = 0;
+  std::vector<Value> vals;   // the rule's parameters bound so far
+  std::vector<int64_t> ids;  // per parameter: the fact id (0 for an accumulation)
+  int64_t fact = 0;          // the fact this level bound (0: none)
+  std::string lkey;          // key in the next node's beta memory
+  bool in_left = false, dead = false, terminal = false, on_agenda = false;
+  std::vector<Token*> children;
+  std::vector<int64_t> blockers;  // not/exists: the facts that match it
+  std::pair<int64_t, uint64_t> agenda_pos;
+  MatchKey key;
+};
+
+}  // namespace orgos::rules

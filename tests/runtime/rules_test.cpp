@@ -1,0 +1,209 @@
+// The match network on its own: rules written in the language, facts inserted, changed and retracted,
+// and the activations it puts on the agenda checked one semantic point at a time.
+#include "runtime/rules/network.h"
+
+#include <gtest/gtest.h>
+
+#include "compiler/diag/renderer.h"
+#include "compiler/driver/compilation.h"
+#include "compiler/ir/lower.h"
+
+using namespace orgos;
+using ir::Value;
+
+namespace {
+
+const char* kRules = R"org(
+record Emp { name: String  unit: String  skill: String  age: Int }
+record Course { skill: String  title: String }
+record Dept { name: String }
+record Expense { amount: Int  category: String }
+event saw { what: String }
+rule big when Expense e where e.category == "travel" and e.amount > 100 then emit saw { what: "big" }
+rule staff_course when Emp e, Course c where c.skill == e.skill, Dept d where d.name == e.unit
+  then emit saw { what: "trained" }
+rule empty_dept when Dept d, not Emp e where e.unit == d.name then emit saw { what: "empty" }
+rule busy_dept salience 5 when Dept d, exists Emp e where e.unit == d.name and e.age > 0 then emit saw { what: "busy" }
+rule headcount when Dept d, n = count(e in Emp where e.unit == d.name) then emit saw { what: "count" }
+)org";
+
+struct World {
+  std::unique_ptr<driver::Compilation> c;
+  ir::Lowered lw;
+  std::unique_ptr<interp::Evaluator> ev;
+  std::unique_ptr<rules::Network> net;
+  interp::Arena arena;
+  int64_t next_id = 1;
+  std::vector<ir::Record*> all;
+
+  explicit World(const char* src = kRules) {
+    c = driver::check_text("rules.org", src);
+    EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
+    lw = ir::lower(*c);
+    // Accumulations read every fact of a type through the host, as in the engine.
+    interp::Host host;
+    host.all_of = [this](uint32_t type, interp::Arena& a) {
+      std::vector<Value> out;
+      for (ir::Record* r : all)
+        if (r->type_id == type && net->contains(r->id)) out.push_back(Value::of_record(r));
+      ir::List* l = a.list(static_cast<uint32_t>(out.size()));
+      std::copy(out.begin(), out.end(), l->items);
+      return l;
+    };
+    ev = std::make_unique<interp::Evaluator>(lw.module, host);
+    net = std::make_unique<rules::Network>(lw.program, lw.module, *ev);
+  }
+  uint32_t layout(const std::string& n) const {
+    for (uint32_t i = 0; i < lw.module.layouts.size(); ++i)
+      if (lw.module.layouts[i].name == n) return i;
+    ADD_FAILURE() << "no layout " << n;
+    return 0;
+  }
+  Value str(const char* s) { return Value::of_string(arena.string(s)); }
+  void set(ir::Record* r, const std::string& field, Value v) {
+    auto& fs = lw.module.layouts[r->type_id].fields;
+    for (uint32_t i = 0; i < fs.size(); ++i)
+      if (fs[i] == field) r->slots[i] = v;
+  }
+  ir::Record* make(const std::string& type, std::vector<std::pair<std::string, Value>> fields) {
+    uint32_t t = layout(type);
+    auto* r = arena.record(t, static_cast<uint32_t>(lw.module.layouts[t].fields.size()));
+    for (uint32_t i = 0; i < r->nslots; ++i) r->slots[i] = Value::none();
+    r->id = next_id++;
+    for (auto& [f, v] : fields) set(r, f, v);
+    all.push_back(r);
+    net->insert(r);
+    return r;
+  }
+  ir::Record* emp(const char* name, const char* unit, const char* skill, int64_t age = 30) {
+    return make(
+        "Emp",
+        {{"name", str(name)}, {"unit", str(unit)}, {"skill", str(skill)}, {"age", Value::of_int(age)}});
+  }
+  ir::Record* dept(const char* name) { return make("Dept", {{"name", str(name)}}); }
+  // Fires everything on the agenda; returns the keys in firing order.
+  std::vector<std::string> fire() {
+    std::vector<std::string> out;
+    rules::Firing f;
+    while (net->next(f)) out.push_back(f.key);
+    return out;
+  }
+};
+
+TEST(Rules, AlphaConditionsAndTheEqualityIndex) {
+  World w;
+  w.make("Expense", {{"amount", Value::of_int(500)}, {"category", w.str("travel")}});
+  w.make("Expense", {{"amount", Value::of_int(50)}, {"category", w.str("travel")}});
+  w.make("Expense", {{"amount", Value::of_int(500)}, {"category", w.str("meals")}});
+  EXPECT_EQ(w.fire(), std::vector<std::string>{"big:1"});
+}
+
+TEST(Rules, ThreeWayJoinOnKeys) {
+  World w;
+  w.dept("ops");                                                             // 1
+  w.emp("ann", "ops", "sql");                                                // 2
+  w.emp("bob", "dev", "sql");                                                // 3: no Dept dev
+  w.make("Course", {{"skill", w.str("sql")}, {"title", w.str("SQL 101")}});  // 4
+  auto fired = w.fire();
+  std::vector<std::string> trained;
+  for (auto& k : fired)
+    if (k.rfind("staff_course:", 0) == 0) trained.push_back(k);
+  EXPECT_EQ(trained, std::vector<std::string>{"staff_course:2,4,1"});
+  w.dept("dev");  // 5: bob's match appears
+  fired = w.fire();
+  EXPECT_NE(std::find(fired.begin(), fired.end(), "staff_course:3,4,5"), fired.end());
+}
+
+TEST(Rules, NotAndExistsFollowTheFacts) {
+  World w;
+  w.dept("ops");
+  auto f = w.fire();
+  EXPECT_NE(std::find(f.begin(), f.end(), "empty_dept:1"), f.end());
+  EXPECT_EQ(std::find(f.begin(), f.end(), "busy_dept:1"), f.end());
+  auto* e = w.emp("ann", "ops", "sql");
+  f = w.fire();
+  EXPECT_NE(std::find(f.begin(), f.end(), "busy_dept:1"), f.end());
+  // The not-match ended: its refraction is over.
+  auto ended = w.net->take_ended();
+  EXPECT_NE(std::find(ended.begin(), ended.end(), "empty_dept:1"), ended.end());
+  w.net->retract(e->id);
+  f = w.fire();
+  EXPECT_NE(std::find(f.begin(), f.end(), "empty_dept:1"), f.end());  // fires again: a new match
+}
+
+TEST(Rules, SalienceThenActivationOrder) {
+  World w;
+  w.emp("ann", "ops", "sql");
+  w.dept("ops");
+  auto f = w.fire();
+  ASSERT_FALSE(f.empty());
+  EXPECT_EQ(f[0], "busy_dept:2");  // salience 5 first
+  // Then the order the matches appeared in (rule declaration order for one change).
+  std::vector<std::string> rest(f.begin() + 1, f.end());
+  EXPECT_EQ(rest, (std::vector<std::string>{"headcount:2,=1"}));
+}
+
+TEST(Rules, AccumulationsRecomputeOnChange) {
+  World w;
+  w.dept("ops");
+  EXPECT_EQ(w.fire(), (std::vector<std::string>{"empty_dept:1", "headcount:1,=0"}));
+  w.emp("ann", "ops", "sql");
+  auto f = w.fire();
+  EXPECT_NE(std::find(f.begin(), f.end(), "headcount:1,=1"), f.end());
+  w.emp("bob", "dev", "sql");  // another unit: the count for ops stays, nothing fires again
+  f = w.fire();
+  EXPECT_EQ(std::find(f.begin(), f.end(), "headcount:1,=1"), f.end());
+}
+
+TEST(Rules, RefractionSurvivesAnUpdateThatKeepsTheMatch) {
+  World w;
+  auto* x = w.make("Expense", {{"amount", Value::of_int(500)}, {"category", w.str("travel")}});
+  EXPECT_EQ(w.fire().size(), 1u);
+  w.set(x, "amount", Value::of_int(600));
+  w.net->update(x);
+  EXPECT_TRUE(w.fire().empty());  // still the same match: fires once
+  w.set(x, "amount", Value::of_int(60));
+  w.net->update(x);
+  EXPECT_TRUE(w.fire().empty());
+  EXPECT_EQ(w.net->take_ended(), std::vector<std::string>{"big:1"});
+  w.set(x, "amount", Value::of_int(700));
+  w.net->update(x);
+  EXPECT_EQ(w.fire(), std::vector<std::string>{"big:1"});  // matched again after it stopped matching
+}
+
+TEST(Rules, AMatchRetractedBeforeFiringLeavesTheAgenda) {
+  World w;
+  auto* x = w.make("Expense", {{"amount", Value::of_int(500)}, {"category", w.str("travel")}});
+  EXPECT_EQ(w.net->agenda_size(), 1u);
+  w.net->retract(x->id);
+  EXPECT_EQ(w.net->agenda_size(), 0u);
+  EXPECT_FALSE(w.net->contains(x->id));
+}
+
+TEST(Rules, LogicalSupportEndsWithTheMatch) {
+  World w;
+  auto* x = w.make("Expense", {{"amount", Value::of_int(500)}, {"category", w.str("travel")}});
+  rules::Firing f;
+  ASSERT_TRUE(w.net->next(f));
+  w.net->support(f.key, 99);
+  EXPECT_TRUE(w.net->take_unsupported().empty());
+  w.set(x, "amount", Value::of_int(5));
+  w.net->update(x);
+  EXPECT_EQ(w.net->take_unsupported(), std::vector<int64_t>{99});
+}
+
+TEST(Rules, ExplainNamesTheFailingPattern) {
+  World w;
+  w.dept("ops");
+  auto* e = w.emp("ann", "ops", "sql");
+  w.make("Course", {{"skill", w.str("cobol")}, {"title", w.str("old")}});
+  w.fire();
+  uint32_t rule = 1;  // staff_course
+  auto lines = w.net->explain(rule, e->id);
+  std::string all;
+  for (auto& l : lines) all += l + "\n";
+  EXPECT_NE(all.find("no full match contains fact #2"), std::string::npos) << all;
+  EXPECT_NE(all.find("pattern 1: Emp: the fact passes its own conditions"), std::string::npos) << all;
+}
+
+}  // namespace
