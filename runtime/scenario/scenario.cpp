@@ -95,6 +95,20 @@ Result run_checked(const std::string& path, workflow::Engine& engine, const Opti
 // Any YAML shape the reader did not expect (a list where a value belongs, …) is a failure with its
 // position, never an exception out of the runner.
 Result run(const std::string& path, workflow::Engine& engine, const Options& opts) {
+  // Every way out of the runner commits the group in flight, so what was played is durable.
+  struct GroupGuard {
+    workflow::Engine& e;
+    bool on;
+    ~GroupGuard() {
+      try {
+        if (on) e.commit_group();
+      } catch (...) {
+        // The store reports its own failures; a destructor must not throw. The group is then lost, as in a
+        // crash, and a resumed run plays it again.
+      }
+    }
+  } guard{engine, opts.group_commit > 1};
+  if (guard.on) engine.begin_group();
   try {
     return run_checked(path, engine, opts);
   } catch (const YAML::Exception& e) {
@@ -149,6 +163,10 @@ Result run_checked(const std::string& path, workflow::Engine& engine, const Opti
       continue;
     }
     if (opts.on_step) opts.on_step(at_step, index, steps.size());
+    if (opts.group_commit > 1 && index % opts.group_commit == 0) {
+      engine.commit_group();
+      engine.begin_group();
+    }
     std::string expect_error = st["expect_error"] ? st["expect_error"].as<std::string>() : "";
     // A step already in the store's log (a resumed run) is not played again; its logged outcome counts.
     std::string step_key = st["event"] && st["id"] ? st["id"].as<std::string>() : key;

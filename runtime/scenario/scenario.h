@@ -21,6 +21,9 @@ struct Result {
 struct Options {
   // Progress, one call per step: where it is (file:line), its position and the number of steps.
   std::function<void(const std::string& where, size_t index, size_t total)> on_step;
+  // Steps per store transaction (group commit); 1 commits every step on its own. A crash loses at most
+  // the group in flight, which a resumed run plays again.
+  size_t group_commit = 1;
 };
 
 // Parses the file; on a YAML or structure error returns a Result with ok=false and the error (file:line).

@@ -52,6 +52,12 @@ class Store {
   void begin();
   void commit();
   void rollback();
+  // Group commit: between begin_group and commit_group the batches above become savepoints inside one
+  // transaction, so many inputs share one fsync (synchronous=FULL is kept). Nothing of the group is
+  // durable — and so nothing may be acknowledged — until commit_group returns.
+  void begin_group();
+  void commit_group();
+  bool in_group() const { return in_group_; }
 
   // ---- input log
   // Appends an input; false (and nothing written) if its key is already logged: exactly-once ingestion.
@@ -93,6 +99,7 @@ class Store {
   sqlite3_stmt* prepare(const char* sql);
   sqlite3* db_ = nullptr;
   bool in_batch_ = false;
+  bool in_group_ = false;
   std::vector<sqlite3_stmt*> stmts_;            // every prepared statement, finalized on close
   std::map<std::string, sqlite3_stmt*> cache_;  // statements prepared on first use, by SQL
   sqlite3_stmt *append_input_ = nullptr, *has_input_ = nullptr, *put_meta_ = nullptr, *get_meta_ = nullptr,

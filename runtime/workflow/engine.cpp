@@ -1733,6 +1733,14 @@ Engine::Engine(const bundle::Bundle& b, store::Store& s, EngineOptions opts) : b
 
 Engine::~Engine() = default;
 
+void Engine::begin_group() {
+  impl_->store.begin_group();
+}
+
+void Engine::commit_group() {
+  impl_->store.commit_group();
+}
+
 const std::string& Engine::jit_error() const {
   return impl_->jit_error;
 }

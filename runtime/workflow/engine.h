@@ -71,6 +71,12 @@ class Engine {
   // engine then runs that version with the interpreter: same results, slower.
   const std::string& jit_error() const;
 
+  // Group commit (see store::Store::begin_group): the inputs between these share one transaction and one
+  // fsync. Their outcomes are final only once commit_group returns; a crash before loses the whole group,
+  // which the caller then submits again (inputs are deduplicated by key).
+  void begin_group();
+  void commit_group();
+
   // ---- inputs (each is logged once, by key; a repeated key is a no-op)
   Outcome post_event(const std::string& name, const json& payload, const std::string& actor,
                      const std::string& key);

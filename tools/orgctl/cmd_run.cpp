@@ -42,6 +42,7 @@ void register_run(CLI::App& app) {
     std::string scenario, db, bundle, stdlib;
     std::string engine = "jit";
     bool timing = false, quiet = false, json = false;
+    size_t group_commit = 64;
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd =
@@ -53,6 +54,9 @@ void register_run(CLI::App& app) {
       "SQLite store to run on (default: in memory). A store holding an interrupted run resumes it");
   cmd->add_option("--bundle", opts->bundle, "bundle file (default: PROJECT/.orgos/bundle.orgb)");
   add_engine_option(cmd, opts->engine);
+  cmd->add_option("--group-commit", opts->group_commit,
+                  "scenario steps per store transaction (one fsync each); 1 commits every step alone")
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--stdlib", opts->stdlib, "the standard library folder");
   cmd->add_flag("-q,--quiet", opts->quiet, "print only the KPIs and the verdict, not the trace");
   cmd->add_flag("--timing", opts->timing, "print how long loading and running took");
@@ -107,6 +111,7 @@ void register_run(CLI::App& app) {
     bool progress = isatty(STDERR_FILENO) && opts->quiet;
     if (!scenario.empty()) {
       orgos::scenario::Options so;
+      so.group_commit = opts->group_commit;
       if (progress)
         so.on_step = [](const std::string& where, size_t i, size_t total) {
           // A bar on a terminal for long simulations: [#######-------]  45/90  scenarios/q1.yaml:120
