@@ -97,8 +97,12 @@ Store::Store(const std::string& path, bool synchronous_full) {
     if (objects > 0 && version != kSchemaVersion)
       throw StoreError("it has schema version " + std::to_string(version) + ", this orgctl uses " +
                        std::to_string(kSchemaVersion));
+    // Tables and version in one transaction: a process killed while creating the store leaves either
+    // nothing (a new store next time) or the whole schema, never tables without their version.
+    exec("BEGIN IMMEDIATE");
     exec(kSchema);
     exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+    exec("COMMIT");
   } catch (const StoreError& e) {
     sqlite3_close(db_);
     db_ = nullptr;
@@ -118,7 +122,7 @@ Store::Store(const std::string& path, bool synchronous_full) {
 Store::~Store() {
   for (sqlite3_stmt* s : stmts_) sqlite3_finalize(s);
   if (db_) {
-    if (in_batch_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (in_batch_ || in_group_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     sqlite3_close(db_);
   }
 }
@@ -142,20 +146,35 @@ sqlite3_stmt* Store::prepare(const char* sql) {
 
 void Store::begin() {
   if (in_batch_) return;
-  exec("BEGIN IMMEDIATE");
+  exec(in_group_ ? "SAVEPOINT input" : "BEGIN IMMEDIATE");
   in_batch_ = true;
 }
 
 void Store::commit() {
   if (!in_batch_) return;
-  exec("COMMIT");
+  exec(in_group_ ? "RELEASE input" : "COMMIT");
   in_batch_ = false;
 }
 
 void Store::rollback() {
   if (!in_batch_) return;
-  exec("ROLLBACK");
+  // In a group, only this input's changes go; the inputs before it in the group stay.
+  exec(in_group_ ? "ROLLBACK TO input; RELEASE input" : "ROLLBACK");
   in_batch_ = false;
+}
+
+void Store::begin_group() {
+  if (in_group_) return;
+  commit();
+  exec("BEGIN IMMEDIATE");
+  in_group_ = true;
+}
+
+void Store::commit_group() {
+  if (!in_group_) return;
+  commit();
+  exec("COMMIT");
+  in_group_ = false;
 }
 
 bool Store::append_input(Input& in) {

@@ -78,7 +78,8 @@ std::string scenario(int n) {
   return s;
 }
 
-pid_t spawn(const std::vector<std::string>& args) {
+// stdout is dropped; stderr goes to err_path so that a failed run can say why.
+pid_t spawn(const std::vector<std::string>& args, const std::string& err_path = "/dev/null") {
   pid_t pid = fork();
   if (pid == 0) {
     std::vector<char*> argv;
@@ -86,8 +87,9 @@ pid_t spawn(const std::vector<std::string>& args) {
     for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     FILE* null = std::fopen("/dev/null", "w");
+    FILE* err = std::fopen(err_path.c_str(), "w");
     dup2(fileno(null), 1);
-    dup2(fileno(null), 2);
+    dup2(fileno(err ? err : null), 2);
     execv(ORGCTL_PATH, argv.data());
     _exit(127);
   }
@@ -148,7 +150,7 @@ int env_int(const char* name, int fallback) {
 }  // namespace
 
 TEST(CrashTest, SigkilledRunsResumeToTheUninterruptedState) {
-  const int instances = env_int("ORGOS_CRASH_INSTANCES", 120);
+  const int instances = env_int("ORGOS_CRASH_INSTANCES", 300);
   const int want_kills = env_int("ORGOS_CRASH_KILLS", 15);
   const unsigned seed = static_cast<unsigned>(env_int("ORGOS_CRASH_SEED", 20261125));
   SCOPED_TRACE("ORGOS_CRASH_SEED=" + std::to_string(seed) +
@@ -160,41 +162,84 @@ TEST(CrashTest, SigkilledRunsResumeToTheUninterruptedState) {
   std::ofstream(dir / "s.yaml") << scenario(instances);
   std::string org = (dir / "crash.org").string(), bundle = (dir / "b.orgb").string();
   ASSERT_EQ(wait_exit(spawn({"compile", org, "-o", bundle})), 0);
+  std::string err = (dir / "stderr.txt").string();
   auto run = [&](const std::string& db) {
-    return spawn({"run", org, "-s", (dir / "s.yaml").string(), "--db", db, "--bundle", bundle, "-q"});
+    return spawn({"run", org, "-s", (dir / "s.yaml").string(), "--db", db, "--bundle", bundle, "-q"}, err);
+  };
+  auto stderr_text = [&] {
+    std::ifstream in(err);
+    return std::string(std::istreambuf_iterator<char>(in), {});
   };
 
-  // The uninterrupted run, timed to scale the kill delays.
+  // Process start-up (loading the bundle, opening the store) and the uninterrupted run, timed to place the
+  // kills inside the work rather than in start-up.
+  std::ofstream(dir / "empty.yaml") << scenario(0);
+  double startup_ms = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    std::string empty_db = (dir / ("empty" + std::to_string(i) + ".db")).string();
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(wait_exit(spawn({"run", org, "-s", (dir / "empty.yaml").string(), "--db", empty_db, "--bundle",
+                               bundle, "-q"},
+                              err)),
+              0)
+        << stderr_text();
+    startup_ms = std::min(
+        startup_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
   std::string ref = (dir / "ref.db").string();
   auto t0 = std::chrono::steady_clock::now();
-  ASSERT_EQ(wait_exit(run(ref)), 0);
+  ASSERT_EQ(wait_exit(run(ref)), 0) << stderr_text();
   double ref_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const int64_t inputs = count(ref, "SELECT count(*) FROM input_log");
 
-  // The same run, killed at random moments until it has been killed often enough, then let finish.
+  // The same run, killed again and again, then let finish. Every other kill falls at a random moment of
+  // start-up (store creation, bundle load, replay); the rest wait until this run has committed something
+  // new and then a random time more, so they land inside the work: between, during or just after commits.
+  // The crashed runs commit every 8 steps rather than 64; the final state must not depend on that.
   std::string db = (dir / "crash.db").string();
+  auto crashed_run = [&] {
+    return spawn({"run", org, "-s", (dir / "s.yaml").string(), "--db", db, "--bundle", bundle, "-q",
+                  "--group-commit", "8"},
+                 err);
+  };
+  auto logged = [&] { return fs::exists(db) ? count(db, "SELECT count(*) FROM input_log") : 0; };
   std::mt19937 rng(seed);
-  int kills = 0, attempts = 0;
-  int max_delay = std::max(20, static_cast<int>(1.5 * ref_ms / want_kills));
+  int kills = 0, attempts = 0, mid_work = 0;
+  const unsigned work_window = static_cast<unsigned>(std::max(2.0, 2 * (ref_ms - startup_ms) / want_kills));
   for (;; ++attempts) {
     ASSERT_LT(attempts, want_kills * 20 + 100) << "the run never finished";
-    pid_t pid = run(db);
+    int64_t before = logged();
+    pid_t pid = crashed_run();
     if (kills >= want_kills) {
-      ASSERT_EQ(wait_exit(pid), 0);
+      ASSERT_EQ(wait_exit(pid), 0) << stderr_text();
       break;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % static_cast<unsigned>(max_delay)));
     int st = 0;
-    if (waitpid(pid, &st, WNOHANG) == pid) {
-      ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "a restarted run failed";
+    bool exited = false;
+    if (attempts % 2 == 0) {
+      std::this_thread::sleep_for(
+          std::chrono::microseconds(rng() % static_cast<unsigned>(startup_ms * 1000 + 1)));
+    } else {
+      while (!(exited = waitpid(pid, &st, WNOHANG) == pid) && logged() <= before)
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+      if (!exited) std::this_thread::sleep_for(std::chrono::microseconds(rng() % (work_window * 1000)));
+    }
+    if (exited || waitpid(pid, &st, WNOHANG) == pid) {
+      ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "a restarted run failed:\n" << stderr_text();
       break;  // finished before the kill
     }
     kill(pid, SIGKILL);
     waitpid(pid, &st, 0);
     ++kills;
+    int64_t done = logged();
+    if (done > 0 && done < inputs) ++mid_work;
   }
-  std::printf("crash test: %d instances, %d SIGKILLs over %d runs, uninterrupted run %.0f ms\n", instances,
-              kills, attempts + 1, ref_ms);
+  std::printf(
+      "crash test: %d instances, %d SIGKILLs over %d runs (%d with the job part done), start-up %.0f ms, "
+      "uninterrupted run %.0f ms\n",
+      instances, kills, attempts + 1, mid_work, startup_ms, ref_ms);
   EXPECT_GE(kills, want_kills / 2) << "the run finished too early to be killed often";
+  EXPECT_GE(mid_work, want_kills / 3) << "too few kills fell while the job was under way";
 
   std::string a = dump(ref), b = dump(db);
   if (a != b) {
