@@ -96,6 +96,7 @@ class Store {
 
  private:
   void exec(const char* sql);
+  void run_cached(const char* sql);  // one statement, prepared on first use
   sqlite3_stmt* prepare(const char* sql);
   sqlite3* db_ = nullptr;
   bool in_batch_ = false;

@@ -113,6 +113,12 @@ struct Engine::Impl {
   std::map<std::string, std::set<std::pair<std::string, std::string>>> holders;  // role → {(actor, unit)}
   std::map<int64_t, Instance> instances;
   std::map<int64_t, Task> tasks;
+  // The open ones, so that inbox queries cost what is open rather than every task ever made. Kept up to
+  // date where task changes are persisted (every status change marks its task dirty) and on load.
+  std::set<int64_t> open_tasks;
+  // The running instances (waiting ones included): what event delivery and signals look through, so that
+  // the finished ones, which are most of them after a while, cost nothing.
+  std::set<int64_t> live;
   std::map<int64_t, Timer> timers;
   std::vector<std::pair<uint32_t, Record*>> events_seen;  // (layout, event) for metrics and rules
   std::vector<std::pair<std::string, Record*>> event_queue;
@@ -416,6 +422,8 @@ struct Engine::Impl {
     inst.tokens.push_back(t);
     int64_t id = inst.id;
     instances[id] = std::move(inst);
+    live.insert(id);
+    dirty_instances.insert(id);
     Instance& ref = instances[id];
     if (pr.timeout != kNone) {
       try {
@@ -451,9 +459,19 @@ struct Engine::Impl {
   // Runs every instance until all of them wait (or end); events emitted on the way are delivered
   // after each pass, so an emitted event can resume other instances and fire rules.
   void run_all() {
+    // Only an instance changed by this input can have a ready token (every instance waits when an input
+    // ends, and every change marks its instance dirty), so a round walks the dirty set in id order, as a
+    // walk over all instances would: one woken behind the cursor runs in the next round, one ahead in this.
     for (int round = 0; round < 10000; ++round) {
       bool progressed = false;
-      for (auto& [id, inst] : instances) {
+      int64_t next_cursor = 0;
+      for (auto next = dirty_instances.begin(); next != dirty_instances.end();
+           next = dirty_instances.upper_bound(next_cursor)) {
+        next_cursor = *next;
+        int64_t id = next_cursor;
+        auto found = instances.find(id);
+        if (found == instances.end()) continue;
+        Instance& inst = found->second;
         if (inst.status != "running") continue;
         Use use(*this, inst.v);
         while (true) {
@@ -525,6 +543,7 @@ struct Engine::Impl {
     Use use(*this, inst.v);
     inst.status = status;
     inst.ended_at = self.clock_;
+    live.erase(inst.id);
     for (const Token& t : std::vector<Token>(inst.tokens)) cancel_token(inst, t.id);
     cancel_timer(inst.deadline_timer);
     trace(std::string(status == "completed" ? "completed " : "failed ") + P().processes[inst.process].name +
@@ -553,6 +572,7 @@ struct Engine::Impl {
   // Failure: run the compensations of completed steps (latest first), then `on failure`, then stop.
   void fail(Instance& inst, const std::string& reason) {
     if (inst.status != "running") return;
+    dirty_instances.insert(inst.id);  // its handlers are ready tokens: run_all must look at it
     Use use(*this, inst.v);
     if (inst.phase != "normal") {  // a failure while compensating or handling: give up
       inst.error = inst.error.empty() ? reason : inst.error + "; then " + reason;
@@ -921,7 +941,8 @@ struct Engine::Impl {
     // Events are facts too: metrics count them and they survive a restart.
     store.put("event", next_id++, CODEC()->to_json(Value::of_record(ev_rec), IType::of(Kind::Rec)).dump());
     // Waiting instances whose filter accepts the event resume, in id order.
-    for (auto& [id, inst] : instances) {
+    for (int64_t id : std::vector<int64_t>(live.begin(), live.end())) {
+      Instance& inst = instances[id];
       if (inst.status != "running") continue;
       Use use(*this, inst.v);
       for (Token& t : inst.tokens) {
@@ -1048,7 +1069,8 @@ struct Engine::Impl {
       if (fv.slot < ev_rec->nslots) ev_rec->slots[fv.slot] = eval(fv.function, args);
     fill_defaults(ev_rec);
     Version* from = cur;
-    for (auto& [id, inst] : instances) {
+    for (int64_t id : std::vector<int64_t>(live.begin(), live.end())) {
+      Instance& inst = instances[id];
       if (inst.status != "running" || inst.v->b->program.processes[inst.process].name != st.name) continue;
       if (st.where != kNone) {
         Record* view = instance_record(inst, arena);
@@ -1264,7 +1286,14 @@ struct Engine::Impl {
       store.put("record", id, CODEC()->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
     }
     for (int64_t id : dirty_instances) store.put("instance", id, instance_doc(instances[id]).dump());
-    for (int64_t id : dirty_tasks) store.put("task", id, task_doc(tasks[id]).dump());
+    for (int64_t id : dirty_tasks) {
+      const Task& t = tasks[id];
+      store.put("task", id, task_doc(t).dump());
+      if (t.status == "open")
+        open_tasks.insert(id);
+      else
+        open_tasks.erase(id);
+    }
     for (int64_t id : dirty_timers) {
       const Timer& t = timers[id];
       store.put("timer", id,
@@ -1338,6 +1367,7 @@ struct Engine::Impl {
       inst.started_at = j["started_at"];
       inst.ended_at = j["ended_at"];
       inst.deadline_timer = j["deadline_timer"];
+      if (inst.status == "running") live.insert(id);
       instances[id] = std::move(inst);
     });
     store.for_each("task", [&](int64_t id, const std::string& doc) {
@@ -1357,6 +1387,7 @@ struct Engine::Impl {
       t.decisions = j["decisions"].get<std::map<std::string, bool>>();
       t.timer = j["timer"];
       t.due = j["due"];
+      if (t.status == "open") open_tasks.insert(id);
       tasks[id] = t;
     });
     store.for_each("timer", [&](int64_t id, const std::string& doc) {
@@ -1598,7 +1629,8 @@ struct Engine::Impl {
   }
 
   void resume_call(int64_t outbox_id, const json& result) {
-    for (auto& [iid, inst] : instances) {
+    for (int64_t iid : std::vector<int64_t>(live.begin(), live.end())) {
+      Instance& inst = instances[iid];
       Use use(*this, inst.v);
       for (Token& t : inst.tokens) {
         if (t.wait != "call" || t.wait_ref != outbox_id) continue;
@@ -1631,7 +1663,9 @@ struct Engine::Impl {
     net.reset();
     records.clear();
     instances.clear();
+    live.clear();
     tasks.clear();
+    open_tasks.clear();
     timers.clear();
     events_seen.clear();
     event_queue.clear();
@@ -2000,8 +2034,7 @@ std::optional<Outcome> Engine::logged(const std::string& key) {
 
 std::vector<TaskView> Engine::tasks(bool open_only) const {
   std::vector<TaskView> out;
-  for (auto& [id, t] : impl_->tasks) {
-    if (open_only && t.status != "open") continue;
+  auto view = [&](int64_t id, const Task& t) {
     TaskView v;
     v.id = id;
     v.instance = t.instance;
@@ -2016,7 +2049,11 @@ std::vector<TaskView> Engine::tasks(bool open_only) const {
     v.outcomes = t.outcomes;
     v.due = t.due;
     out.push_back(v);
-  }
+  };
+  if (open_only)
+    for (int64_t id : impl_->open_tasks) view(id, impl_->tasks.at(id));
+  else
+    for (auto& [id, t] : impl_->tasks) view(id, t);
   return out;
 }
 
