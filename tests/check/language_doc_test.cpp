@@ -1,9 +1,9 @@
-// docs/language.md is the language reference; its examples are programs, and this test keeps them honest.
+// docs/language.md is the language reference; its examples are programs, and these tests keep them honest.
 // Every ```org block is checked on its own by the compiler and must produce no diagnostic at all, or
 // exactly the codes its fence names (```org expect E0301 W0002, for examples of what the checker
-// rejects). ```org fragment blocks are deliberately partial and are not checked. A second test reads the
-// grammar's `declaration` rule (and the package and import lines of `file`) so that a construct added to
-// the grammar without an example in the reference fails here.
+// rejects), and be laid out as `orgctl fmt` lays it out; ```org fragment blocks are deliberately partial
+// and not checked. The grammar's `declaration` and `stmt` rules are read from the grammar files, so that a
+// construct added to the grammar without an example in the reference, or in examples/language-tour, fails.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,6 +16,7 @@
 
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/compilation.h"
+#include "compiler/syntax/formatter.h"
 
 namespace fs = std::filesystem;
 using namespace orgos;
@@ -95,7 +96,19 @@ std::vector<std::string> failures(const std::vector<Block>& blocks) {
     auto c = driver::check_text("language.md", b.text);
     std::multiset<std::string> got;
     for (auto& d : c->diags.all()) got.insert(std::string(diag::info(d.code).name));
-    if (got == b.expect) continue;
+    if (got == b.expect) {
+      // Examples are written as `orgctl fmt` writes code, so that they teach the canonical layout.
+      std::string canonical;
+      try {
+        canonical = syntax::format_source(b.text);
+      } catch (const syntax::FormatError& e) {
+        canonical = e.what();
+      }
+      if (canonical != b.text)
+        out.push_back("the ```org block at " + where(b) + " is not in the form `orgctl fmt` gives:\n" +
+                      canonical);
+      continue;
+    }
     std::string want, have;
     for (auto& w : b.expect) want += " " + w;
     for (auto& h : got) have += " " + h;
@@ -203,6 +216,10 @@ TEST(LanguageDoc, ABrokenBlockFailsWithItsLine) {
   ASSERT_EQ(f.size(), 1u);
   EXPECT_NE(f[0].find("docs/language.md:6 should give no diagnostic but gave E0301"), std::string::npos)
       << f[0];
+  // A clean block in another layout than the formatter's fails too.
+  auto untidy = failures(org_blocks("```org\nrecord  R{ n:Int }\n```\n"));
+  ASSERT_EQ(untidy.size(), 1u);
+  EXPECT_NE(untidy[0].find("docs/language.md:1 is not in the form"), std::string::npos) << untidy[0];
   // An example that is supposed to fail and does not is a failure too.
   auto clean = org_blocks("```org expect E0301\nfn g() -> Bool = 1 USD < 2 USD\n```\n");
   ASSERT_EQ(failures(clean).size(), 1u);
