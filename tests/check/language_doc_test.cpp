@@ -137,6 +137,21 @@ struct Grammar {
     return first_word(m[1], depth + 1);
   }
 
+  // Every keyword of the lexer, and whether the parser's `ident` rule accepts it as a name too.
+  std::map<std::string, bool> keywords() const {
+    std::smatch m;
+    std::regex_search(parser, m, std::regex("\\nident\\s*\\n\\s*:([^;]*);"));
+    std::string ident = m[1];
+    std::map<std::string, bool> out;
+    std::regex tok("\\n([A-Z_]+): '([a-z_]+)';");
+    for (auto it = std::sregex_iterator(lexer.begin(), lexer.end(), tok); it != std::sregex_iterator(); ++it)
+      out[(*it)[2]] = has_token(ident, (*it)[1]);
+    return out;
+  }
+  static bool has_token(const std::string& text, const std::string& token) {
+    return std::regex_search(text, std::regex("(^|[^A-Z_])" + token + "($|[^A-Z_])"));
+  }
+
   // The first word of each alternative of a rule, by the alternative's first symbol.
   std::map<std::string, std::string> alternatives(const std::string& rule) const {
     std::smatch m;
@@ -251,6 +266,26 @@ TEST(LanguageDoc, EveryStepOfTheGrammarHasACleanExample) {
   ASSERT_GE(steps.size(), 20u) << "could not read the grammar's steps";
   for (auto& [sym, kw] : steps)
     EXPECT_TRUE(has_word(code, kw)) << "docs/language.md has no clean example using `" << kw << "`";
+}
+
+// The reference lists the reserved words and the contextual ones in the two ```text blocks after "These
+// words are reserved"; both lists must be exactly what the grammar says.
+TEST(LanguageDoc, KeywordListsMatchTheGrammar) {
+  std::string md = read(kDoc);
+  size_t at = md.find("These words are reserved");
+  ASSERT_NE(at, std::string::npos);
+  std::set<std::string> listed[2];
+  for (auto& l : listed) {
+    size_t open = md.find("```text\n", at), close = md.find("\n```", open + 8);
+    ASSERT_NE(close, std::string::npos);
+    std::istringstream words(md.substr(open + 8, close - open - 8));
+    for (std::string w; words >> w;) l.insert(w);
+    at = close + 4;
+  }
+  std::set<std::string> reserved, contextual;
+  for (auto& [w, name_too] : Grammar().keywords()) (name_too ? contextual : reserved).insert(w);
+  EXPECT_EQ(listed[0], reserved) << "the reserved words of docs/language.md differ from the grammar's";
+  EXPECT_EQ(listed[1], contextual) << "the contextual keywords of docs/language.md differ from the grammar's";
 }
 
 // examples/language-tour is the organization that uses every construct: it checks cleanly and declares
