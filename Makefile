@@ -5,7 +5,7 @@
 PRESET ?= release
 BUILD  := build/$(PRESET)
 ORGCTL := $(BUILD)/tools/orgctl/orgctl
-EXAMPLE ?= examples/acme90
+EXAMPLE ?= examples/acme
 
 .PHONY: deps configure build demo test asan-test bench fuzz format format-check clean
 

@@ -508,7 +508,7 @@ TEST(JitDifferential, EveryShippedFunctionAgreesWithTheInterpreter) {
 // an object that is damaged or made for another machine is refused with a reason.
 TEST(JitBundle, ObjectCodeRoundTripsThroughABundleAndBadObjectsAreRefused) {
   driver::BuildOptions bo;
-  bo.check.inputs = {std::string(ORGOS_SOURCE_DIR) + "/examples/acme90"};
+  bo.check.inputs = {std::string(ORGOS_SOURCE_DIR) + "/examples/acme"};
   bo.check.stdlib_dir = std::string(ORGOS_SOURCE_DIR) + "/stdlib";
   bo.write = false;
   bo.force = true;

@@ -65,7 +65,7 @@ void register_instances(CLI::App& app) {
   add_engine_option(list, *engine);
   list->add_flag("--json", *json_out, "print JSON");
   list->footer(
-      "Example:\n  orgctl instances list examples/acme90 --db acme.db\nExit codes: 0, 1 source errors, 3 no "
+      "Example:\n  orgctl instances list examples/acme --db acme.db\nExit codes: 0, 1 source errors, 3 no "
       "store.");
   list->callback([path, db, engine, json_out]() {
     auto o = open_project(*path, *db, *engine);
@@ -91,7 +91,7 @@ void register_instances(CLI::App& app) {
   show->add_option("--db", *db, "the store")->required();
   add_engine_option(show, *engine);
   show->footer(
-      "Example:\n  orgctl instances show 12 examples/acme90 --db acme.db\nExit codes: 0, 1 no such instance, "
+      "Example:\n  orgctl instances show 12 examples/acme --db acme.db\nExit codes: 0, 1 no such instance, "
       "3 no store.");
   show->callback([path, db, engine, id]() {
     auto o = open_project(*path, *db, *engine);
@@ -137,7 +137,7 @@ void register_metrics(CLI::App& app) {
   add_engine_option(cmd, *engine);
   cmd->add_flag("--json", *json_out, "print JSON");
   cmd->footer(
-      "Example:\n  orgctl metrics examples/acme90 --db acme.db --json\nExit codes: 0, 1 source errors, 3 no "
+      "Example:\n  orgctl metrics examples/acme --db acme.db --json\nExit codes: 0, 1 source errors, 3 no "
       "store.");
   cmd->callback([path, db, engine, json_out]() {
     auto o = open_project(*path, *db, *engine);
