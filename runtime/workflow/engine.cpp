@@ -119,11 +119,15 @@ struct Engine::Impl {
   // The running instances (waiting ones included): what event delivery and signals look through, so that
   // the finished ones, which are most of them after a while, cost nothing.
   std::set<int64_t> live;
+  // Event name → the instances that have (or had) a token waiting for it. Entries whose wait has ended are
+  // dropped when the event next comes, so delivery costs the waiters, not every running instance.
+  std::map<std::string, std::set<int64_t>> waiting_on;
   std::map<int64_t, Timer> timers;
   std::vector<std::pair<uint32_t, Record*>> events_seen;  // (layout, event) for metrics and rules
   std::vector<std::pair<std::string, Record*>> event_queue;
   std::set<int64_t> dirty_instances, dirty_tasks, dirty_timers, dirty_records;
   std::vector<int64_t> erased_timers;
+  int64_t persisted_clock = -1, persisted_next_id = -1;  // the meta values last written (-1: unknown)
   int64_t steps_this_input = 0;
   // The rules engine (runtime/rules): working memory holds every record; an event is a fact while the
   // input that delivers it settles. Refraction and logical support are mirrored in the store's meta.
@@ -850,6 +854,7 @@ struct Engine::Impl {
       case StepKind::WaitEvent:
         t.wait = "event";
         t.wait_event = st.name;
+        waiting_on[st.name].insert(inst.id);
         if (st.within != kNone)
           t.wait_ref =
               add_timer(self.clock_ + eval_frame(inst, st.within).u.i, inst.id, t.id, 0, "event_deadline");
@@ -941,7 +946,19 @@ struct Engine::Impl {
     // Events are facts too: metrics count them and they survive a restart.
     store.put("event", next_id++, CODEC()->to_json(Value::of_record(ev_rec), IType::of(Kind::Rec)).dump());
     // Waiting instances whose filter accepts the event resume, in id order.
-    for (int64_t id : std::vector<int64_t>(live.begin(), live.end())) {
+    auto waiters = waiting_on.find(name);
+    std::vector<int64_t> candidates;
+    if (waiters != waiting_on.end()) {
+      for (auto it = waiters->second.begin(); it != waiters->second.end();) {
+        auto in = instances.find(*it);
+        bool waits = in != instances.end() && in->second.status == "running" &&
+                     std::any_of(in->second.tokens.begin(), in->second.tokens.end(),
+                                 [&](const Token& t) { return t.wait == "event" && t.wait_event == name; });
+        if (waits) candidates.push_back(*it);
+        it = waits ? std::next(it) : waiters->second.erase(it);
+      }
+    }
+    for (int64_t id : candidates) {
       Instance& inst = instances[id];
       if (inst.status != "running") continue;
       Use use(*this, inst.v);
@@ -1227,41 +1244,50 @@ struct Engine::Impl {
 
   // ---------------------------------------------------------------- persistence
 
+  // Built member by member with moves: nlohmann's initializer lists copy every nested value, and this
+  // runs for every instance an input changes.
   json instance_doc(const Instance& inst) {
     Use use(*this, inst.v);
     json toks = json::array();
     for (const Token& t : inst.tokens) {
       json loops = json::object();
       for (auto& [s, i] : t.loops) loops[std::to_string(s)] = i;
-      toks.push_back({{"id", t.id},
-                      {"step", t.step},
-                      {"fork", t.fork},
-                      {"wait", t.wait},
-                      {"ref", t.wait_ref},
-                      {"event", t.wait_event},
-                      {"loops", loops}});
+      json tj = json::object();
+      tj["id"] = t.id;
+      tj["step"] = t.step;
+      tj["fork"] = t.fork;
+      tj["wait"] = t.wait;
+      tj["ref"] = t.wait_ref;
+      tj["event"] = t.wait_event;
+      tj["loops"] = std::move(loops);
+      toks.push_back(std::move(tj));
     }
     json forks = json::array();
-    for (auto& [id, f] : inst.forks)
-      forks.push_back({{"id", f.id},
-                       {"parent", f.parent},
-                       {"join", f.join},
-                       {"needed", f.needed},
-                       {"arrived", f.arrived}});
-    return {{"process", P().processes[inst.process].name},
-            {"version", B().source_hash},
-            {"status", inst.status},
-            {"phase", inst.phase},
-            {"error", inst.error},
-            {"frame", CODEC()->to_json(Value::of_record(inst.frame), IType::of(Kind::Rec))},
-            {"tokens", toks},
-            {"forks", forks},
-            {"compensations", inst.compensations},
-            {"parent", inst.parent},
-            {"parent_token", inst.parent_token},
-            {"started_at", inst.started_at},
-            {"ended_at", inst.ended_at},
-            {"deadline_timer", inst.deadline_timer}};
+    for (auto& [id, f] : inst.forks) {
+      json fj = json::object();
+      fj["id"] = f.id;
+      fj["parent"] = f.parent;
+      fj["join"] = f.join;
+      fj["needed"] = f.needed;
+      fj["arrived"] = f.arrived;
+      forks.push_back(std::move(fj));
+    }
+    json d = json::object();
+    d["process"] = P().processes[inst.process].name;
+    d["version"] = B().source_hash;
+    d["status"] = inst.status;
+    d["phase"] = inst.phase;
+    d["error"] = inst.error;
+    d["frame"] = CODEC()->to_json(Value::of_record(inst.frame), IType::of(Kind::Rec));
+    d["tokens"] = std::move(toks);
+    d["forks"] = std::move(forks);
+    d["compensations"] = inst.compensations;
+    d["parent"] = inst.parent;
+    d["parent_token"] = inst.parent_token;
+    d["started_at"] = inst.started_at;
+    d["ended_at"] = inst.ended_at;
+    d["deadline_timer"] = inst.deadline_timer;
+    return d;
   }
 
   json task_doc(const Task& t) {
@@ -1305,8 +1331,11 @@ struct Engine::Impl {
                     .dump());
     }
     for (int64_t id : erased_timers) store.erase("timer", id);
-    store.put_meta("clock", std::to_string(self.clock_));
-    store.put_meta("next_id", std::to_string(next_id));
+    // Written only when changed: the clock moves only with time, and an input that made nothing new leaves
+    // next_id alone. (reload() forgets what was written, since a rollback may have undone it.)
+    if (self.clock_ != persisted_clock)
+      store.put_meta("clock", std::to_string(persisted_clock = self.clock_));
+    if (next_id != persisted_next_id) store.put_meta("next_id", std::to_string(persisted_next_id = next_id));
     dirty_records.clear();
     dirty_instances.clear();
     dirty_tasks.clear();
@@ -1368,6 +1397,8 @@ struct Engine::Impl {
       inst.ended_at = j["ended_at"];
       inst.deadline_timer = j["deadline_timer"];
       if (inst.status == "running") live.insert(id);
+      for (const Token& t : inst.tokens)
+        if (t.wait == "event") waiting_on[t.wait_event].insert(id);
       instances[id] = std::move(inst);
     });
     store.for_each("task", [&](int64_t id, const std::string& doc) {
@@ -1664,6 +1695,7 @@ struct Engine::Impl {
     records.clear();
     instances.clear();
     live.clear();
+    waiting_on.clear();
     tasks.clear();
     open_tasks.clear();
     timers.clear();
@@ -1675,6 +1707,7 @@ struct Engine::Impl {
     dirty_tasks.clear();
     dirty_timers.clear();
     erased_timers.clear();
+    persisted_clock = persisted_next_id = -1;
     load();
   }
 
