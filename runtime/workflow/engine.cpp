@@ -5,6 +5,8 @@
 
 #include "runtime/rules/network.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -124,6 +126,9 @@ struct Engine::Impl {
   std::map<std::string, std::set<int64_t>> waiting_on;
   std::map<int64_t, Timer> timers;
   std::vector<std::pair<uint32_t, Record*>> events_seen;  // (layout, event) for metrics and rules
+  // Past events are read from the store the first time a metric or rule asks for a kind of event, not at
+  // start-up: most restarts need none of them, and a busy organization has millions.
+  bool events_loaded = false;
   std::vector<std::pair<std::string, Record*>> event_queue;
   std::set<int64_t> dirty_instances, dirty_tasks, dirty_timers, dirty_records;
   std::vector<int64_t> erased_timers;
@@ -333,6 +338,8 @@ struct Engine::Impl {
     std::vector<Value> out;
     for (auto& [id, r] : records)
       if (r->type_id == want) out.push_back(Value::of_record(r));
+    const auto& event_layouts = current->b->program.event_layouts;
+    if (std::find(event_layouts.begin(), event_layouts.end(), want) != event_layouts.end()) load_events();
     for (auto& [l, r] : events_seen)
       if (l == want) out.push_back(Value::of_record(r));
     for (auto& [id, inst] : instances)
@@ -942,7 +949,7 @@ struct Engine::Impl {
   // ---------------------------------------------------------------- events and rules
 
   void deliver(const std::string& name, Record* ev_rec) {
-    events_seen.push_back({ev_rec->type_id, ev_rec});
+    if (events_loaded) events_seen.push_back({ev_rec->type_id, ev_rec});  // else the store has it for later
     // Events are facts too: metrics count them and they survive a restart.
     store.put("event", next_id++, CODEC()->to_json(Value::of_record(ev_rec), IType::of(Kind::Rec)).dump());
     // Waiting instances whose filter accepts the event resume, in id order.
@@ -1363,11 +1370,6 @@ struct Engine::Impl {
       if (fresh)
         for (uint32_t i = 0; i < fresh->nslots; ++i) records[id]->slots[i] = fresh->slots[i];
     });
-    store.for_each("event", [&](int64_t, const std::string& doc) {
-      json j = json::parse(doc);
-      uint32_t layout = layout_by_name(j.value("$type", ""));
-      if (Record* r = CODEC()->record_from_json(j, layout, err, "event")) events_seen.push_back({layout, r});
-    });
     store.for_each("instance", [&](int64_t id, const std::string& doc) {
       json j = json::parse(doc);
       Instance inst;
@@ -1427,6 +1429,22 @@ struct Engine::Impl {
     });
     if (!err.empty()) throw store::StoreError("the stored state cannot be read: " + err);
     build_network();
+    // Parsing the stored documents left a large heap of freed JSON nodes; give it back rather than hold
+    // it for the engine's lifetime.
+    malloc_trim(0);
+  }
+
+  void load_events() {
+    if (events_loaded) return;
+    Use use(*this, current);
+    std::string err;
+    store.for_each("event", [&](int64_t, const std::string& doc) {
+      json j = json::parse(doc);
+      uint32_t layout = layout_by_name(j.value("$type", ""));
+      if (Record* r = CODEC()->record_from_json(j, layout, err, "event")) events_seen.push_back({layout, r});
+    });
+    if (!err.empty()) throw store::StoreError("the stored events cannot be read: " + err);
+    events_loaded = true;
   }
 
   uint32_t layout_by_name(const std::string& n) const {
@@ -1700,6 +1718,7 @@ struct Engine::Impl {
     open_tasks.clear();
     timers.clear();
     events_seen.clear();
+    events_loaded = false;
     event_queue.clear();
     pending_calls.clear();
     dirty_records.clear();
