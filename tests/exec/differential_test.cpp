@@ -464,7 +464,7 @@ ir::Value random_value(const ir::IType& t, const ir::Module& m, interp::Arena& a
 
 // Every function of every shipped program: stdlib packages, templates and examples.
 TEST(JitDifferential, EveryShippedFunctionAgreesWithTheInterpreter) {
-  size_t modules = 0, functions = 0, cases = 0;
+  size_t modules = 0, functions = 0, tables = 0, cases = 0;
   std::mt19937_64 rng(11);
   for (const char* root : {"stdlib", "templates", "examples"}) {
     for (auto& e : fs::recursive_directory_iterator(fs::path(ORGOS_SOURCE_DIR) / root)) {
@@ -498,9 +498,25 @@ TEST(JitDifferential, EveryShippedFunctionAgreesWithTheInterpreter) {
           ASSERT_EQ(show(*got, m), show(want, m)) << e.path() << " " << m.functions[f].name;
         }
       }
+      // Decision tables: the rows' conditions run natively in `jit`, in the interpreter in `ref`.
+      for (uint32_t t = 0; t < m.tables.size(); ++t) {
+        ++tables;
+        ASSERT_EQ(code->table_rows.at(t).size(), m.tables[t].rows.size());
+        for (int i = 0; i < 60; ++i) {
+          interp::Arena arena;
+          std::vector<ir::Value> args;
+          for (auto& it : m.tables[t].inputs) args.push_back(random_value(it, m, arena, rng, 3));
+          auto want = ref.call_table(t, args);
+          auto got = jit.call_table(t, args);
+          ++cases;
+          ASSERT_EQ(show(got, m), show(want, m)) << e.path() << " table " << m.tables[t].name;
+        }
+      }
     }
   }
-  std::printf("shipped: %zu modules, %zu functions, %zu cases agree\n", modules, functions, cases);
+  std::printf("shipped: %zu modules, %zu functions, %zu tables, %zu cases agree\n", modules, functions,
+              tables, cases);
+  EXPECT_GT(tables, 0u);
   EXPECT_GE(modules, 8u);
 }
 
@@ -562,4 +578,66 @@ TEST(JitBundle, ObjectCodeRoundTripsThroughABundleAndBadObjectsAreRefused) {
   // The engine's entry point falls back to fresh code generation when the object is refused.
   auto fresh = codegen::native_for_bundle(b->module, garbage, b->host, &why);
   EXPECT_NE(fresh, nullptr) << why;
+}
+
+// Decision tables run their row conditions as native code: a sweep across every threshold, under each hit
+// policy, gives the same hits, outputs and errors (no match, two rows of a unique table) as the interpreter.
+TEST(JitDifferential, DecisionTablesMatchNativelyAsTheInterpreterDoes) {
+  const char* src = R"org(
+enum Category { travel, meals, office }
+table route hit first {
+  input amount: Money<USD>, category: Category
+  output level: Int, deadline: Duration
+  | < 1_000 USD             | -                 || 1 | 2d |
+  | 1_000 USD .. 10_000 USD | travel, meals     || 2 | 3d |
+  | < 10_000 USD            | not travel, meals || 2 | 2d |
+  | >= 50_000 USD           | office            || 4 | 9d |
+}
+table band hit unique {
+  input score: Int
+  output label: String
+  | < 10       || "low" |
+  | 10 .. 19   || "mid" |
+  | 20 .. 29   || "high" |
+}
+table points hit collect sum {
+  input score: Int, ratio: Decimal
+  output points: Int
+  | > 5  | -     || 3 |
+  | -    | > 0.5 || 2 |
+  | -    | -     || 1 |
+}
+)org";
+  auto c = driver::check_text("tables.org", src);
+  ASSERT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
+  ir::Module m = std::move(ir::lower(*c).module);
+  std::string why;
+  auto code = codegen::compile(m, {}, nullptr, &why);
+  ASSERT_NE(code, nullptr) << why;
+  for (size_t t = 0; t < m.tables.size(); ++t)
+    for (size_t r = 0; r < m.tables[t].rows.size(); ++r)
+      EXPECT_EQ(code->table_rows.at(t).at(r) != nullptr, m.tables[t].rows[r].condition != nullptr)
+          << "every row with a condition has native code";
+  interp::Evaluator jit(m);
+  jit.attach_native(code);
+  interp::Evaluator ref(m, {}, false);
+  interp::Arena arena;
+  size_t cases = 0, errors = 0;
+  auto check = [&](uint32_t t, const std::vector<ir::Value>& args) {
+    auto want = ref.call_table(t, args);
+    auto got = jit.call_table(t, args);
+    ++cases;
+    errors += !want.ok();
+    ASSERT_EQ(show(got, m), show(want, m)) << m.tables[t].name << " case " << cases;
+  };
+  uint32_t usd = ir::currency_code("USD");
+  for (int64_t amount : {0, 999, 1000, 5000, 10000, 10001, 49999, 50000, 80000})
+    for (int64_t cat = 0; cat < 3; ++cat)
+      check(0, {ir::Value::of_money(amount * ir::kDecOne, usd), ir::Value::of_enum(cat, 0)});
+  check(0, {ir::Value::none(), ir::Value::of_enum(0, 0)});
+  for (int64_t score = -1; score <= 31; ++score) check(1, {ir::Value::of_int(score)});
+  for (int64_t score : {0, 5, 6})
+    for (int64_t ratio_pct : {0, 50, 51, 100})
+      check(2, {ir::Value::of_int(score), ir::Value::of_dec(ratio_pct * ir::kDecOne / 100)});
+  EXPECT_GT(errors, 0u) << "the sweep reaches the no-match and overlap errors";
 }
