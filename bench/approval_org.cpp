@@ -41,7 +41,8 @@ bundle::Bundle approval_bundle() {
 }
 
 workflow::json claim_payload(int64_t n) {
-  return {{"claim", {{"amount", std::to_string(100 + n % 900) + " USD"}, {"purpose", "claim " + std::to_string(n)}}}};
+  return {{"claim",
+           {{"amount", std::to_string(100 + n % 900) + " USD"}, {"purpose", "claim " + std::to_string(n)}}}};
 }
 
 }  // namespace orgos::bench

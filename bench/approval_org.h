@@ -9,7 +9,7 @@
 namespace orgos::bench {
 
 extern const char* const kApprovalOrg;
-bundle::Bundle approval_bundle();                   // checked and lowered; throws on a compile error
-workflow::json claim_payload(int64_t n);            // the payload of the n-th claim.filed event
+bundle::Bundle approval_bundle();         // checked and lowered; throws on a compile error
+workflow::json claim_payload(int64_t n);  // the payload of the n-th claim.filed event
 
 }  // namespace orgos::bench

@@ -77,8 +77,9 @@ int main(int argc, char** argv) {
     e.commit_group();
     double secs = since(t0);
     auto [rss, hwm] = rss_mib();
-    std::printf("created %lld waiting instances in %.1f s (%.0f inputs/s); engine RSS %.0f MiB (peak %.0f MiB)\n",
-                static_cast<long long>(n), secs, static_cast<double>(n) / secs, rss, hwm);
+    std::printf(
+        "created %lld waiting instances in %.1f s (%.0f inputs/s); engine RSS %.0f MiB (peak %.0f MiB)\n",
+        static_cast<long long>(n), secs, static_cast<double>(n) / secs, rss, hwm);
     return 0;
   }
   if (mode == "open" && argc == 3) {
