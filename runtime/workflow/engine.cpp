@@ -44,7 +44,10 @@ struct Instance {
   std::string status = "running";  // running, completed, failed
   std::string phase = "normal";    // normal, compensating, failure, timeout
   std::string error;
-  Record* frame = nullptr;
+  // The variables. After a restart only the stored JSON is kept (frame_doc) until the instance next runs
+  // or is read: a million waiting instances then cost neither the decoding nor the records. Use frame_of().
+  mutable Record* frame = nullptr;
+  mutable std::string frame_doc;
   std::vector<Token> tokens;
   std::map<int64_t, Fork> forks;
   std::vector<uint32_t> compensations;  // compensation block starts, in the order their steps completed
@@ -359,7 +362,7 @@ struct Engine::Impl {
     r->id = inst.id;
     size_t np = pr.param_slots.size();
     for (size_t i = 0; i < np; ++i)
-      if (pr.param_slots[i] != kNone) r->slots[i] = inst.frame->slots[pr.param_slots[i]];
+      if (pr.param_slots[i] != kNone) r->slots[i] = frame_of(inst)->slots[pr.param_slots[i]];
     int64_t end = inst.ended_at ? inst.ended_at : self.clock_;
     r->slots[np] = Value::of_duration(end - inst.started_at);
     r->slots[np + 1] = Value::of_date(inst.started_at / 86400);
@@ -408,7 +411,7 @@ struct Engine::Impl {
   std::string file_of(const source::Span& s) const {
     return s.file < B().files.size() ? B().files[s.file] : "<source>";
   }
-  Value eval_frame(const Instance& inst, uint32_t fn) { return eval(fn, {Value::of_record(inst.frame)}); }
+  Value eval_frame(const Instance& inst, uint32_t fn) { return eval(fn, {Value::of_record(frame_of(inst))}); }
   std::string text(const Value& v) { return interp::to_string(v, &M()); }
 
   // ---------------------------------------------------------------- instances
@@ -569,7 +572,7 @@ struct Engine::Impl {
       if (pt && pt->wait == "child") {
         if (status == "completed") {
           const Step& st = P().processes[parent.process].steps[pt->step];
-          if (st.bind_slot != kNone) parent.frame->slots[st.bind_slot] = Value::of_record(child);
+          if (st.bind_slot != kNone) frame_of(parent)->slots[st.bind_slot] = Value::of_record(child);
           pt->wait.clear();
           advance(parent, *pt, st.next.empty() ? kNone : st.next[0]);
         } else {
@@ -593,8 +596,8 @@ struct Engine::Impl {
     inst.error = reason;
     // `on failure` sees the reason as `error`.
     uint32_t es = P().processes[inst.process].error_slot;
-    if (es != kNone && es < inst.frame->nslots)
-      inst.frame->slots[es] = Value::of_string(arena.string(reason));
+    if (es != kNone && es < frame_of(inst)->nslots)
+      frame_of(inst)->slots[es] = Value::of_string(arena.string(reason));
     trace("failure in " + P().processes[inst.process].name + " #" + std::to_string(inst.id) + ": " + reason);
     for (const Token& t : std::vector<Token>(inst.tokens)) cancel_token(inst, t.id);
     inst.forks.clear();
@@ -659,13 +662,13 @@ struct Engine::Impl {
         throw Fail{why};
       }
       case StepKind::Let:
-        inst.frame->slots[st.bind_slot] = eval_frame(inst, st.value);
+        frame_of(inst)->slots[st.bind_slot] = eval_frame(inst, st.value);
         next();
         return;
       case StepKind::Set: {
         Value v = eval_frame(inst, st.value);
         if (st.set_target == kNone) {
-          if (st.set_slot != kNone) inst.frame->slots[st.set_slot] = v;
+          if (st.set_slot != kNone) frame_of(inst)->slots[st.set_slot] = v;
         } else {
           Value target = eval_frame(inst, st.set_target);
           if (target.is_none()) throw Fail{"`set` on a none record"};
@@ -744,7 +747,7 @@ struct Engine::Impl {
                      std::to_string(bound)};
         int64_t& i = t.loops[t.step];
         if (i < static_cast<int64_t>(list.u.l->len)) {
-          if (st.bind_slot != kNone) inst.frame->slots[st.bind_slot] = keep(list.u.l->items[i]);
+          if (st.bind_slot != kNone) frame_of(inst)->slots[st.bind_slot] = keep(list.u.l->items[i]);
           ++i;
           t.step = st.next[0];
         } else {
@@ -778,7 +781,7 @@ struct Engine::Impl {
           touch_record(r->id);
           trace("create " + st.name + " #" + std::to_string(r->id));
         }
-        if (st.bind_slot != kNone) inst.frame->slots[st.bind_slot] = Value::of_record(r);
+        if (st.bind_slot != kNone) frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
         next();
         return;
       }
@@ -879,7 +882,7 @@ struct Engine::Impl {
         next();
         return;
       case StepKind::Signal:
-        signal(st, {Value::of_record(inst.frame)});
+        signal(st, {Value::of_record(frame_of(inst))});
         next();
         return;
     }
@@ -972,7 +975,7 @@ struct Engine::Impl {
       for (Token& t : inst.tokens) {
         if (t.wait != "event" || t.wait_event != name) continue;
         const Step& st = P().processes[inst.process].steps[t.step];
-        if (st.bind_slot != kNone) inst.frame->slots[st.bind_slot] = Value::of_record(ev_rec);
+        if (st.bind_slot != kNone) frame_of(inst)->slots[st.bind_slot] = Value::of_record(ev_rec);
         bool match = true;
         if (st.where != kNone) {
           try {
@@ -1076,6 +1079,7 @@ struct Engine::Impl {
   void retract(const Value& v) {
     if (v.tag != kTagRecord || v.u.r->id == 0 || !records.count(v.u.r->id)) return;
     int64_t id = v.u.r->id;
+    decode_all_frames();
     trace("retract " + layout_name(v.u.r->type_id) + " #" + std::to_string(id));
     records.erase(id);
     dirty_records.erase(id);
@@ -1107,7 +1111,7 @@ struct Engine::Impl {
       for (Token& t : inst.tokens) {
         if (t.wait != "event" || t.wait_event != st.role) continue;
         const Step& w = P().processes[inst.process].steps[t.step];
-        if (w.bind_slot != kNone) inst.frame->slots[w.bind_slot] = Value::of_record(ev_rec);
+        if (w.bind_slot != kNone) frame_of(inst)->slots[w.bind_slot] = Value::of_record(ev_rec);
         cancel_timer(t.wait_ref);
         t.wait.clear();
         t.wait_ref = 0;
@@ -1251,66 +1255,84 @@ struct Engine::Impl {
 
   // ---------------------------------------------------------------- persistence
 
-  // Built member by member with moves: nlohmann's initializer lists copy every nested value, and this
-  // runs for every instance an input changes.
-  json instance_doc(const Instance& inst) {
+  // The instance as a store row: scalars as columns, tokens and forks as small JSON arrays, the frame as
+  // JSON (still the stored text when the frame was never decoded since the restart).
+  store::InstanceRow instance_row(const Instance& inst) {
     Use use(*this, inst.v);
+    store::InstanceRow r;
+    r.id = inst.id;
+    r.process = P().processes[inst.process].name;
+    r.version = B().source_hash;
+    r.status = inst.status;
+    r.phase = inst.phase;
+    r.error = inst.error;
+    r.parent = inst.parent;
+    r.parent_token = inst.parent_token;
+    r.started_at = inst.started_at;
+    r.ended_at = inst.ended_at;
+    r.deadline_timer = inst.deadline_timer;
     json toks = json::array();
     for (const Token& t : inst.tokens) {
-      json loops = json::object();
-      for (auto& [s, i] : t.loops) loops[std::to_string(s)] = i;
-      json tj = json::object();
-      tj["id"] = t.id;
-      tj["step"] = t.step;
-      tj["fork"] = t.fork;
-      tj["wait"] = t.wait;
-      tj["ref"] = t.wait_ref;
-      tj["event"] = t.wait_event;
-      tj["loops"] = std::move(loops);
+      json tj = json::array({t.id, t.step, t.fork, t.wait, t.wait_ref, t.wait_event});
+      if (!t.loops.empty()) {
+        json loops = json::object();
+        for (auto& [st, i] : t.loops) loops[std::to_string(st)] = i;
+        tj.push_back(std::move(loops));
+      }
       toks.push_back(std::move(tj));
     }
+    r.tokens = toks.dump();
     json forks = json::array();
-    for (auto& [id, f] : inst.forks) {
-      json fj = json::object();
-      fj["id"] = f.id;
-      fj["parent"] = f.parent;
-      fj["join"] = f.join;
-      fj["needed"] = f.needed;
-      fj["arrived"] = f.arrived;
-      forks.push_back(std::move(fj));
-    }
-    json d = json::object();
-    d["process"] = P().processes[inst.process].name;
-    d["version"] = B().source_hash;
-    d["status"] = inst.status;
-    d["phase"] = inst.phase;
-    d["error"] = inst.error;
-    d["frame"] = CODEC()->to_json(Value::of_record(inst.frame), IType::of(Kind::Rec));
-    d["tokens"] = std::move(toks);
-    d["forks"] = std::move(forks);
-    d["compensations"] = inst.compensations;
-    d["parent"] = inst.parent;
-    d["parent_token"] = inst.parent_token;
-    d["started_at"] = inst.started_at;
-    d["ended_at"] = inst.ended_at;
-    d["deadline_timer"] = inst.deadline_timer;
-    return d;
+    for (auto& [id, f] : inst.forks)
+      forks.push_back(json::array({f.id, f.parent, f.join, f.needed, f.arrived}));
+    r.forks = forks.dump();
+    r.compensations = json(inst.compensations).dump();
+    r.frame = inst.frame ? CODEC()->to_json(Value::of_record(inst.frame), IType::of(Kind::Rec)).dump()
+                         : inst.frame_doc;
+    return r;
   }
 
-  json task_doc(const Task& t) {
-    return {{"instance", t.instance},
-            {"token", t.token},
-            {"step", t.step},
-            {"name", t.name},
-            {"role", t.role},
-            {"unit", t.unit},
-            {"status", t.status},
-            {"claimed_by", t.claimed_by},
-            {"approval", t.approval},
-            {"outcomes", t.outcomes},
-            {"decisions", t.decisions},
-            {"timer", t.timer},
-            {"due", t.due}};
+  store::TaskRow task_row(const Task& t) {
+    store::TaskRow r;
+    r.id = t.id;
+    r.instance = t.instance;
+    r.token = t.token;
+    r.step = t.step;
+    r.name = t.name;
+    r.role = t.role;
+    r.unit = t.unit;
+    r.status = t.status;
+    r.claimed_by = t.claimed_by;
+    r.approval = t.approval;
+    r.outcomes = t.outcomes.empty() ? "[]" : json(t.outcomes).dump();
+    r.decisions = t.decisions.empty() ? "{}" : json(t.decisions).dump();
+    r.timer = t.timer;
+    r.due = t.due;
+    return r;
+  }
+
+  // The frame of an instance, decoded from its stored JSON on first use after a restart.
+  Record* frame_of(const Instance& inst) {
+    if (!inst.frame) {
+      Use use(*this, inst.v);
+      std::string err;
+      json j = json::parse(inst.frame_doc.empty() ? "{}" : inst.frame_doc, nullptr, false);
+      inst.frame = j.is_discarded()
+                       ? nullptr
+                       : CODEC()->record_from_json(j, P().processes[inst.process].frame_layout, err,
+                                                   "frame of instance #" + std::to_string(inst.id));
+      if (!inst.frame)
+        throw store::StoreError("the stored state of instance #" + std::to_string(inst.id) +
+                                " cannot be read: " + (err.empty() ? "its frame is not JSON" : err));
+      std::string().swap(inst.frame_doc);
+    }
+    return inst.frame;
+  }
+
+  // Before a record leaves, every frame still in its stored form is decoded, so a frame that refers to the
+  // record binds the same object it would have bound had it never been stored.
+  void decode_all_frames() {
+    for (int64_t id : live) frame_of(instances[id]);
   }
 
   void persist() {
@@ -1318,10 +1340,10 @@ struct Engine::Impl {
       Record* r = records[id];
       store.put("record", id, CODEC()->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
     }
-    for (int64_t id : dirty_instances) store.put("instance", id, instance_doc(instances[id]).dump());
+    for (int64_t id : dirty_instances) store.put_instance(instance_row(instances[id]));
     for (int64_t id : dirty_tasks) {
       const Task& t = tasks[id];
-      store.put("task", id, task_doc(t).dump());
+      store.put_task(task_row(t));
       if (t.status == "open")
         open_tasks.insert(id);
       else
@@ -1329,13 +1351,7 @@ struct Engine::Impl {
     }
     for (int64_t id : dirty_timers) {
       const Timer& t = timers[id];
-      store.put("timer", id,
-                json{{"due", t.due},
-                     {"instance", t.instance},
-                     {"token", t.token},
-                     {"task", t.task},
-                     {"kind", t.kind}}
-                    .dump());
+      store.put_timer({t.id, t.due, t.instance, t.token, t.task, t.kind});
     }
     for (int64_t id : erased_timers) store.erase("timer", id);
     // Written only when changed: the clock moves only with time, and an input that made nothing new leaves
@@ -1370,62 +1386,75 @@ struct Engine::Impl {
       if (fresh)
         for (uint32_t i = 0; i < fresh->nslots; ++i) records[id]->slots[i] = fresh->slots[i];
     });
-    store.for_each("instance", [&](int64_t id, const std::string& doc) {
-      json j = json::parse(doc);
+    // Rows come in id order and mostly of a few processes on one version: remember the last lookups.
+    std::string last_version, last_process;
+    Version* v = nullptr;
+    uint32_t process = 0;
+    store.for_each_instance([&](const store::InstanceRow& row) {
       Instance inst;
-      inst.id = id;
-      inst.v = version(j.value("version", current->hash));
+      inst.id = row.id;
+      if (!v || row.version != last_version) {
+        v = version(row.version.empty() ? current->hash : row.version);
+        last_version = row.version;
+        last_process.clear();
+      }
+      inst.v = v;
       Use use(*this, inst.v);
-      inst.process = process_index(j["process"].get<std::string>());
-      inst.status = j["status"];
-      inst.phase = j["phase"];
-      inst.error = j["error"];
-      inst.frame =
-          CODEC()->record_from_json(j["frame"], P().processes[inst.process].frame_layout, err, "frame");
-      for (auto& tj : j["tokens"]) {
-        Token t{tj["id"], tj["step"], tj["fork"], tj["wait"], tj["ref"], tj["event"], {}};
-        for (auto it = tj["loops"].begin(); it != tj["loops"].end(); ++it)
-          t.loops[static_cast<uint32_t>(std::stoul(it.key()))] = it.value();
-        inst.tokens.push_back(t);
+      if (last_process.empty() || row.process != last_process) {
+        process = process_index(row.process);
+        last_process = row.process;
       }
-      for (auto& fj : j["forks"]) {
-        Fork f{fj["id"], fj["parent"], fj["join"], fj["needed"], fj["arrived"]};
-        inst.forks[f.id] = f;
+      inst.process = process;
+      inst.status = row.status;
+      inst.phase = row.phase;
+      inst.error = row.error;
+      inst.frame_doc = row.frame;  // decoded by frame_of() when first needed
+      for (auto& tj : json::parse(row.tokens)) {
+        Token t{tj[0], tj[1], tj[2], tj[3], tj[4], tj[5], {}};
+        if (tj.size() > 6)
+          for (auto it = tj[6].begin(); it != tj[6].end(); ++it)
+            t.loops[static_cast<uint32_t>(std::stoul(it.key()))] = it.value();
+        inst.tokens.push_back(std::move(t));
       }
-      inst.compensations = j["compensations"].get<std::vector<uint32_t>>();
-      inst.parent = j["parent"];
-      inst.parent_token = j["parent_token"];
-      inst.started_at = j["started_at"];
-      inst.ended_at = j["ended_at"];
-      inst.deadline_timer = j["deadline_timer"];
-      if (inst.status == "running") live.insert(id);
+      if (row.forks != "[]")
+        for (auto& fj : json::parse(row.forks)) {
+          Fork f{fj[0], fj[1], fj[2], fj[3], fj[4]};
+          inst.forks[f.id] = f;
+        }
+      if (row.compensations != "[]")
+        inst.compensations = json::parse(row.compensations).get<std::vector<uint32_t>>();
+      inst.parent = row.parent;
+      inst.parent_token = row.parent_token;
+      inst.started_at = row.started_at;
+      inst.ended_at = row.ended_at;
+      inst.deadline_timer = row.deadline_timer;
+      if (inst.status == "running") live.insert(live.end(), row.id);
       for (const Token& t : inst.tokens)
-        if (t.wait == "event") waiting_on[t.wait_event].insert(id);
-      instances[id] = std::move(inst);
+        if (t.wait == "event") waiting_on[t.wait_event].insert(row.id);
+      instances.emplace_hint(instances.end(), row.id, std::move(inst));
     });
-    store.for_each("task", [&](int64_t id, const std::string& doc) {
-      json j = json::parse(doc);
+    store.for_each_task([&](const store::TaskRow& row) {
       Task t;
-      t.id = id;
-      t.instance = j["instance"];
-      t.token = j["token"];
-      t.step = j["step"];
-      t.name = j["name"];
-      t.role = j["role"];
-      t.unit = j["unit"];
-      t.status = j["status"];
-      t.claimed_by = j["claimed_by"];
-      t.approval = j["approval"];
-      t.outcomes = j["outcomes"].get<std::vector<std::string>>();
-      t.decisions = j["decisions"].get<std::map<std::string, bool>>();
-      t.timer = j["timer"];
-      t.due = j["due"];
-      if (t.status == "open") open_tasks.insert(id);
-      tasks[id] = t;
+      t.id = row.id;
+      t.instance = row.instance;
+      t.token = row.token;
+      t.step = static_cast<uint32_t>(row.step);
+      t.name = row.name;
+      t.role = row.role;
+      t.unit = row.unit;
+      t.status = row.status;
+      t.claimed_by = row.claimed_by;
+      t.approval = row.approval;
+      if (row.outcomes != "[]") t.outcomes = json::parse(row.outcomes).get<std::vector<std::string>>();
+      if (row.decisions != "{}") t.decisions = json::parse(row.decisions).get<std::map<std::string, bool>>();
+      t.timer = row.timer;
+      t.due = row.due;
+      if (t.status == "open") open_tasks.insert(open_tasks.end(), row.id);
+      tasks.emplace_hint(tasks.end(), row.id, std::move(t));
     });
-    store.for_each("timer", [&](int64_t id, const std::string& doc) {
-      json j = json::parse(doc);
-      timers[id] = Timer{id, j["due"], j["instance"], j["token"], j["task"], j["kind"]};
+    store.for_each_timer([&](const store::TimerRow& row) {
+      timers.emplace_hint(timers.end(), row.id,
+                          Timer{row.id, row.due, row.instance, row.token, row.task, row.kind});
     });
     if (!err.empty()) throw store::StoreError("the stored state cannot be read: " + err);
     build_network();
@@ -1697,7 +1726,7 @@ struct Engine::Impl {
             else if (M().layouts[ft.id].fields[i] == "ok")
               r->slots[i] = Value::of_bool(true);
           }
-          inst.frame->slots[st.bind_slot] = Value::of_record(r);
+          frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
         }
         t.wait.clear();
         t.wait_ref = 0;
@@ -1800,7 +1829,7 @@ struct Engine::Impl {
     const RecordLayout& fl = M().layouts[pr.frame_layout];
     for (uint32_t slot : pr.param_slots) {
       if (slot == kNone) continue;
-      const Value& v = inst.frame->slots[slot];
+      const Value& v = frame_of(inst)->slots[slot];
       if (v.tag == kTagRecord && v.u.r->type_id > 2) return {M().layouts[v.u.r->type_id].name, v};
       (void)fl;
     }
@@ -1921,7 +1950,7 @@ Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const s
               r->slots[i] = I.CODEC()->from_json(data[rl.fields[i]], rl.types[i], err, tk.name);
           }
           if (!err.empty()) throw Fail{err};
-          inst.frame->slots[st.bind_slot] = Value::of_record(r);
+          I.frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
         }
         tk.status = "done";
         tk.claimed_by = actor_id;
@@ -2000,7 +2029,7 @@ Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, 
             if (rl.fields[i] == "approved") r->slots[i] = Value::of_bool(approved);
             if (rl.fields[i] == "approvals") r->slots[i] = Value::of_int(static_cast<int64_t>(yes));
           }
-          inst.frame->slots[st.bind_slot] = Value::of_record(r);
+          I.frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
         }
         I.dirty_instances.insert(inst.id);
         if (!approved) {
