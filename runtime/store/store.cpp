@@ -376,11 +376,10 @@ void Store::put_timer(const TimerRow& r) {
 
 void Store::for_each_instance(const std::function<void(const InstanceRow&)>& fn) {
   sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(
-      db_,
-      "SELECT id, process, version, status, phase, error, parent, parent_token, started_at, "
-      "ended_at, deadline_timer, tokens, forks, compensations, frame FROM instance ORDER BY id",
-      -1, &s, nullptr);
+  sqlite3_prepare_v2(db_,
+                     "SELECT id, process, version, status, phase, error, parent, parent_token, started_at, "
+                     "ended_at, deadline_timer, tokens, forks, compensations, '' FROM instance ORDER BY id",
+                     -1, &s, nullptr);
   InstanceRow r;
   while (sqlite3_step(s) == SQLITE_ROW) {
     r.id = sqlite3_column_int64(s, 0);
@@ -446,6 +445,21 @@ void Store::for_each_timer(const std::function<void(const TimerRow&)>& fn) {
     fn(r);
   }
   sqlite3_finalize(s);
+}
+
+std::optional<std::string> Store::instance_frame(int64_t id) {
+  sqlite3_stmt*& s = cache_["instance_frame"];
+  if (!s) s = prepare("SELECT frame FROM instance WHERE id = ?");
+  sqlite3_reset(s);
+  sqlite3_bind_int64(s, 1, id);
+  std::optional<std::string> out;
+  if (sqlite3_step(s) == SQLITE_ROW) out = col(s, 0);
+  sqlite3_reset(s);
+  return out;
+}
+
+void Store::release_memory() {
+  sqlite3_db_release_memory(db_);
 }
 
 void Store::erase(const std::string& table, int64_t id) {

@@ -101,6 +101,9 @@ class Store {
   void for_each_instance(const std::function<void(const InstanceRow&)>& fn);
   void for_each_task(const std::function<void(const TaskRow&)>& fn);
   void for_each_timer(const std::function<void(const TimerRow&)>& fn);
+  std::optional<std::string> instance_frame(int64_t id);  // the frame column of one instance
+  // Gives back the page cache filled by a full read (a restart): it regrows as pages are used again.
+  void release_memory();
 
   // ---- entity state: (table, id) → JSON document. Tables: record, event (every event that happened, for
   // metrics and rules); erase also takes instance, task and timer.

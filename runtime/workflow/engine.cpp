@@ -2,6 +2,7 @@
 // Determinism rests on three rules: all iteration is in id order, time is the engine clock (moved only
 // by inputs), and ids come from counters kept in the store.
 #include "runtime/workflow/engine.h"
+#include "runtime/workflow/symbol.h"
 
 #include "runtime/rules/network.h"
 
@@ -23,9 +24,9 @@ struct Token {
   int64_t id = 0;
   uint32_t step = 0;
   int64_t fork = 0;                   // innermost parallel block this token runs in (0: none)
-  std::string wait;                   // "", "task", "event", "timer", "child", "call"
+  Sym wait;                           // "", "task", "event", "timer", "child", "call"
   int64_t wait_ref = 0;               // task / timer / child instance / outbox id
-  std::string wait_event;             // event name for "event"
+  Sym wait_event;                     // event name for "event"
   std::map<uint32_t, int64_t> loops;  // for-each head → next index
 };
 
@@ -41,13 +42,12 @@ struct Instance {
   int64_t id = 0;
   Version* v = nullptr;  // the compiled version it started on, and runs on to its end
   uint32_t process = 0;
-  std::string status = "running";  // running, completed, failed
-  std::string phase = "normal";    // normal, compensating, failure, timeout
+  Sym status = "running";  // running, completed, failed
+  Sym phase = "normal";    // normal, compensating, failure, timeout
   std::string error;
-  // The variables. After a restart only the stored JSON is kept (frame_doc) until the instance next runs
-  // or is read: a million waiting instances then cost neither the decoding nor the records. Use frame_of().
+  // The variables. After a restart they stay in the store (null here) until the instance next runs or is
+  // read: a million waiting instances then cost neither the decoding nor the memory. Use frame_of().
   mutable Record* frame = nullptr;
-  mutable std::string frame_doc;
   std::vector<Token> tokens;
   std::map<int64_t, Fork> forks;
   std::vector<uint32_t> compensations;  // compensation block starts, in the order their steps completed
@@ -59,7 +59,7 @@ struct Instance {
 struct Task {
   int64_t id = 0, instance = 0, token = 0;
   uint32_t step = 0;
-  std::string name, role, unit, status = "open", claimed_by;
+  Sym name, role, unit, status = "open", claimed_by;
   bool approval = false;
   std::vector<std::string> outcomes;
   std::map<std::string, bool> decisions;  // actor → approved
@@ -68,7 +68,7 @@ struct Task {
 
 struct Timer {
   int64_t id = 0, due = 0, instance = 0, token = 0, task = 0;
-  std::string kind;  // wait, task_deadline, process_deadline
+  Sym kind;  // wait, task_deadline, process_deadline
 };
 
 struct Fail {  // a process-level failure raised while running a step
@@ -367,7 +367,7 @@ struct Engine::Impl {
     r->slots[np] = Value::of_duration(end - inst.started_at);
     r->slots[np + 1] = Value::of_date(inst.started_at / 86400);
     if (inst.ended_at) r->slots[np + 2] = Value::of_date(inst.ended_at / 86400);
-    r->slots[np + 3] = Value::of_string(a.string(inst.status));
+    r->slots[np + 3] = Value::of_string(a.string(inst.status.str()));
     return r;
   }
 
@@ -1287,8 +1287,7 @@ struct Engine::Impl {
       forks.push_back(json::array({f.id, f.parent, f.join, f.needed, f.arrived}));
     r.forks = forks.dump();
     r.compensations = json(inst.compensations).dump();
-    r.frame = inst.frame ? CODEC()->to_json(Value::of_record(inst.frame), IType::of(Kind::Rec)).dump()
-                         : inst.frame_doc;
+    r.frame = CODEC()->to_json(Value::of_record(frame_of(inst)), IType::of(Kind::Rec)).dump();
     return r;
   }
 
@@ -1311,12 +1310,12 @@ struct Engine::Impl {
     return r;
   }
 
-  // The frame of an instance, decoded from its stored JSON on first use after a restart.
+  // The frame of an instance, read from the store and decoded on first use after a restart.
   Record* frame_of(const Instance& inst) {
     if (!inst.frame) {
       Use use(*this, inst.v);
       std::string err;
-      json j = json::parse(inst.frame_doc.empty() ? "{}" : inst.frame_doc, nullptr, false);
+      json j = json::parse(store.instance_frame(inst.id).value_or("{}"), nullptr, false);
       inst.frame = j.is_discarded()
                        ? nullptr
                        : CODEC()->record_from_json(j, P().processes[inst.process].frame_layout, err,
@@ -1324,7 +1323,6 @@ struct Engine::Impl {
       if (!inst.frame)
         throw store::StoreError("the stored state of instance #" + std::to_string(inst.id) +
                                 " cannot be read: " + (err.empty() ? "its frame is not JSON" : err));
-      std::string().swap(inst.frame_doc);
     }
     return inst.frame;
   }
@@ -1408,7 +1406,6 @@ struct Engine::Impl {
       inst.status = row.status;
       inst.phase = row.phase;
       inst.error = row.error;
-      inst.frame_doc = row.frame;  // decoded by frame_of() when first needed
       for (auto& tj : json::parse(row.tokens)) {
         Token t{tj[0], tj[1], tj[2], tj[3], tj[4], tj[5], {}};
         if (tj.size() > 6)
@@ -1458,8 +1455,9 @@ struct Engine::Impl {
     });
     if (!err.empty()) throw store::StoreError("the stored state cannot be read: " + err);
     build_network();
-    // Parsing the stored documents left a large heap of freed JSON nodes; give it back rather than hold
-    // it for the engine's lifetime.
+    // Parsing the stored documents left a large heap of freed JSON nodes, and reading every row filled the
+    // page cache: give both back rather than hold them for the engine's lifetime.
+    store.release_memory();
     malloc_trim(0);
   }
 
