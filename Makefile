@@ -19,7 +19,7 @@ build: configure
 	@cmake --build --preset $(PRESET)
 
 demo: build
-	$(ORGCTL) check $(EXAMPLE)
+	$(ORGCTL) check examples/language-tour $(EXAMPLE)
 	$(ORGCTL) run $(EXAMPLE)
 
 test: build
