@@ -115,9 +115,9 @@ void Network::insert(Record* fact, int64_t id) {
     args_.assign(1, Value::of_record(fact));
     if (!call_bool(n->p->alpha, args_, n->rule)) continue;
     if (!key_of(n->p->keys, false, args_, n->rule, rk)) continue;
-    n->alpha[fid] = rk;
+    ++n->alpha_count;
     n->right[rk].insert(fid);
-    facts_[fid].alphas.push_back(n);
+    fi.alphas.emplace_back(n, rk);
     right_activate(*n, fid, rk);
   }
   if (auto it = readers_.find(fact->type_id); it != readers_.end())
@@ -131,16 +131,14 @@ void Network::retract(int64_t id) {
   if (it == facts_.end()) return;
   ++depth_;
   uint32_t type = it->second.rec->type_id;
-  std::vector<Node*> alphas = std::move(it->second.alphas);
-  for (Node* n : alphas) {
-    auto a = n->alpha.find(id);
-    if (a == n->alpha.end()) continue;
-    auto r = n->right.find(a->second);
+  auto alphas = std::move(it->second.alphas);
+  for (auto& [n, rk] : alphas) {
+    auto r = n->right.find(rk);
     if (r != n->right.end()) {
       r->second.erase(id);
       if (r->second.empty()) n->right.erase(r);
     }
-    n->alpha.erase(a);
+    --n->alpha_count;
     if (n->p->kind != 1 && n->p->kind != 2) continue;
     auto b = n->blocks.find(id);
     if (b == n->blocks.end()) continue;
@@ -359,8 +357,9 @@ MatchKey Network::key_for(Token* t) const {
 
 void Network::terminal_add(Token* t) {
   t->terminal = true;
-  t->key = key_for(t);
-  if (live_[t->key]++ > 0 || fired_.count(t->key)) return;  // refraction: this match already fired
+  t->match = &*matches_.try_emplace(key_for(t)).first;
+  MatchState& m = t->match->second;
+  if (m.live++ > 0 || m.fired) return;  // refraction: this match already fired
   t->on_agenda = true;
   t->agenda_pos = {-p_.rules[t->rule].salience, t->seq};
   agenda_.emplace(t->agenda_pos, t);
@@ -369,8 +368,7 @@ void Network::terminal_add(Token* t) {
 void Network::terminal_remove(Token* t) {
   if (t->on_agenda) agenda_.erase(t->agenda_pos);
   t->on_agenda = false;
-  auto it = live_.find(t->key);
-  if (it != live_.end() && --it->second <= 0) maybe_ended_.push_back(t->key);
+  if (--t->match->second.live <= 0) maybe_ended_.push_back(t->key());
 }
 
 bool Network::next(Firing& out) {
@@ -379,24 +377,24 @@ bool Network::next(Firing& out) {
   Token* t = it->second;
   agenda_.erase(it);
   t->on_agenda = false;
-  fired_.insert(t->key);
+  t->match->second.fired = true;
   out.rule = t->rule;
   out.facts = t->vals;
-  out.key = t->key;
+  out.key = t->key();
   return true;
 }
 
 std::vector<MatchKey> Network::agenda_keys() const {
   std::vector<MatchKey> out;
-  for (auto& [pos, t] : agenda_) out.push_back(t->key);
+  for (auto& [pos, t] : agenda_) out.push_back(t->key());
   return out;
 }
 
 void Network::mark_fired(const std::unordered_set<MatchKey>& keys) {
-  fired_.insert(keys.begin(), keys.end());
+  for (const MatchKey& k : keys) matches_[k].fired = true;
   // A match restored as fired does not fire again.
   for (auto it = agenda_.begin(); it != agenda_.end();) {
-    if (keys.count(it->second->key)) {
+    if (keys.count(it->second->key())) {
       it->second->on_agenda = false;
       it = agenda_.erase(it);
     } else {
@@ -415,10 +413,10 @@ void Network::support(const MatchKey& k, int64_t derived) {
 void Network::reap() {
   if (depth_ > 0) return;
   for (const MatchKey& k : maybe_ended_) {
-    auto it = live_.find(k);
-    if (it == live_.end() || it->second > 0) continue;
-    live_.erase(it);
-    if (fired_.erase(k)) ended_.push_back(k);
+    auto it = matches_.find(k);
+    if (it == matches_.end() || it->second.live > 0) continue;
+    if (it->second.fired) ended_.push_back(k);
+    matches_.erase(it);
     auto s = supports_.find(k);
     if (s == supports_.end()) continue;
     for (int64_t d : s->second)

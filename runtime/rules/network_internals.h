@@ -53,7 +53,7 @@ struct Network::Node {
   uint32_t rule = 0, index = 0;
   const ir::PatternIR* p = nullptr;
   std::string eq_key;                                                // the alpha index constant
-  std::unordered_map<int64_t, std::string> alpha;                    // fact → its join key
+  size_t alpha_count = 0;                                            // facts in the alpha memory
   std::unordered_map<std::string, std::set<int64_t>> right;          // join key → facts, in id order
   std::unordered_map<std::string, std::map<uint64_t, Token*>> left;  // join key → partial matches
   std::unordered_map<int64_t, std::vector<Token*>> blocks;           // not/exists: fact → matches it meets
@@ -71,7 +71,8 @@ struct Network::Token {
   std::vector<Token*> children;
   std::vector<int64_t> blockers;  // not/exists: the facts that match it
   std::pair<int64_t, uint64_t> agenda_pos;
-  MatchKey key;
+  Matches::value_type* match = nullptr;  // a full match: its key and state (stable in the map)
+  const MatchKey& key() const { return match->first; }
 };
 
 }  // namespace orgos::rules
