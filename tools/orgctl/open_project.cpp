@@ -6,7 +6,8 @@
 
 namespace orgctl {
 
-std::unique_ptr<Opened> open_project(const std::string& path, const std::string& db, const std::string& engine) {
+std::unique_ptr<Opened> open_project(const std::string& path, const std::string& db,
+                                     const std::string& engine) {
   orgos::driver::BuildOptions bo;
   bo.check.inputs = {path};
   auto o = std::make_unique<Opened>();
