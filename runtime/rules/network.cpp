@@ -26,9 +26,13 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
         for (uint32_t t : n->p->reads) readers_[t].push_back(n.get());
       } else if (n->p->eq_value != kNone) {
         auto o = ev_.call(n->p->eq_value, {});
-        if (o.ok() && encode(o.value, n->eq_key))
-          indexed_[n->p->layout].push_back(n.get());
-        else
+        if (o.ok() && encode(o.value, n->eq_key)) {
+          auto& idx = indexed_[n->p->layout];
+          auto it =
+              std::find_if(idx.begin(), idx.end(), [&](const EqIndex& e) { return e.slot == n->p->eq_slot; });
+          if (it == idx.end()) it = idx.insert(idx.end(), EqIndex{n->p->eq_slot, {}});
+          it->nodes[n->eq_key].push_back(n.get());
+        } else
           by_type_[n->p->layout].push_back(n.get());
       } else {
         by_type_[n->p->layout].push_back(n.get());
@@ -92,10 +96,11 @@ std::vector<Network::Node*> Network::candidates(Record* fact) {
   if (auto it = by_type_.find(fact->type_id); it != by_type_.end()) out = it->second;
   if (auto it = indexed_.find(fact->type_id); it != indexed_.end()) {
     std::string k;
-    for (Node* n : it->second) {
+    for (const EqIndex& e : it->second) {
       k.clear();
-      if (n->p->eq_slot < fact->nslots && encode(fact->slots[n->p->eq_slot], k) && k == n->eq_key)
-        out.push_back(n);
+      if (e.slot >= fact->nslots || !encode(fact->slots[e.slot], k)) continue;
+      auto hit = e.nodes.find(k);
+      if (hit != e.nodes.end()) out.insert(out.end(), hit->second.begin(), hit->second.end());
     }
     std::sort(out.begin(), out.end(),
               [](Node* a, Node* b) { return a->rule != b->rule ? a->rule < b->rule : a->index < b->index; });

@@ -124,7 +124,13 @@ class Network {
   std::vector<std::vector<std::unique_ptr<Node>>> rules_;     // per rule, one node per pattern
   std::vector<Token*> roots_;                                 // per rule, the empty match
   std::unordered_map<uint32_t, std::vector<Node*>> by_type_;  // fact type → nodes (unindexed)
-  std::unordered_map<uint32_t, std::vector<Node*>> indexed_;  // fact type → nodes with an eq index
+  // The `fact.field == constant` index: per fact type and field, the constant's bytes → its nodes, so a
+  // fact costs one lookup per indexed field, not one comparison per rule.
+  struct EqIndex {
+    uint32_t slot = 0;
+    std::unordered_map<std::string, std::vector<Node*>> nodes;
+  };
+  std::unordered_map<uint32_t, std::vector<EqIndex>> indexed_;
   std::unordered_map<uint32_t, std::vector<Node*>> readers_;  // fact type → accumulations reading it
   std::unordered_map<int64_t, FactInfo> facts_;
   std::map<std::pair<int64_t, uint64_t>, Token*> agenda_;  // (-salience, activation order)
