@@ -122,10 +122,10 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
   if (full.empty())
     out.push_back("no full match contains fact #" + std::to_string(fid) + ": the rule does not fire for it");
   for (Token* t : full)
-    out.push_back("match " + t->key() + ": " +
-                  (t->on_agenda             ? "on the agenda"
-                   : t->match->second.fired ? "fired"
-                                            : "not fired"));
+    out.push_back("match " + t->key + ": " +
+                  (t->on_agenda ? "on the agenda"
+                   : t->fired   ? "fired"
+                                : "not fired"));
   return out;
 }
 

@@ -362,9 +362,20 @@ MatchKey Network::key_for(Token* t) const {
 
 void Network::terminal_add(Token* t) {
   t->terminal = true;
-  t->match = &*matches_.try_emplace(key_for(t)).first;
-  MatchState& m = t->match->second;
-  if (m.live++ > 0 || m.fired) return;  // refraction: this match already fired
+  t->key = key_for(t);
+  // Refraction: the same match back within one change (an update), or restored after a restart.
+  if (!leaving_.empty()) {
+    auto it = leaving_.find(t->key);
+    if (it != leaving_.end()) {
+      if (--it->second == 0) leaving_.erase(it);
+      t->fired = true;
+      return;
+    }
+  }
+  if (!restored_.empty() && restored_.erase(t->key)) {
+    t->fired = true;
+    return;
+  }
   t->on_agenda = true;
   t->agenda_pos = {-p_.rules[t->rule].salience, t->seq};
   agenda_.emplace(t->agenda_pos, t);
@@ -373,7 +384,8 @@ void Network::terminal_add(Token* t) {
 void Network::terminal_remove(Token* t) {
   if (t->on_agenda) agenda_.erase(t->agenda_pos);
   t->on_agenda = false;
-  if (--t->match->second.live <= 0) maybe_ended_.push_back(t->key());
+  if (!t->fired) return;
+  if (leaving_[t->key]++ == 0) leaving_order_.push_back(t->key);
 }
 
 bool Network::next(Firing& out) {
@@ -382,30 +394,34 @@ bool Network::next(Firing& out) {
   Token* t = it->second;
   agenda_.erase(it);
   t->on_agenda = false;
-  t->match->second.fired = true;
+  t->fired = true;
   out.rule = t->rule;
   out.facts = t->vals;
-  out.key = t->key();
+  out.key = t->key;
   return true;
 }
 
 std::vector<MatchKey> Network::agenda_keys() const {
   std::vector<MatchKey> out;
-  for (auto& [pos, t] : agenda_) out.push_back(t->key());
+  for (auto& [pos, t] : agenda_) out.push_back(t->key);
   return out;
 }
 
 void Network::mark_fired(const std::unordered_set<MatchKey>& keys) {
-  for (const MatchKey& k : keys) matches_[k].fired = true;
-  // A match restored as fired does not fire again.
+  // A match restored as fired does not fire again; a key whose match is not there yet holds when it is.
+  std::unordered_set<MatchKey> absent = keys;
   for (auto it = agenda_.begin(); it != agenda_.end();) {
-    if (keys.count(it->second->key())) {
-      it->second->on_agenda = false;
+    Token* t = it->second;
+    if (keys.count(t->key)) {
+      absent.erase(t->key);
+      t->on_agenda = false;
+      t->fired = true;
       it = agenda_.erase(it);
     } else {
       ++it;
     }
   }
+  restored_.insert(absent.begin(), absent.end());
 }
 
 void Network::support(const MatchKey& k, int64_t derived) {
@@ -417,11 +433,9 @@ void Network::support(const MatchKey& k, int64_t derived) {
 // end their refraction and withdraw their support; tokens removed on the way are freed.
 void Network::reap() {
   if (depth_ > 0) return;
-  for (const MatchKey& k : maybe_ended_) {
-    auto it = matches_.find(k);
-    if (it == matches_.end() || it->second.live > 0) continue;
-    if (it->second.fired) ended_.push_back(k);
-    matches_.erase(it);
+  for (const MatchKey& k : leaving_order_) {
+    if (!leaving_.erase(k)) continue;  // the match came back
+    ended_.push_back(k);
     auto s = supports_.find(k);
     if (s == supports_.end()) continue;
     for (int64_t d : s->second)
@@ -431,7 +445,7 @@ void Network::reap() {
       }
     supports_.erase(s);
   }
-  maybe_ended_.clear();
+  leaving_order_.clear();
   for (Token* t : graveyard_) delete t;
   graveyard_.clear();
 }

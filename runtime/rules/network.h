@@ -60,11 +60,6 @@ class Network {
   // Takes the next activation (highest salience, then the oldest), marks it fired; false when empty.
   bool next(Firing& out);
   size_t agenda_size() const { return agenda_.size(); }
-  // Refraction state, for the store: a match that has fired and still holds.
-  bool fired(const MatchKey& k) const {
-    auto it = matches_.find(k);
-    return it != matches_.end() && it->second.fired;
-  }
   // Restores refraction after a restart: these matches do not fire again.
   void mark_fired(const std::unordered_set<MatchKey>& keys);
   std::vector<MatchKey> agenda_keys() const;
@@ -94,13 +89,6 @@ class Network {
     std::vector<std::pair<Node*, std::string>> alphas;  // nodes whose alpha memory holds it, its join key
     std::vector<Token*> tokens;                         // partial matches that bound it
   };
-  // One entry per match key: the full-match tokens that hold it and its refraction. Tokens point at
-  // their entry, so a firing costs one lookup of the key, not one per map.
-  struct MatchState {
-    int live = 0;
-    bool fired = false;
-  };
-  using Matches = std::unordered_map<MatchKey, MatchState>;
 
   bool call_bool(uint32_t fn, const std::vector<ir::Value>& args, uint32_t rule);
   bool key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const std::vector<ir::Value>& args,
@@ -134,8 +122,13 @@ class Network {
   std::unordered_map<uint32_t, std::vector<Node*>> readers_;  // fact type → accumulations reading it
   std::unordered_map<int64_t, FactInfo> facts_;
   std::map<std::pair<int64_t, uint64_t>, Token*> agenda_;  // (-salience, activation order)
-  Matches matches_;
-  std::vector<MatchKey> maybe_ended_, ended_;
+  // Refraction lives on the full-match token (Token::fired), so a firing touches no map. Keys are
+  // looked up only across a change: the fired matches whose token went during the current outermost
+  // change (an update retracts and re-inserts; a match that comes back keeps its refraction), and the
+  // keys a restart restores before their tokens exist.
+  std::unordered_map<MatchKey, int> leaving_;
+  std::vector<MatchKey> leaving_order_, ended_;
+  std::unordered_set<MatchKey> restored_;
   std::unordered_map<MatchKey, std::vector<int64_t>> supports_;  // match → facts it derived
   std::unordered_map<int64_t, int> support_count_;               // derived fact → matches supporting it
   std::vector<int64_t> unsupported_;

@@ -67,12 +67,11 @@ struct Network::Token {
   std::vector<int64_t> ids;  // per parameter: the fact id (0 for an accumulation)
   int64_t fact = 0;          // the fact this level bound (0: none)
   std::string lkey;          // key in the next node's beta memory
-  bool in_left = false, dead = false, terminal = false, on_agenda = false;
+  bool in_left = false, dead = false, terminal = false, on_agenda = false, fired = false;
   std::vector<Token*> children;
   std::vector<int64_t> blockers;  // not/exists: the facts that match it
   std::pair<int64_t, uint64_t> agenda_pos;
-  Matches::value_type* match = nullptr;  // a full match: its key and state (stable in the map)
-  const MatchKey& key() const { return match->first; }
+  MatchKey key;  // a full match
 };
 
 }  // namespace orgos::rules
