@@ -91,8 +91,9 @@ bool Network::key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const st
 
 // ---------------------------------------------------------------- working memory
 
-std::vector<Network::Node*> Network::candidates(Record* fact) {
-  std::vector<Node*> out;
+const std::vector<Network::Node*>& Network::candidates(Record* fact) {
+  std::vector<Node*>& out = candidates_;
+  out.clear();
   if (auto it = by_type_.find(fact->type_id); it != by_type_.end()) out = it->second;
   if (auto it = indexed_.find(fact->type_id); it != indexed_.end()) {
     std::string k;
@@ -121,7 +122,8 @@ void Network::insert(Record* fact, int64_t id) {
     if (!call_bool(n->p->alpha, args_, n->rule)) continue;
     if (!key_of(n->p->keys, false, args_, n->rule, rk)) continue;
     ++n->alpha_count;
-    n->right[rk].insert(fid);
+    auto& right = n->right[rk];
+    right.emplace_hint(right.end(), fid);  // ids mostly grow: constant time then
     fi.alphas.emplace_back(n, rk);
     right_activate(*n, fid, rk);
   }
@@ -193,8 +195,8 @@ bool Network::beta_ok(Node& n, Token* t, Record* fact) {
 void Network::right_activate(Node& n, int64_t fid, const std::string& rk) {
   auto it = n.left.find(rk);
   if (it == n.left.end()) return;
-  std::vector<Token*> toks;
-  toks.reserve(it->second.size());
+  std::vector<Token*>& toks = right_tokens_;
+  toks.clear();
   for (auto& [s, t] : it->second) toks.push_back(t);
   Record* fact = facts_[fid].rec;
   for (Token* t : toks) {

@@ -103,7 +103,7 @@ class Network {
   void terminal_remove(Token* t);
   void recompute(Node& n);
   void reap();
-  std::vector<Node*> candidates(ir::Record* fact);
+  const std::vector<Node*>& candidates(ir::Record* fact);  // into candidates_
   MatchKey key_for(Token* t) const;
 
   const ir::Program& p_;
@@ -134,7 +134,11 @@ class Network {
   std::vector<int64_t> unsupported_;
   std::vector<std::string> errors_;
   std::vector<Token*> graveyard_;
-  std::vector<ir::Value> args_;  // scratch
+  // Scratch, reused so that a fact's way through the network frees nothing: insert and right_activate
+  // are never re-entered (propagation goes down through left_activate only).
+  std::vector<ir::Value> args_;
+  std::vector<Node*> candidates_;
+  std::vector<Token*> right_tokens_;
   uint64_t seq_ = 0;
   size_t live_tokens_ = 0;
   int depth_ = 0;  // public calls in progress (reap and settle at the outermost)
