@@ -114,7 +114,7 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
   std::vector<Token*> full;
   std::function<void(Token*)> walk = [&](Token* t) {
     if (t->terminal) full.push_back(t);
-    for (Token* c : t->children) walk(c);
+    for (Token* c = t->first_child; c; c = c->next_sibling) walk(c);
   };
   for (Token* t : fit->second.tokens)
     if (t->rule == rule) walk(t);

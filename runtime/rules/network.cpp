@@ -56,7 +56,11 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
 
 Network::~Network() {
   std::function<void(Token*)> free_tree = [&](Token* t) {
-    for (Token* c : t->children) free_tree(c);
+    for (Token* c = t->first_child; c;) {
+      Token* next = c->next_sibling;
+      free_tree(c);
+      c = next;
+    }
     delete t;
   };
   for (Token* r : roots_) free_tree(r);
@@ -273,7 +277,10 @@ Network::Token* Network::child(Token* parent, Node& n, int64_t fid, const Value*
     c->vals.push_back(*v);
     c->ids.push_back(0);
   }
-  parent->children.push_back(c);
+  c->prev_sibling = parent->last_child;
+  (parent->last_child ? parent->last_child->next_sibling : parent->first_child) = c;
+  parent->last_child = c;
+  c->linked = true;
   auto& nodes = rules_[c->rule];
   if (c->level < nodes.size())
     left_activate(*nodes[c->level], c);
@@ -283,9 +290,11 @@ Network::Token* Network::child(Token* parent, Node& n, int64_t fid, const Value*
 }
 
 void Network::remove_children(Token* t) {
-  std::vector<Token*> kids = std::move(t->children);
-  t->children.clear();
-  for (Token* c : kids)
+  // Detach them all first (the chain stays readable: removed tokens are freed only at reap), then remove.
+  Token* first = t->first_child;
+  t->first_child = t->last_child = nullptr;
+  for (Token* c = first; c; c = c->next_sibling) c->linked = false;
+  for (Token* c = first; c; c = c->next_sibling)
     if (!c->dead) remove_token(c);
 }
 
@@ -321,9 +330,11 @@ void Network::remove_token(Token* t) {
       }
     }
   }
-  if (t->parent && !t->parent->dead) {
-    auto& v = t->parent->children;
-    v.erase(std::remove(v.begin(), v.end(), t), v.end());
+  if (t->linked) {
+    Token* p = t->parent;
+    (t->prev_sibling ? t->prev_sibling->next_sibling : p->first_child) = t->next_sibling;
+    (t->next_sibling ? t->next_sibling->prev_sibling : p->last_child) = t->prev_sibling;
+    t->linked = false;
   }
   graveyard_.push_back(t);
 }
@@ -336,8 +347,8 @@ void Network::recompute(Node& n) {
   for (Token* t : toks) {
     if (t->dead) continue;
     auto o = ev_.call(n.p->condition, t->vals);
-    if (o.ok() && t->children.size() == 1 &&
-        std::memcmp(&t->children[0]->vals.back(), &o.value, sizeof(Value)) == 0)
+    if (o.ok() && t->first_child && t->first_child == t->last_child &&
+        std::memcmp(&t->first_child->vals.back(), &o.value, sizeof(Value)) == 0)
       continue;  // the same value: the matches built on it stand
     remove_children(t);
     if (!o.ok()) {

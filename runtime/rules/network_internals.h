@@ -68,7 +68,10 @@ struct Network::Token {
   int64_t fact = 0;          // the fact this level bound (0: none)
   std::string lkey;          // key in the next node's beta memory
   bool in_left = false, dead = false, terminal = false, on_agenda = false, fired = false;
-  std::vector<Token*> children;
+  // The children, in creation order, as an intrusive list: a partial match high in the network (a rule's
+  // root) can hold one child per fact, and removing one must not cost a scan of its siblings.
+  Token *first_child = nullptr, *last_child = nullptr, *prev_sibling = nullptr, *next_sibling = nullptr;
+  bool linked = false;            // in its parent's list
   std::vector<int64_t> blockers;  // not/exists: the facts that match it
   std::pair<int64_t, uint64_t> agenda_pos;
   MatchKey key;  // a full match
