@@ -122,7 +122,7 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
   if (full.empty())
     out.push_back("no full match contains fact #" + std::to_string(fid) + ": the rule does not fire for it");
   for (Token* t : full)
-    out.push_back("match " + t->key + ": " +
+    out.push_back("match " + key_for(t) + ": " +
                   (t->on_agenda ? "on the agenda"
                    : t->fired   ? "fired"
                                 : "not fired"));

@@ -131,6 +131,7 @@ void Network::insert(Record* fact, int64_t id) {
     fi.alphas.emplace_back(n, rk);
     right_activate(*n, fid, rk);
   }
+  fi.alphas.shrink_to_fit();  // held as long as the fact: a doubling's slack would be most of it
   if (auto it = readers_.find(fact->type_id); it != readers_.end())
     for (Node* n : it->second) recompute(*n);
   --depth_;
@@ -373,32 +374,37 @@ MatchKey Network::key_for(Token* t) const {
   return k;
 }
 
+std::pair<int64_t, uint64_t> Network::agenda_pos(const Token* t) const {
+  return {-p_.rules[t->rule].salience, t->seq};
+}
+
 void Network::terminal_add(Token* t) {
   t->terminal = true;
-  t->key = key_for(t);
-  // Refraction: the same match back within one change (an update), or restored after a restart.
-  if (!leaving_.empty()) {
-    auto it = leaving_.find(t->key);
+  // Refraction: the same match back within one change (an update), or restored after a restart. The
+  // key is made only then (and when the match fires or leaves fired): most matches never need it.
+  if (!leaving_.empty() || !restored_.empty()) {
+    MatchKey k = key_for(t);
+    auto it = leaving_.find(k);
     if (it != leaving_.end()) {
       if (--it->second == 0) leaving_.erase(it);
       t->fired = true;
       return;
     }
-  }
-  if (!restored_.empty() && restored_.erase(t->key)) {
-    t->fired = true;
-    return;
+    if (restored_.erase(k)) {
+      t->fired = true;
+      return;
+    }
   }
   t->on_agenda = true;
-  t->agenda_pos = {-p_.rules[t->rule].salience, t->seq};
-  agenda_.emplace(t->agenda_pos, t);
+  agenda_.emplace(agenda_pos(t), t);
 }
 
 void Network::terminal_remove(Token* t) {
-  if (t->on_agenda) agenda_.erase(t->agenda_pos);
+  if (t->on_agenda) agenda_.erase(agenda_pos(t));
   t->on_agenda = false;
   if (!t->fired) return;
-  if (leaving_[t->key]++ == 0) leaving_order_.push_back(t->key);
+  MatchKey k = key_for(t);
+  if (leaving_[k]++ == 0) leaving_order_.push_back(std::move(k));
 }
 
 bool Network::next(Firing& out) {
@@ -410,13 +416,13 @@ bool Network::next(Firing& out) {
   t->fired = true;
   out.rule = t->rule;
   out.facts = t->vals;
-  out.key = t->key;
+  out.key = key_for(t);
   return true;
 }
 
 std::vector<MatchKey> Network::agenda_keys() const {
   std::vector<MatchKey> out;
-  for (auto& [pos, t] : agenda_) out.push_back(t->key);
+  for (auto& [pos, t] : agenda_) out.push_back(key_for(t));
   return out;
 }
 
@@ -425,8 +431,9 @@ void Network::mark_fired(const std::unordered_set<MatchKey>& keys) {
   std::unordered_set<MatchKey> absent = keys;
   for (auto it = agenda_.begin(); it != agenda_.end();) {
     Token* t = it->second;
-    if (keys.count(t->key)) {
-      absent.erase(t->key);
+    MatchKey k = key_for(t);
+    if (keys.count(k)) {
+      absent.erase(k);
       t->on_agenda = false;
       t->fired = true;
       it = agenda_.erase(it);

@@ -105,6 +105,7 @@ class Network {
   void reap();
   const std::vector<Node*>& candidates(ir::Record* fact);  // into candidates_
   MatchKey key_for(Token* t) const;
+  std::pair<int64_t, uint64_t> agenda_pos(const Token* t) const;  // its place on the agenda
 
   const ir::Program& p_;
   const ir::Module& m_;

@@ -73,8 +73,6 @@ struct Network::Token {
   Token *first_child = nullptr, *last_child = nullptr, *prev_sibling = nullptr, *next_sibling = nullptr;
   bool linked = false;            // in its parent's list
   std::vector<int64_t> blockers;  // not/exists: the facts that match it
-  std::pair<int64_t, uint64_t> agenda_pos;
-  MatchKey key;  // a full match
 };
 
 }  // namespace orgos::rules
