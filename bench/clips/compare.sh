@@ -4,7 +4,7 @@
 # runs each side in its own process under /usr/bin/time -v (wall time, peak RSS), keeps the best of N runs,
 # checks that both sides report the same firing counts (it fails otherwise) and prints a table.
 #
-#   bench/clips/compare.sh [BUILD_DIR] [REPEAT]     (defaults: build/release, 3)
+#   bench/clips/compare.sh [BUILD_DIR] [REPEAT]     (defaults: build/release, 3; MXFAST=default: see run())
 #
 # Workloads (the OrgOS side is bench/rules_driver.cpp, the CLIPS side bench/clips/clips_driver.c; both
 # insert the facts from compiled code through their engine's API, neither parses fact text):
@@ -70,13 +70,22 @@ cp "$work/a.clp" "$work/r.clp"
   echo "(defrule j (emp (skill ?s) (unit ?u)) (training (skill ?s)) (dept (id ?u)) =>)"
 } >"$work/b.clp"
 
+# Both processes run with glibc's fastbins off, the setting orgctl makes for itself (mallopt(M_MXFAST, 0) in
+# tools/orgctl/main.cpp): with them, freeing and reallocating small blocks (an update) walks ever longer
+# bins. MXFAST=default runs both with glibc's defaults instead.
+if [[ ${MXFAST:-0} == default ]]; then
+  tunables=()
+else
+  tunables=(env GLIBC_TUNABLES=glibc.malloc.mxfast=0)
+fi
+
 # run SIDE WORKLOAD: one process under /usr/bin/time -v; prints "seconds kbytes firings refirings phases"
 run() {
   local out
   if [[ $1 == clips ]]; then
-    out=$(/usr/bin/time -v "$work/clips_driver" "$work/$2.clp" "$2" 2>&1)
+    out=$("${tunables[@]}" /usr/bin/time -v "$work/clips_driver" "$work/$2.clp" "$2" 2>&1)
   else
-    out=$(/usr/bin/time -v "$orgos" "$2" 2>&1)
+    out=$("${tunables[@]}" /usr/bin/time -v "$orgos" "$2" 2>&1)
   fi
   local wall rss line
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; ++i) s = s * 60 + p[i]; print s}' <<<"$out")
