@@ -49,7 +49,7 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
     size_t entering = 0;
     for (auto& [k, m] : n.left) entering += m.size();
     if (p.kind == 3 || p.layout != fact->type_id) {
-      out.push_back(head + ": " + std::to_string(n.alpha.size()) + " fact(s) pass its own conditions; " +
+      out.push_back(head + ": " + std::to_string(n.alpha_count) + " fact(s) pass its own conditions; " +
                     std::to_string(entering) + " partial match(es) reach it");
       continue;
     }
@@ -114,7 +114,7 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
   std::vector<Token*> full;
   std::function<void(Token*)> walk = [&](Token* t) {
     if (t->terminal) full.push_back(t);
-    for (Token* c : t->children) walk(c);
+    for (Token* c = t->first_child; c; c = c->next_sibling) walk(c);
   };
   for (Token* t : fit->second.tokens)
     if (t->rule == rule) walk(t);
@@ -122,10 +122,10 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
   if (full.empty())
     out.push_back("no full match contains fact #" + std::to_string(fid) + ": the rule does not fire for it");
   for (Token* t : full)
-    out.push_back("match " + t->key + ": " +
-                  (t->on_agenda           ? "on the agenda"
-                   : fired_.count(t->key) ? "fired"
-                                          : "not fired"));
+    out.push_back("match " + key_for(t) + ": " +
+                  (t->on_agenda ? "on the agenda"
+                   : t->fired   ? "fired"
+                                : "not fired"));
   return out;
 }
 

@@ -26,9 +26,13 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
         for (uint32_t t : n->p->reads) readers_[t].push_back(n.get());
       } else if (n->p->eq_value != kNone) {
         auto o = ev_.call(n->p->eq_value, {});
-        if (o.ok() && encode(o.value, n->eq_key))
-          indexed_[n->p->layout].push_back(n.get());
-        else
+        if (o.ok() && encode(o.value, n->eq_key)) {
+          auto& idx = indexed_[n->p->layout];
+          auto it =
+              std::find_if(idx.begin(), idx.end(), [&](const EqIndex& e) { return e.slot == n->p->eq_slot; });
+          if (it == idx.end()) it = idx.insert(idx.end(), EqIndex{n->p->eq_slot, {}});
+          it->nodes[n->eq_key].push_back(n.get());
+        } else
           by_type_[n->p->layout].push_back(n.get());
       } else {
         by_type_[n->p->layout].push_back(n.get());
@@ -52,7 +56,11 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
 
 Network::~Network() {
   std::function<void(Token*)> free_tree = [&](Token* t) {
-    for (Token* c : t->children) free_tree(c);
+    for (Token* c = t->first_child; c;) {
+      Token* next = c->next_sibling;
+      free_tree(c);
+      c = next;
+    }
     delete t;
   };
   for (Token* r : roots_) free_tree(r);
@@ -87,15 +95,17 @@ bool Network::key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const st
 
 // ---------------------------------------------------------------- working memory
 
-std::vector<Network::Node*> Network::candidates(Record* fact) {
-  std::vector<Node*> out;
+const std::vector<Network::Node*>& Network::candidates(Record* fact) {
+  std::vector<Node*>& out = candidates_;
+  out.clear();
   if (auto it = by_type_.find(fact->type_id); it != by_type_.end()) out = it->second;
   if (auto it = indexed_.find(fact->type_id); it != indexed_.end()) {
     std::string k;
-    for (Node* n : it->second) {
+    for (const EqIndex& e : it->second) {
       k.clear();
-      if (n->p->eq_slot < fact->nslots && encode(fact->slots[n->p->eq_slot], k) && k == n->eq_key)
-        out.push_back(n);
+      if (e.slot >= fact->nslots || !encode(fact->slots[e.slot], k)) continue;
+      auto hit = e.nodes.find(k);
+      if (hit != e.nodes.end()) out.insert(out.end(), hit->second.begin(), hit->second.end());
     }
     std::sort(out.begin(), out.end(),
               [](Node* a, Node* b) { return a->rule != b->rule ? a->rule < b->rule : a->index < b->index; });
@@ -115,11 +125,13 @@ void Network::insert(Record* fact, int64_t id) {
     args_.assign(1, Value::of_record(fact));
     if (!call_bool(n->p->alpha, args_, n->rule)) continue;
     if (!key_of(n->p->keys, false, args_, n->rule, rk)) continue;
-    n->alpha[fid] = rk;
-    n->right[rk].insert(fid);
-    facts_[fid].alphas.push_back(n);
+    ++n->alpha_count;
+    auto& right = n->right[rk];
+    right.emplace_hint(right.end(), fid);  // ids mostly grow: constant time then
+    fi.alphas.emplace_back(n, rk);
     right_activate(*n, fid, rk);
   }
+  fi.alphas.shrink_to_fit();  // held as long as the fact: a doubling's slack would be most of it
   if (auto it = readers_.find(fact->type_id); it != readers_.end())
     for (Node* n : it->second) recompute(*n);
   --depth_;
@@ -131,16 +143,14 @@ void Network::retract(int64_t id) {
   if (it == facts_.end()) return;
   ++depth_;
   uint32_t type = it->second.rec->type_id;
-  std::vector<Node*> alphas = std::move(it->second.alphas);
-  for (Node* n : alphas) {
-    auto a = n->alpha.find(id);
-    if (a == n->alpha.end()) continue;
-    auto r = n->right.find(a->second);
+  auto alphas = std::move(it->second.alphas);
+  for (auto& [n, rk] : alphas) {
+    auto r = n->right.find(rk);
     if (r != n->right.end()) {
       r->second.erase(id);
       if (r->second.empty()) n->right.erase(r);
     }
-    n->alpha.erase(a);
+    --n->alpha_count;
     if (n->p->kind != 1 && n->p->kind != 2) continue;
     auto b = n->blocks.find(id);
     if (b == n->blocks.end()) continue;
@@ -190,8 +200,8 @@ bool Network::beta_ok(Node& n, Token* t, Record* fact) {
 void Network::right_activate(Node& n, int64_t fid, const std::string& rk) {
   auto it = n.left.find(rk);
   if (it == n.left.end()) return;
-  std::vector<Token*> toks;
-  toks.reserve(it->second.size());
+  std::vector<Token*>& toks = right_tokens_;
+  toks.clear();
   for (auto& [s, t] : it->second) toks.push_back(t);
   Record* fact = facts_[fid].rec;
   for (Token* t : toks) {
@@ -268,7 +278,10 @@ Network::Token* Network::child(Token* parent, Node& n, int64_t fid, const Value*
     c->vals.push_back(*v);
     c->ids.push_back(0);
   }
-  parent->children.push_back(c);
+  c->prev_sibling = parent->last_child;
+  (parent->last_child ? parent->last_child->next_sibling : parent->first_child) = c;
+  parent->last_child = c;
+  c->linked = true;
   auto& nodes = rules_[c->rule];
   if (c->level < nodes.size())
     left_activate(*nodes[c->level], c);
@@ -278,9 +291,11 @@ Network::Token* Network::child(Token* parent, Node& n, int64_t fid, const Value*
 }
 
 void Network::remove_children(Token* t) {
-  std::vector<Token*> kids = std::move(t->children);
-  t->children.clear();
-  for (Token* c : kids)
+  // Detach them all first (the chain stays readable: removed tokens are freed only at reap), then remove.
+  Token* first = t->first_child;
+  t->first_child = t->last_child = nullptr;
+  for (Token* c = first; c; c = c->next_sibling) c->linked = false;
+  for (Token* c = first; c; c = c->next_sibling)
     if (!c->dead) remove_token(c);
 }
 
@@ -316,9 +331,11 @@ void Network::remove_token(Token* t) {
       }
     }
   }
-  if (t->parent && !t->parent->dead) {
-    auto& v = t->parent->children;
-    v.erase(std::remove(v.begin(), v.end(), t), v.end());
+  if (t->linked) {
+    Token* p = t->parent;
+    (t->prev_sibling ? t->prev_sibling->next_sibling : p->first_child) = t->next_sibling;
+    (t->next_sibling ? t->next_sibling->prev_sibling : p->last_child) = t->prev_sibling;
+    t->linked = false;
   }
   graveyard_.push_back(t);
 }
@@ -331,8 +348,8 @@ void Network::recompute(Node& n) {
   for (Token* t : toks) {
     if (t->dead) continue;
     auto o = ev_.call(n.p->condition, t->vals);
-    if (o.ok() && t->children.size() == 1 &&
-        std::memcmp(&t->children[0]->vals.back(), &o.value, sizeof(Value)) == 0)
+    if (o.ok() && t->first_child && t->first_child == t->last_child &&
+        std::memcmp(&t->first_child->vals.back(), &o.value, sizeof(Value)) == 0)
       continue;  // the same value: the matches built on it stand
     remove_children(t);
     if (!o.ok()) {
@@ -357,20 +374,37 @@ MatchKey Network::key_for(Token* t) const {
   return k;
 }
 
+std::pair<int64_t, uint64_t> Network::agenda_pos(const Token* t) const {
+  return {-p_.rules[t->rule].salience, t->seq};
+}
+
 void Network::terminal_add(Token* t) {
   t->terminal = true;
-  t->key = key_for(t);
-  if (live_[t->key]++ > 0 || fired_.count(t->key)) return;  // refraction: this match already fired
+  // Refraction: the same match back within one change (an update), or restored after a restart. The
+  // key is made only then (and when the match fires or leaves fired): most matches never need it.
+  if (!leaving_.empty() || !restored_.empty()) {
+    MatchKey k = key_for(t);
+    auto it = leaving_.find(k);
+    if (it != leaving_.end()) {
+      if (--it->second == 0) leaving_.erase(it);
+      t->fired = true;
+      return;
+    }
+    if (restored_.erase(k)) {
+      t->fired = true;
+      return;
+    }
+  }
   t->on_agenda = true;
-  t->agenda_pos = {-p_.rules[t->rule].salience, t->seq};
-  agenda_.emplace(t->agenda_pos, t);
+  agenda_.emplace(agenda_pos(t), t);
 }
 
 void Network::terminal_remove(Token* t) {
-  if (t->on_agenda) agenda_.erase(t->agenda_pos);
+  if (t->on_agenda) agenda_.erase(agenda_pos(t));
   t->on_agenda = false;
-  auto it = live_.find(t->key);
-  if (it != live_.end() && --it->second <= 0) maybe_ended_.push_back(t->key);
+  if (!t->fired) return;
+  MatchKey k = key_for(t);
+  if (leaving_[k]++ == 0) leaving_order_.push_back(std::move(k));
 }
 
 bool Network::next(Firing& out) {
@@ -379,30 +413,35 @@ bool Network::next(Firing& out) {
   Token* t = it->second;
   agenda_.erase(it);
   t->on_agenda = false;
-  fired_.insert(t->key);
+  t->fired = true;
   out.rule = t->rule;
   out.facts = t->vals;
-  out.key = t->key;
+  out.key = key_for(t);
   return true;
 }
 
 std::vector<MatchKey> Network::agenda_keys() const {
   std::vector<MatchKey> out;
-  for (auto& [pos, t] : agenda_) out.push_back(t->key);
+  for (auto& [pos, t] : agenda_) out.push_back(key_for(t));
   return out;
 }
 
 void Network::mark_fired(const std::unordered_set<MatchKey>& keys) {
-  fired_.insert(keys.begin(), keys.end());
-  // A match restored as fired does not fire again.
+  // A match restored as fired does not fire again; a key whose match is not there yet holds when it is.
+  std::unordered_set<MatchKey> absent = keys;
   for (auto it = agenda_.begin(); it != agenda_.end();) {
-    if (keys.count(it->second->key)) {
-      it->second->on_agenda = false;
+    Token* t = it->second;
+    MatchKey k = key_for(t);
+    if (keys.count(k)) {
+      absent.erase(k);
+      t->on_agenda = false;
+      t->fired = true;
       it = agenda_.erase(it);
     } else {
       ++it;
     }
   }
+  restored_.insert(absent.begin(), absent.end());
 }
 
 void Network::support(const MatchKey& k, int64_t derived) {
@@ -414,11 +453,9 @@ void Network::support(const MatchKey& k, int64_t derived) {
 // end their refraction and withdraw their support; tokens removed on the way are freed.
 void Network::reap() {
   if (depth_ > 0) return;
-  for (const MatchKey& k : maybe_ended_) {
-    auto it = live_.find(k);
-    if (it == live_.end() || it->second > 0) continue;
-    live_.erase(it);
-    if (fired_.erase(k)) ended_.push_back(k);
+  for (const MatchKey& k : leaving_order_) {
+    if (!leaving_.erase(k)) continue;  // the match came back
+    ended_.push_back(k);
     auto s = supports_.find(k);
     if (s == supports_.end()) continue;
     for (int64_t d : s->second)
@@ -428,7 +465,7 @@ void Network::reap() {
       }
     supports_.erase(s);
   }
-  maybe_ended_.clear();
+  leaving_order_.clear();
   for (Token* t : graveyard_) delete t;
   graveyard_.clear();
 }

@@ -60,8 +60,6 @@ class Network {
   // Takes the next activation (highest salience, then the oldest), marks it fired; false when empty.
   bool next(Firing& out);
   size_t agenda_size() const { return agenda_.size(); }
-  // Refraction state, for the store: a match that has fired and still holds.
-  bool fired(const MatchKey& k) const { return fired_.count(k) != 0; }
   // Restores refraction after a restart: these matches do not fire again.
   void mark_fired(const std::unordered_set<MatchKey>& keys);
   std::vector<MatchKey> agenda_keys() const;
@@ -88,8 +86,8 @@ class Network {
  private:
   struct FactInfo {
     ir::Record* rec = nullptr;
-    std::vector<Node*> alphas;   // nodes whose alpha memory holds it
-    std::vector<Token*> tokens;  // partial matches that bound it
+    std::vector<std::pair<Node*, std::string>> alphas;  // nodes whose alpha memory holds it, its join key
+    std::vector<Token*> tokens;                         // partial matches that bound it
   };
 
   bool call_bool(uint32_t fn, const std::vector<ir::Value>& args, uint32_t rule);
@@ -105,8 +103,9 @@ class Network {
   void terminal_remove(Token* t);
   void recompute(Node& n);
   void reap();
-  std::vector<Node*> candidates(ir::Record* fact);
+  const std::vector<Node*>& candidates(ir::Record* fact);  // into candidates_
   MatchKey key_for(Token* t) const;
+  std::pair<int64_t, uint64_t> agenda_pos(const Token* t) const;  // its place on the agenda
 
   const ir::Program& p_;
   const ir::Module& m_;
@@ -114,19 +113,33 @@ class Network {
   std::vector<std::vector<std::unique_ptr<Node>>> rules_;     // per rule, one node per pattern
   std::vector<Token*> roots_;                                 // per rule, the empty match
   std::unordered_map<uint32_t, std::vector<Node*>> by_type_;  // fact type → nodes (unindexed)
-  std::unordered_map<uint32_t, std::vector<Node*>> indexed_;  // fact type → nodes with an eq index
+  // The `fact.field == constant` index: per fact type and field, the constant's bytes → its nodes, so a
+  // fact costs one lookup per indexed field, not one comparison per rule.
+  struct EqIndex {
+    uint32_t slot = 0;
+    std::unordered_map<std::string, std::vector<Node*>> nodes;
+  };
+  std::unordered_map<uint32_t, std::vector<EqIndex>> indexed_;
   std::unordered_map<uint32_t, std::vector<Node*>> readers_;  // fact type → accumulations reading it
   std::unordered_map<int64_t, FactInfo> facts_;
   std::map<std::pair<int64_t, uint64_t>, Token*> agenda_;  // (-salience, activation order)
-  std::unordered_set<MatchKey> fired_;
-  std::unordered_map<MatchKey, int> live_;  // match → full-match tokens holding it
-  std::vector<MatchKey> maybe_ended_, ended_;
+  // Refraction lives on the full-match token (Token::fired), so a firing touches no map. Keys are
+  // looked up only across a change: the fired matches whose token went during the current outermost
+  // change (an update retracts and re-inserts; a match that comes back keeps its refraction), and the
+  // keys a restart restores before their tokens exist.
+  std::unordered_map<MatchKey, int> leaving_;
+  std::vector<MatchKey> leaving_order_, ended_;
+  std::unordered_set<MatchKey> restored_;
   std::unordered_map<MatchKey, std::vector<int64_t>> supports_;  // match → facts it derived
   std::unordered_map<int64_t, int> support_count_;               // derived fact → matches supporting it
   std::vector<int64_t> unsupported_;
   std::vector<std::string> errors_;
   std::vector<Token*> graveyard_;
-  std::vector<ir::Value> args_;  // scratch
+  // Scratch, reused so that a fact's way through the network frees nothing: insert and right_activate
+  // are never re-entered (propagation goes down through left_activate only).
+  std::vector<ir::Value> args_;
+  std::vector<Node*> candidates_;
+  std::vector<Token*> right_tokens_;
   uint64_t seq_ = 0;
   size_t live_tokens_ = 0;
   int depth_ = 0;  // public calls in progress (reap and settle at the outermost)

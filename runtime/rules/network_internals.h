@@ -53,7 +53,7 @@ struct Network::Node {
   uint32_t rule = 0, index = 0;
   const ir::PatternIR* p = nullptr;
   std::string eq_key;                                                // the alpha index constant
-  std::unordered_map<int64_t, std::string> alpha;                    // fact → its join key
+  size_t alpha_count = 0;                                            // facts in the alpha memory
   std::unordered_map<std::string, std::set<int64_t>> right;          // join key → facts, in id order
   std::unordered_map<std::string, std::map<uint64_t, Token*>> left;  // join key → partial matches
   std::unordered_map<int64_t, std::vector<Token*>> blocks;           // not/exists: fact → matches it meets
@@ -67,11 +67,12 @@ struct Network::Token {
   std::vector<int64_t> ids;  // per parameter: the fact id (0 for an accumulation)
   int64_t fact = 0;          // the fact this level bound (0: none)
   std::string lkey;          // key in the next node's beta memory
-  bool in_left = false, dead = false, terminal = false, on_agenda = false;
-  std::vector<Token*> children;
+  bool in_left = false, dead = false, terminal = false, on_agenda = false, fired = false;
+  // The children, in creation order, as an intrusive list: a partial match high in the network (a rule's
+  // root) can hold one child per fact, and removing one must not cost a scan of its siblings.
+  Token *first_child = nullptr, *last_child = nullptr, *prev_sibling = nullptr, *next_sibling = nullptr;
+  bool linked = false;            // in its parent's list
   std::vector<int64_t> blockers;  // not/exists: the facts that match it
-  std::pair<int64_t, uint64_t> agenda_pos;
-  MatchKey key;
 };
 
 }  // namespace orgos::rules

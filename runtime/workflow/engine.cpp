@@ -9,6 +9,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <unordered_set>
 
 #include "compiler/codegen/jit.h"
@@ -2134,6 +2135,25 @@ std::vector<TaskView> Engine::tasks(bool open_only) const {
   else
     for (auto& [id, t] : impl_->tasks) view(id, t);
   return out;
+}
+
+RuleExplanation Engine::explain(const std::string& rule, int64_t record) {
+  auto& I = *impl_;
+  Impl::Use use(I, I.current);
+  const auto& rules = I.P().rules;
+  uint32_t r = 0;
+  while (r < rules.size() && rules[r].name != rule) ++r;
+  if (r == rules.size()) {
+    std::string known;
+    for (const auto& x : rules) known += (known.empty() ? "" : ", ") + x.name;
+    throw std::invalid_argument(
+        "no rule `" + rule + "` in the organization (its rules: " + (known.empty() ? "none" : known) + ")");
+  }
+  auto it = I.records.find(record);
+  if (it == I.records.end() || !I.net)
+    throw std::invalid_argument("no record #" + std::to_string(record) + " in the store");
+  I.EV()->set_today(I.day_of(clock_));
+  return {rule, I.layout_name(it->second->type_id), record, I.net->explain(r, record)};
 }
 
 std::vector<InstanceView> Engine::instances() const {

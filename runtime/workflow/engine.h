@@ -41,6 +41,14 @@ struct InstanceView {
   int64_t started_at = 0, ended_at = 0;
 };
 
+// Why a rule fired or did not for one stored record (`orgctl explain`): the record's type and the lines of
+// rules::Network::explain, pattern by pattern, then the full matches that hold the record.
+struct RuleExplanation {
+  std::string rule, type;
+  int64_t fact = 0;
+  std::vector<std::string> lines;
+};
+
 // A KPI with its thresholds judged: "met"/"missed" against the target, and whether it crossed its warning or
 // alert threshold.
 struct KpiView {
@@ -101,6 +109,8 @@ class Engine {
   std::vector<std::pair<std::string, std::string>> metrics();  // name → value (text)
   std::vector<KpiView> kpis();                                 // the same, with targets and thresholds judged
   const bundle::Bundle& bundle() const { return b_; }
+  // Throws std::invalid_argument naming what is unknown: the rule (in the current version) or the record.
+  RuleExplanation explain(const std::string& rule, int64_t record);
 
   // Re-applies every logged input to an empty in-memory engine and returns its trace (for replay
   // checks and `orgctl run --replay`).

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 namespace {
@@ -254,6 +255,51 @@ TEST(Cli, InstancesAndMetricsOfAStore) {
   EXPECT_NE(m.out.find("\"people_hired\": \"5\""), std::string::npos) << m.out;
   EXPECT_EQ(run("metrics " + acme + " --db " + dir + "/none.db").code, 3);
   std::system(("rm -rf " + dir).c_str());
+}
+
+// `explain` on the language tour's store: Vendor #51 is the vendor that
+// `unwatched_unapproved` fires on in the run's trace, and that `watch_risky` no longer matches once it
+// was rescored.
+TEST(Cli, ExplainSaysWhyARuleFiredOrNot) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("orgctl-explain-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string tour = std::string(ORGOS_SOURCE_DIR) + "/examples/language-tour";
+  std::string db = " --db " + (dir / "s.db").string();
+  auto trace = run("run " + tour + db);
+  ASSERT_EQ(trace.code, 0) << trace.out;
+  ASSERT_NE(trace.out.find("rule unwatched_unapproved fires on Vendor #51"), std::string::npos) << trace.out;
+
+  auto fired = run("explain unwatched_unapproved 51 " + tour + db);
+  EXPECT_EQ(fired.code, 0) << fired.out;
+  EXPECT_NE(fired.out.find("Vendor #51"), std::string::npos) << fired.out;
+  EXPECT_NE(fired.out.find("pattern 2: not Watch"), std::string::npos) << fired.out;
+  EXPECT_NE(fired.out.find("match unwatched_unapproved:51: fired"), std::string::npos) << fired.out;
+
+  auto not_fired = run("explain watch_risky 51 " + tour + db + " --json");
+  EXPECT_EQ(not_fired.code, 0) << not_fired.out;
+  EXPECT_NE(not_fired.out.find("\"type\": \"Vendor\""), std::string::npos) << not_fired.out;
+  EXPECT_NE(not_fired.out.find("the fact fails its own condition (line 305)"), std::string::npos)
+      << not_fired.out;
+  EXPECT_NE(not_fired.out.find("the rule does not fire for it"), std::string::npos) << not_fired.out;
+
+  // Bad input: each names what is unknown, exits non-zero and leaves the store as it was.
+  auto before = fs::file_size(dir / "s.db");
+  auto rule = run("explain no_such_rule 51 " + tour + db);
+  EXPECT_EQ(rule.code, 1);
+  EXPECT_NE(rule.out.find("no rule `no_such_rule`"), std::string::npos) << rule.out;
+  EXPECT_NE(rule.out.find("watch_risky"), std::string::npos) << rule.out;  // the known rules are listed
+  auto fact = run("explain watch_risky 999999 " + tour + db);
+  EXPECT_EQ(fact.code, 1);
+  EXPECT_NE(fact.out.find("no record #999999 in the store"), std::string::npos) << fact.out;
+  auto store = run("explain watch_risky 51 " + tour + " --db " + (dir / "none.db").string());
+  EXPECT_EQ(store.code, 3);
+  EXPECT_NE(store.out.find("no store at"), std::string::npos) << store.out;
+  EXPECT_FALSE(fs::exists(dir / "none.db"));
+  EXPECT_EQ(run("explain watch_risky " + tour + db).code, 2);  // no record id: usage
+  EXPECT_EQ(fs::file_size(dir / "s.db"), before);
+  fs::remove_all(dir);
 }
 
 namespace {

@@ -171,6 +171,23 @@ TEST(Rules, RefractionSurvivesAnUpdateThatKeepsTheMatch) {
   EXPECT_EQ(w.fire(), std::vector<std::string>{"big:1"});  // matched again after it stopped matching
 }
 
+// A restart restores refraction from the store: a match on the agenda that had fired leaves it, and a
+// key restored before its match exists holds once the match appears — until that match ends.
+TEST(Rules, RestoredRefractionHoldsForMatchesNowAndLater) {
+  World w;
+  w.make("Expense", {{"amount", Value::of_int(500)}, {"category", w.str("travel")}});  // 1
+  w.net->mark_fired({"big:1", "big:2"});
+  EXPECT_EQ(w.net->agenda_size(), 0u);
+  auto* later = w.make("Expense", {{"amount", Value::of_int(900)}, {"category", w.str("travel")}});  // 2
+  EXPECT_TRUE(w.fire().empty());
+  w.set(later, "amount", Value::of_int(5));
+  w.net->update(later);
+  EXPECT_EQ(w.net->take_ended(), std::vector<std::string>{"big:2"});
+  w.set(later, "amount", Value::of_int(800));
+  w.net->update(later);
+  EXPECT_EQ(w.fire(), std::vector<std::string>{"big:2"});
+}
+
 TEST(Rules, AMatchRetractedBeforeFiringLeavesTheAgenda) {
   World w;
   auto* x = w.make("Expense", {{"amount", Value::of_int(500)}, {"category", w.str("travel")}});

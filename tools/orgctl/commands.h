@@ -1,6 +1,8 @@
 // Each orgctl verb lives in its own file (cmd_<verb>.cpp) and registers itself with the CLI here.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
 
 #include "compiler/driver/build.h"
 #include "runtime/workflow/engine.h"
@@ -27,6 +29,16 @@ orgos::driver::Built build_or_exit(const orgos::driver::BuildOptions& opts);
 CLI::Option* add_engine_option(CLI::App* cmd, std::string& engine);
 orgos::workflow::ExecEngine exec_engine(const std::string& engine);
 
+// A project (folder or bundle) with the store of a run and an engine over both (`--db FILE`).
+struct Opened {
+  orgos::bundle::Bundle bundle;
+  std::unique_ptr<orgos::store::Store> store;
+  std::unique_ptr<orgos::workflow::Engine> engine;
+};
+// On failure prints why and throws the verb's exit code (1 source errors, 3 no store).
+std::unique_ptr<Opened> open_project(const std::string& path, const std::string& db,
+                                     const std::string& engine);
+
 void register_check(CLI::App& app);
 void register_fmt(CLI::App& app);
 void register_graph(CLI::App& app);
@@ -36,5 +48,6 @@ void register_audit(CLI::App& app);
 void register_new(CLI::App& app);
 void register_instances(CLI::App& app);
 void register_metrics(CLI::App& app);
+void register_explain(CLI::App& app);
 
 }  // namespace orgctl

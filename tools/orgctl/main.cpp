@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   orgctl::register_audit(app);
   orgctl::register_new(app);
   orgctl::register_instances(app);
+  orgctl::register_explain(app);
   orgctl::register_metrics(app);
   try {
     app.parse(argc, argv);
