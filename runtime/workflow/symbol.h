@@ -41,12 +41,24 @@ class Sym {
   const std::string* p_ = nullptr;
 };
 
-inline std::string operator+(const std::string& a, const Sym& b) { return a + b.str(); }
-inline std::string operator+(const char* a, const Sym& b) { return a + b.str(); }
-inline std::string operator+(const Sym& a, const std::string& b) { return a.str() + b; }
-inline std::string operator+(const Sym& a, const char* b) { return a.str() + b; }
+inline std::string operator+(const std::string& a, const Sym& b) {
+  return a + b.str();
+}
+inline std::string operator+(const char* a, const Sym& b) {
+  return a + b.str();
+}
+inline std::string operator+(const Sym& a, const std::string& b) {
+  return a.str() + b;
+}
+inline std::string operator+(const Sym& a, const char* b) {
+  return a.str() + b;
+}
 
-inline void to_json(nlohmann::json& j, const Sym& s) { j = s.str(); }
-inline void from_json(const nlohmann::json& j, Sym& s) { s = Sym(j.get<std::string>()); }
+inline void to_json(nlohmann::json& j, const Sym& s) {
+  j = s.str();
+}
+inline void from_json(const nlohmann::json& j, Sym& s) {
+  s = Sym(j.get<std::string>());
+}
 
 }  // namespace orgos::workflow
