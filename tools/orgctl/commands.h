@@ -1,6 +1,7 @@
 // Each orgctl verb lives in its own file (cmd_<verb>.cpp) and registers itself with the CLI here.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "compiler/driver/build.h"
 #include "runtime/workflow/engine.h"
@@ -8,15 +9,19 @@
 namespace orgctl {
 
 // Exit codes, documented in docs/cli.md: 0 success, 1 the input has errors (diagnostics printed),
-// 2 bad usage (unknown flag, missing argument), 3 an I/O problem outside the input (cannot write).
+// 2 bad usage (unknown flag, missing argument), 3 an I/O problem outside the input (cannot write, no
+// store, no server), 4 the engine or server refused the request (an error reply: its code is printed).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitInputErrors = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitIo = 3;
+inline constexpr int kExitRefused = 4;
 
 // Shared flags and terminal facts.
 struct Globals {
   bool colour = false;  // stderr is a TTY and NO_COLOR is unset
+  std::string connect;  // --connect URL: verbs that can talk to `orgctl serve` do
+  std::string token;    // --token (or ORGOS_TOKEN): the API token sent with each request
 };
 Globals& globals();
 
@@ -27,6 +32,19 @@ orgos::driver::Built build_or_exit(const orgos::driver::BuildOptions& opts);
 CLI::Option* add_engine_option(CLI::App* cmd, std::string& engine);
 orgos::workflow::ExecEngine exec_engine(const std::string& engine);
 
+// Where a tasks/events/instances/metrics verb runs: on a server (--connect URL, the token's actor acts)
+// or in-process on a local store (PATH --db FILE, --as ACTOR acts). Both take the same protocol requests
+// (runtime/net/protocol.h), so they behave the same.
+struct Target {
+  std::string path = ".", db, engine = "jit", as;
+};
+// PATH, --db, --engine and (when an actor can act) --as on `cmd`.
+void add_target_options(CLI::App* cmd, Target& t, bool acts);
+// Runs one request; an error reply is printed (code, message, what to do) and throws exit 4; no server or
+// no store throws exit 3.
+nlohmann::json request(const Target& t, nlohmann::json req);
+std::string target_footer();
+
 void register_check(CLI::App& app);
 void register_fmt(CLI::App& app);
 void register_graph(CLI::App& app);
@@ -36,5 +54,9 @@ void register_audit(CLI::App& app);
 void register_new(CLI::App& app);
 void register_instances(CLI::App& app);
 void register_metrics(CLI::App& app);
+void register_serve(CLI::App& app);
+void register_token(CLI::App& app);
+void register_tasks(CLI::App& app);
+void register_events(CLI::App& app);
 
 }  // namespace orgctl
