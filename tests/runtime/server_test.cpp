@@ -375,3 +375,16 @@ TEST(Server, ConcurrentClientsLoseNothingAndApplyNothingTwice) {
           "SELECT count(DISTINCT json_extract(payload, '$.task')) FROM input_log WHERE kind = 'complete'"),
       total);
 }
+
+TEST(Server, AnAddressInUseIsAClearError) {
+  Served s;
+  net::ServerOptions so;
+  so.listen = s.server->url();
+  try {
+    net::Server second(*s.engine, *s.store, so);
+    ADD_FAILURE() << "a second server bound " << so.listen;
+  } catch (const net::ServerError& e) {
+    EXPECT_NE(std::string(e.what()).find("choose another --listen address"), std::string::npos) << e.what();
+  }
+  still_serving(s);
+}

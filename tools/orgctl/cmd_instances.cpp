@@ -43,6 +43,11 @@ std::unique_ptr<Opened> open_project(const std::string& path, const std::string&
 }
 
 const std::string& need_db(const std::string& db) {
+  if (db.empty() && !globals().connect.empty()) {
+    std::cerr << "error: `instances show` replays the store itself and cannot run on a server\n  hint: run "
+                 "it where the store is, with --db FILE\n";
+    throw CLI::RuntimeError(kExitUsage);
+  }
   if (db.empty()) {
     std::cerr << "error: no store given\n  hint: add --db FILE (the store of a run), or --connect URL for a "
                  "server\n";
