@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace orgos::net {
 
@@ -23,6 +24,7 @@ json task_json(const workflow::TaskView& t) {
 std::string Dispatcher::key_of(const Request& r) {
   if (r.body.contains("key")) return r.body["key"];
   // No key given: a fresh one, so the input is applied (once) but a retry cannot be recognised.
+  if (sodium_init() < 0) throw std::runtime_error("libsodium cannot be initialised");
   unsigned char raw[16];
   randombytes_buf(raw, sizeof raw);
   char hex[33];

@@ -406,7 +406,9 @@ struct ShopProject {
           "  position c: Clerk in Sales held by \"cid\"\n  position b: Boss in Sales held by \"bob\"\n}\n"
           "process Fulfil(ref: String) {\n  task pack by Clerk outcomes packed, lost\n}\n"
           "rule on_order when order.placed e then start Fulfil(e.ref)\n"
-          "metric orders = count(e in order.placed)\n");
+          "metric orders = count(e in order.placed)\n"
+          "event refund.asked { ref: String }\nprocess Refund(ref: String) {\n  approval by Boss\n}\n"
+          "rule on_refund when refund.asked e then start Refund(e.ref)\n");
   }
   ~ShopProject() { std::filesystem::remove_all(dir); }
   void write(const std::string& name, const std::string& text) const {
@@ -583,6 +585,13 @@ TEST(Cli, TasksAndEventsOnALocalStore) {
   auto done = run("tasks complete " + id + on + " --as ann -o packed");
   EXPECT_EQ(done.code, 0) << done.out;
   EXPECT_NE(run("tasks list" + on + " --all").out.find("done (ann)"), std::string::npos);
+  // An approval is decided, by the role it asks for.
+  EXPECT_EQ(run("events post refund.asked" + on + " --as ann -p '{\"ref\": \"r\"}'").code, 0);
+  std::string approval = first_id(run("tasks list" + on + " --json").out);
+  EXPECT_EQ(run("tasks decide " + approval + on + " --as bob").code, 2);  // neither --approve nor --reject
+  auto decided = run("tasks decide " + approval + on + " --as bob --approve");
+  EXPECT_EQ(decided.code, 0) << decided.out;
+  EXPECT_NE(decided.out.find("approved #" + approval), std::string::npos) << decided.out;
   EXPECT_EQ(run("tasks list").code, 2);  // neither --db nor --connect
   EXPECT_EQ(run("events post x.y" + on + " --as ann -p 'not json'").code, 2);
   EXPECT_EQ(run("events tail").code, 2);
@@ -590,7 +599,7 @@ TEST(Cli, TasksAndEventsOnALocalStore) {
 
 TEST(Cli, ServerVerbsHaveHelpWithExamples) {
   for (const char* verb : {"serve", "token add", "token revoke", "token list", "tasks list", "tasks claim",
-                           "tasks complete", "events post", "events tail"}) {
+                           "tasks complete", "tasks decide", "events post", "events tail"}) {
     auto h = run(std::string(verb) + " --help");
     EXPECT_EQ(h.code, 0) << verb;
     EXPECT_NE(h.out.find("Example"), std::string::npos) << verb << "\n" << h.out;

@@ -22,7 +22,7 @@ namespace {
 
 constexpr int kClerks = 32;
 
-// 32 clerks who may post events and pack orders; bob holds a role that may do neither.
+// 32 clerks who may post events and pack orders; bob holds a role that may do neither, but approves refunds.
 std::string org_text() {
   std::string s =
       "role Clerk { may post }\n"
@@ -34,6 +34,9 @@ std::string org_text() {
   s += "}\n"
        "process Fulfil(ref: String) {\n  task pack by Clerk outcomes packed, lost\n}\n"
        "rule on_order when order.placed e then start Fulfil(e.ref)\n"
+       "event refund.asked { ref: String }\n"
+       "process Refund(ref: String) {\n  approval by Boss\n}\n"
+       "rule on_refund when refund.asked e then start Refund(e.ref)\n"
        "metric orders = count(e in order.placed)\n";
   return s;
 }
@@ -286,6 +289,25 @@ TEST(Server, AnOutcomeTheTaskDoesNotHaveIsBadRequest) {
   auto r = c->call({{"verb", "tasks.complete"}, {"task", task}, {"outcome", "eaten"}});
   EXPECT_EQ(code_of(r), "bad_request");
   EXPECT_NE(r["error"]["message"].get<std::string>().find("packed, lost"), std::string::npos) << r;
+  still_serving(s);
+}
+
+TEST(Server, ApprovalsAreDecidedNotCompleted) {
+  Served s;
+  auto clerk = s.client("clerk0");
+  ASSERT_TRUE(
+      clerk->call({{"verb", "events.post"}, {"name", "refund.asked"}, {"payload", {{"ref", "r"}}}})["ok"]);
+  auto tasks = clerk->call({{"verb", "tasks.list"}});
+  ASSERT_EQ(tasks["result"].size(), 1u) << tasks;
+  EXPECT_TRUE(tasks["result"][0]["approval"]) << tasks;
+  int64_t id = tasks["result"][0]["id"];
+  auto r = clerk->call({{"verb", "tasks.complete"}, {"task", id}});
+  EXPECT_EQ(code_of(r), "conflict");
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("approvals.decide"), std::string::npos) << r;
+  EXPECT_EQ(code_of(clerk->call({{"verb", "approvals.decide"}, {"task", id}, {"approve", true}})), "refused");
+  auto ok = s.client("bob")->call({{"verb", "approvals.decide"}, {"task", id}, {"approve", true}});
+  EXPECT_TRUE(ok["ok"]) << ok;
+  EXPECT_EQ(s.client("bob")->call({{"verb", "instances.list"}})["result"][0]["status"], "completed");
   still_serving(s);
 }
 

@@ -1,4 +1,5 @@
-// orgctl tasks list|claim|complete — the work people do: open tasks, reserving one, finishing it. On a
+// orgctl tasks list|claim|complete|decide — the work people do: open tasks, reserving one, finishing it,
+// deciding an approval. On a
 // server (--connect) the token's actor acts; on a local store (--db) the --as actor does.
 #include <iostream>
 
@@ -29,7 +30,8 @@ void register_tasks(CLI::App& app) {
   auto outcome = std::make_shared<std::string>();
   auto data = std::make_shared<std::string>();
   auto key = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("tasks", "Open tasks: list them, claim one, complete one");
+  auto* cmd =
+      app.add_subcommand("tasks", "Open tasks: list them, claim one, complete one, decide an approval");
   cmd->require_subcommand(1);
 
   auto* list = cmd->add_subcommand("list", "The open tasks (with --all, done and cancelled ones too)");
@@ -69,6 +71,35 @@ void register_tasks(CLI::App& app) {
     else
       std::cout << "claimed task #" << *id << (r.value("duplicate", false) ? " (already, by this key)" : "")
                 << "\n";
+    throw CLI::RuntimeError(kExitOk);
+  });
+
+  auto approve = std::make_shared<bool>(false);
+  auto reject = std::make_shared<bool>(false);
+  auto* decide = cmd->add_subcommand("decide", "Approve or reject an open approval");
+  decide->add_option("id", *id, "approval task id (see `tasks list`)")->required();
+  add_target_options(decide, *target, true);
+  auto* yes = decide->add_flag("--approve", *approve, "approve it");
+  decide->add_flag("--reject", *reject, "reject it")->excludes(yes);
+  decide->add_option("--key", *key, "command id, so a retry is not applied twice (default: a fresh one)");
+  decide->add_flag("--json", *json_out, "print JSON");
+  decide->footer(
+      "Examples:\n  orgctl --connect tcp://127.0.0.1:7878 --token $T tasks decide 7 --approve\n"
+      "  orgctl tasks decide 7 examples/acme --db acme.db --as carol --reject\n" +
+      target_footer());
+  decide->callback([=]() {
+    if (*approve == *reject) {
+      std::cerr << "error: say --approve or --reject\n";
+      throw CLI::RuntimeError(kExitUsage);
+    }
+    nlohmann::json req{{"verb", "approvals.decide"}, {"task", *id}, {"approve", *approve}};
+    if (!key->empty()) req["key"] = *key;
+    auto r = request(*target, req);
+    if (*json_out)
+      std::cout << r.dump(2) << "\n";
+    else
+      std::cout << (*approve ? "approved #" : "rejected #") << *id
+                << (r.value("duplicate", false) ? " (already, by this key)" : "") << "\n";
     throw CLI::RuntimeError(kExitOk);
   });
 
