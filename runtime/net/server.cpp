@@ -3,6 +3,7 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/rep.h>
 
+#include <ctime>
 #include <iostream>
 
 namespace orgos::net {
@@ -135,20 +136,43 @@ std::string Server::answer(const std::string& request) {
   return dispatcher_.handle(r, *actor).dump();
 }
 
+void Server::tick() {
+  int64_t t = opts_.now ? opts_.now() : static_cast<int64_t>(std::time(nullptr));
+  if (t <= engine_.now()) return;
+  try {
+    auto o = engine_.advance_to(t, "tick:" + std::to_string(t));
+    if (!o.ok) std::cerr << "warning: the clock could not advance to " << t << ": " << o.error << "\n";
+  } catch (const std::exception& e) {
+    // Only the tick's own savepoint was undone; the next tick tries again.
+    std::cerr << "warning: the clock could not advance to " << t << ": " << e.what() << "\n";
+  }
+}
+
 void Server::engine_loop() {
+  using Clock = std::chrono::steady_clock;
+  bool ticking = opts_.tick.count() > 0;
+  auto next_tick = Clock::now() + opts_.tick;
   for (;;) {
     std::vector<Slot*> batch;
     {
       std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
+      auto ready = [this] { return stopping_ || !queue_.empty(); };
+      if (ticking)
+        cv_.wait_until(lk, next_tick, ready);
+      else
+        cv_.wait(lk, ready);
       if (stopping_) return;
       while (!queue_.empty() && batch.size() < static_cast<size_t>(opts_.max_batch)) {
         batch.push_back(queue_.front());
         queue_.pop_front();
       }
     }
+    bool tick_due = ticking && Clock::now() >= next_tick;
+    if (tick_due) next_tick = Clock::now() + opts_.tick;
+    if (batch.empty() && !tick_due) continue;
     try {
       engine_.begin_group();
+      if (tick_due) tick();
       for (Slot* s : batch) {
         try {
           s->reply = answer(s->request);

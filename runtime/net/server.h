@@ -4,8 +4,10 @@
 #include <nng/nng.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +24,10 @@ struct ServerOptions {
   std::string events;   // PUB address; "" for none
   int contexts = 64;    // requests in flight at once (one REP context each)
   int max_batch = 256;  // requests applied under one store transaction (one fsync)
+  // Every `tick` the engine clock is moved to now() (a logged `tick` input), so timers, deadlines and
+  // escalations fire while the server runs. 0: the clock stays where the inputs leave it.
+  std::chrono::milliseconds tick{0};
+  std::function<int64_t()> now;  // default: the wall clock, seconds since 1970
 };
 
 class ServerError : public std::exception {
@@ -57,6 +63,7 @@ class Server {
 
  private:
   void engine_loop();
+  void tick();
   std::string answer(const std::string& request);
   void publish();
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -37,6 +38,9 @@ std::string org_text() {
        "event refund.asked { ref: String }\n"
        "process Refund(ref: String) {\n  approval by Boss\n}\n"
        "rule on_refund when refund.asked e then start Refund(e.ref)\n"
+       "event reminder.asked { ref: String }\n"
+       "process Remind(ref: String) {\n  wait 1h\n  task follow_up by Clerk\n}\n"
+       "rule on_reminder when reminder.asked e then start Remind(e.ref)\n"
        "metric orders = count(e in order.placed)\n";
   return s;
 }
@@ -50,7 +54,9 @@ struct Served {
   std::unique_ptr<net::Server> server;
   std::map<std::string, std::string> tokens;  // actor → token
 
-  Served() {
+  std::atomic<int64_t> clock{1767225600};  // the server's idea of now, when a test makes it tick
+
+  explicit Served(std::chrono::milliseconds tick = std::chrono::milliseconds(0)) {
     path =
         fs::temp_directory_path() / ("orgos-server-" + std::to_string(::getpid()) + "-" +
                                      ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
@@ -78,6 +84,8 @@ struct Served {
     net::ServerOptions so;
     so.listen = "tcp://127.0.0.1:0";
     so.events = "tcp://127.0.0.1:0";
+    so.tick = tick;
+    so.now = [this] { return clock.load(); };
     server = std::make_unique<net::Server>(*engine, *store, so);
   }
   ~Served() {
@@ -160,8 +168,12 @@ TEST(Server, OversizedRequestIsTooLarge) {
 
 TEST(Server, RequestOverTheHardLimitDropsOnlyThatConnection) {
   Served s;
-  net::Client c(s.server->url(), s.tokens["clerk0"], std::chrono::milliseconds(500));
-  EXPECT_THROW(c.call_raw(std::string(net::kHardLimitBytes + 1, ' ')), net::ClientError);
+  {
+    // nng drops the connection; the REQ socket redials and resends until the timeout. It is closed before
+    // the next client connects: with both alive, nng 1.5.2 sometimes hangs in the next nng_close.
+    net::Client c(s.server->url(), s.tokens["clerk0"], std::chrono::milliseconds(500));
+    EXPECT_THROW(c.call_raw(std::string(net::kHardLimitBytes + 1, ' ')), net::ClientError);
+  }
   still_serving(s);
 }
 
@@ -309,6 +321,23 @@ TEST(Server, ApprovalsAreDecidedNotCompleted) {
   EXPECT_TRUE(ok["ok"]) << ok;
   EXPECT_EQ(s.client("bob")->call({{"verb", "instances.list"}})["result"][0]["status"], "completed");
   still_serving(s);
+}
+
+// The server moves the engine clock on its own, so a process waiting an hour goes on once the hour passed.
+TEST(Server, TheClockTicksAndTimersFire) {
+  Served s(std::chrono::milliseconds(20));
+  auto c = s.client("clerk0");
+  ASSERT_TRUE(
+      c->call({{"verb", "events.post"}, {"name", "reminder.asked"}, {"payload", {{"ref", "r"}}}})["ok"]);
+  EXPECT_TRUE(c->call({{"verb", "tasks.list"}})["result"].empty());
+  s.clock += 2 * 3600;
+  bool opened = false;
+  for (int i = 0; i < 250 && !opened; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    opened = !c->call({{"verb", "tasks.list"}})["result"].empty();
+  }
+  EXPECT_TRUE(opened) << "the wait never ended";
+  EXPECT_EQ(s.count("SELECT count(*) FROM input_log WHERE kind = 'tick'"), 1);
 }
 
 TEST(Server, EventStreamCarriesWhatHappened) {

@@ -2,6 +2,7 @@
 // --listen (docs/server.md), the event stream on --events.
 #include <signal.h>
 
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -17,6 +18,7 @@ void register_serve(CLI::App& app) {
     std::string path = ".", db, engine = "jit";
     std::string listen = "tcp://127.0.0.1:7878", events = "tcp://127.0.0.1:7879";
     int group = 256;
+    double tick = 60;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("serve", "Serve a project's engine and store over the network (nng)");
@@ -28,6 +30,10 @@ void register_serve(CLI::App& app) {
                   "event stream (pub/sub) address (default: tcp://127.0.0.1:7879; \"\" for none)");
   cmd->add_option("--group-commit", o->group, "requests at most per store transaction (one fsync each)")
       ->check(CLI::Range(1, 100000));
+  cmd->add_option("--tick", o->tick,
+                  "seconds between moves of the engine clock to the wall clock (firing due timers and "
+                  "deadlines; each is a logged input); 0: never (default: 60)")
+      ->check(CLI::NonNegativeNumber);
   add_engine_option(cmd, o->engine);
   cmd->footer(
       "Examples:\n"
@@ -72,6 +78,7 @@ void register_serve(CLI::App& app) {
     so.listen = o->listen;
     so.events = o->events;
     so.max_batch = o->group;
+    so.tick = std::chrono::milliseconds(static_cast<int64_t>(o->tick * 1000));
     std::unique_ptr<orgos::net::Server> server;
     try {
       server = std::make_unique<orgos::net::Server>(engine, *store, so);
