@@ -5,7 +5,7 @@
 PRESET ?= release
 BUILD  := build/$(PRESET)
 ORGCTL := $(BUILD)/tools/orgctl/orgctl
-EXAMPLE ?= examples/acme90
+EXAMPLE ?= examples/acme
 
 .PHONY: deps configure build demo test asan-test bench fuzz format format-check clean
 
@@ -19,7 +19,7 @@ build: configure
 	@cmake --build --preset $(PRESET)
 
 demo: build
-	$(ORGCTL) check $(EXAMPLE)
+	$(ORGCTL) check examples/language-tour $(EXAMPLE)
 	$(ORGCTL) run $(EXAMPLE)
 
 test: build

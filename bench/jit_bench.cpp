@@ -128,7 +128,7 @@ BENCHMARK(BM_CodegenBatched)->Args({100, 0})->Args({100, 1})->Args({100, 2})->Un
 ir::Module& example_module() {
   static bundle::Bundle b = [] {
     driver::BuildOptions bo;
-    bo.check.inputs = {std::string(ORGOS_SOURCE_DIR) + "/examples/acme90"};
+    bo.check.inputs = {std::string(ORGOS_SOURCE_DIR) + "/examples/acme"};
     bo.check.stdlib_dir = std::string(ORGOS_SOURCE_DIR) + "/stdlib";
     bo.write = false;
     bo.force = true;

@@ -19,7 +19,8 @@ struct Compilation;
 namespace orgos::bundle {
 
 inline constexpr char kMagic[8] = {'O', 'R', 'G', 'B', 'N', 'D', 'L', '\x01'};
-inline constexpr uint32_t kFormatVersion = 5;
+// 6: object code carries decision-table row conditions (orgos_row_<table>_<row>).
+inline constexpr uint32_t kFormatVersion = 6;
 
 struct Bundle {
   std::string source_hash;         // hex BLAKE2b-256 of the sources and packages (see content_hash)

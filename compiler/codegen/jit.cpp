@@ -125,6 +125,20 @@ void collect_fallbacks(const Node& n, std::vector<const Node*>& out) {
   for (auto& k : n.kids) collect_fallbacks(*k, out);
 }
 
+// Every body that becomes native code, in the order both the generator and the loader number them: the
+// module's functions, then each decision table's row conditions, table by table, row by row.
+void collect_all_fallbacks(const ir::Module& m, std::vector<const Node*>& out) {
+  for (const ir::Function& f : m.functions)
+    if (f.body) collect_fallbacks(*f.body, out);
+  for (const ir::Table& t : m.tables)
+    for (const ir::TableRow& r : t.rows)
+      if (r.condition) collect_fallbacks(*r.condition, out);
+}
+
+std::string row_symbol(size_t table, size_t row) {
+  return "orgos_row_" + std::to_string(table) + "_" + std::to_string(row);
+}
+
 // A value in registers: its tag, its payload (i64, or i128 for Decimal and Money) and its aux word.
 struct CV {
   llvm::Value* tag;
@@ -159,8 +173,21 @@ class Gen {
 
   void define(size_t index) {
     const ir::Function& f = m_.functions[index];
-    cur_ = fns_[index];
-    cur_fn_ = &f;
+    define_body(fns_[index], *f.body, static_cast<uint32_t>(f.params.size()), f.nlocals);
+  }
+
+  // A decision table's row condition becomes a function of the table's inputs returning Bool, so a table
+  // is matched natively row by row; the evaluator keeps the hit policy and the outputs.
+  void define_row(size_t table, size_t row) {
+    const ir::Table& t = m_.tables[table];
+    auto* fn = llvm::Function::Create(fn_ty, llvm::Function::ExternalLinkage, row_symbol(table, row), M);
+    define_body(fn, *t.rows[row].condition, static_cast<uint32_t>(t.inputs.size()), 0);
+  }
+
+  void define_body(llvm::Function* fn, const Node& body, uint32_t nparams, uint32_t nlocals) {
+    cur_ = fn;
+    cur_nparams_ = nparams;
+    cur_nlocals_ = nlocals;
     errs_.clear();
     auto* entry = llvm::BasicBlock::Create(C, "entry", cur_);
     B.SetInsertPoint(entry);
@@ -168,8 +195,8 @@ class Gen {
     args_ = cur_->getArg(0);
     out_ = cur_->getArg(1);
     ctx_ = cur_->getArg(2);
-    CV r = gen(*f.body);
-    store_value(out_, r, f.body->type.kind);
+    CV r = gen(body);
+    store_value(out_, r, body.type.kind);
     B.CreateRet(B.getInt32(interp::kNativeOk));
   }
 
@@ -254,8 +281,7 @@ class Gen {
     fallbacks.push_back(&n);
     llvm::Value* out = entry_alloca(sizeof(ir::Value));
     llvm::Value* st =
-        B.CreateCall(rt_eval_, {ctx_, node, args_, B.getInt32(static_cast<uint32_t>(cur_fn_->params.size())),
-                                B.getInt32(cur_fn_->nlocals), out});
+        B.CreateCall(rt_eval_, {ctx_, node, args_, B.getInt32(cur_nparams_), B.getInt32(cur_nlocals_), out});
     propagate(st);
     return load_value(out, n.type.kind);
   }
@@ -614,7 +640,7 @@ class Gen {
   llvm::Function *rt_eval_, *rt_mul_, *rt_div_;
   std::vector<llvm::Function*> fns_;
   llvm::Function* cur_ = nullptr;
-  const ir::Function* cur_fn_ = nullptr;
+  uint32_t cur_nparams_ = 0, cur_nlocals_ = 0;  // of the body being generated
   llvm::BasicBlock* entry_ = nullptr;
   llvm::Value *args_ = nullptr, *out_ = nullptr, *ctx_ = nullptr;
   std::map<ErrorKind, llvm::BasicBlock*> errs_;
@@ -686,12 +712,15 @@ std::optional<std::vector<uint8_t>> emit_object(const ir::Module& m, const JitOp
     if (!m.functions[i].body) return fail("function " + m.functions[i].name + " has no body");
     g.define(i);
   }
+  for (size_t t = 0; t < m.tables.size(); ++t)
+    for (size_t r = 0; r < m.tables[t].rows.size(); ++r)
+      if (m.tables[t].rows[r].condition) g.define_row(t, r);
   std::string verify;
   llvm::raw_string_ostream vos(verify);
   if (llvm::verifyModule(mod, &vos)) return fail("generated code does not verify: " + vos.str());
   // load_object numbers the handed-back nodes again from the IR alone; both numberings must agree.
   std::vector<const Node*> expected;
-  for (const ir::Function& f : m.functions) collect_fallbacks(*f.body, expected);
+  collect_all_fallbacks(m, expected);
   if (expected != g.fallbacks)
     return fail("internal: the generator met " + std::to_string(g.fallbacks.size()) +
                 " handed-back nodes in another order than the loader numbers them (" +
@@ -763,13 +792,22 @@ std::shared_ptr<const interp::NativeCode> load_object(const ir::Module& m, const
   if (auto e = (*jit)->addObjectFile(std::move(buffer))) return fail(message(std::move(e)));
 
   auto code = std::make_shared<interp::NativeCode>();
-  for (const ir::Function& f : m.functions)
-    if (f.body) collect_fallbacks(*f.body, code->nodes);
+  collect_all_fallbacks(m, code->nodes);
   code->functions.resize(m.functions.size(), nullptr);
   for (size_t i = 0; i < m.functions.size(); ++i) {
     auto sym = (*jit)->lookup("orgos_fn_" + std::to_string(i));
     if (!sym) return fail("the object code does not match the bundle's IR: " + message(sym.takeError()));
     code->functions[i] = sym->toPtr<interp::NativeFn>();
+  }
+  code->table_rows.resize(m.tables.size());
+  for (size_t t = 0; t < m.tables.size(); ++t) {
+    code->table_rows[t].resize(m.tables[t].rows.size(), nullptr);
+    for (size_t r = 0; r < m.tables[t].rows.size(); ++r) {
+      if (!m.tables[t].rows[r].condition) continue;
+      auto sym = (*jit)->lookup(row_symbol(t, r));
+      if (!sym) return fail("the object code does not match the bundle's IR: " + message(sym.takeError()));
+      code->table_rows[t][r] = sym->toPtr<interp::NativeFn>();
+    }
   }
   code->owner = std::shared_ptr<llvm::orc::LLJIT>(std::move(*jit));
   if (stats) stats->load_ms = ms_since(t0);
@@ -793,9 +831,13 @@ std::shared_ptr<const interp::NativeCode> native_for_bundle(const ir::Module& m,
   if (!object.empty() && host == bundle::host_triple()) {
     if (auto code = load_object(m, object, nullptr, error)) return code;
   }
+  // No usable object code (none, another machine's, or an older generator's): make it now. A failure to
+  // load the cached object is not an error when this succeeds.
   JitOptions quick;
   quick.opt_level = 0;
-  return compile(m, quick, nullptr, error);
+  auto code = compile(m, quick, nullptr, error);
+  if (code && error) error->clear();
+  return code;
 }
 
 }  // namespace orgos::codegen

@@ -686,9 +686,32 @@ Value Evaluator::table(const Table& t, const std::vector<Value>& args, const Nod
   source::Span where = at ? at->span : t.span;
   Frame f{&args, {}};
   std::vector<size_t> hits;
-  for (size_t i = 0; i < t.rows.size(); ++i) {
+  // Row conditions run as native code when the module has it; an error it reports is re-raised with the
+  // evaluator's words by evaluating the same condition again.
+  const std::vector<NativeFn>* native_rows = nullptr;
+  if (native_) {
+    size_t ti = static_cast<size_t>(&t - m_.tables.data());
+    if (ti < native_->table_rows.size()) native_rows = &native_->table_rows[ti];
+  }
+  auto holds = [&](size_t i) -> bool {
     const TableRow& row = t.rows[i];
-    if (row.condition && !eval(*row.condition, f).u.i) continue;
+    if (!row.condition) return true;
+    if (native_rows && (*native_rows)[i]) {
+      Value out;
+      NativeCtx ctx{this, host_.today, &depth_, native_->nodes.data()};
+      native_error_.reset();
+      int32_t st = (*native_rows)[i](args.data(), &out, &ctx);
+      if (st == kNativeOk) return out.u.i != 0;
+      if (st == kNativeRaised && native_error_) {
+        RuntimeError e = std::move(*native_error_);
+        native_error_.reset();
+        throw Raised{std::move(e)};
+      }
+    }
+    return eval(*row.condition, f).u.i != 0;
+  };
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    if (!holds(i)) continue;
     hits.push_back(i);
     if (t.hit == HitPolicy::First) break;
   }

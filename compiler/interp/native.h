@@ -33,9 +33,10 @@ inline constexpr int32_t kNativeOk = 0;
 inline constexpr int32_t kNativeRaised = 100;
 
 struct NativeCode {
-  std::vector<NativeFn> functions;     // one per module function (null: run by the evaluator)
-  std::vector<const ir::Node*> nodes;  // the nodes native code hands to the evaluator, by index
-  std::shared_ptr<void> owner;         // keeps the code alive (the JIT session)
+  std::vector<NativeFn> functions;                // one per module function (null: run by the evaluator)
+  std::vector<std::vector<NativeFn>> table_rows;  // per table, per row: its condition (null: none)
+  std::vector<const ir::Node*> nodes;             // the nodes native code hands to the evaluator, by index
+  std::shared_ptr<void> owner;                    // keeps the code alive (the JIT session)
 };
 
 }  // namespace orgos::interp

@@ -31,6 +31,27 @@ struct AuditEntry {
   std::string prev_hash, hash;
 };
 
+// The engine's working state as table rows: the fields the engine reads back on every restart are columns
+// (read without parsing), the nested parts small JSON documents. An instance's frame stays a JSON document
+// that the engine decodes only when the instance next runs.
+struct InstanceRow {
+  int64_t id = 0;
+  std::string process, version, status, phase, error;
+  int64_t parent = 0, parent_token = 0, started_at = 0, ended_at = 0, deadline_timer = 0;
+  std::string tokens, forks, compensations, frame;  // JSON
+};
+struct TaskRow {
+  int64_t id = 0, instance = 0, token = 0, step = 0;
+  std::string name, role, unit, status, claimed_by;
+  bool approval = false;
+  std::string outcomes, decisions;  // JSON
+  int64_t timer = 0, due = 0;
+};
+struct TimerRow {
+  int64_t id = 0, due = 0, instance = 0, token = 0, task = 0;
+  std::string kind;
+};
+
 class StoreError : public std::exception {
  public:
   explicit StoreError(std::string m) : msg_(std::move(m)) {}
@@ -73,8 +94,19 @@ class Store {
   void put_meta(const std::string& key, const std::string& value);
   std::optional<std::string> meta(const std::string& key);
 
-  // ---- entity state: (table, id) → JSON document. Tables: instance, task, timer, record, event (every
-  // event that happened, for metrics and rules), outbox.
+  // ---- the engine's instances, tasks and timers (see InstanceRow), each in id order
+  void put_instance(const InstanceRow& r);
+  void put_task(const TaskRow& r);
+  void put_timer(const TimerRow& r);
+  void for_each_instance(const std::function<void(const InstanceRow&)>& fn);
+  void for_each_task(const std::function<void(const TaskRow&)>& fn);
+  void for_each_timer(const std::function<void(const TimerRow&)>& fn);
+  std::optional<std::string> instance_frame(int64_t id);  // the frame column of one instance
+  // Gives back the page cache filled by a full read (a restart): it regrows as pages are used again.
+  void release_memory();
+
+  // ---- entity state: (table, id) → JSON document. Tables: record, event (every event that happened, for
+  // metrics and rules); erase also takes instance, task and timer.
   void put(const std::string& table, int64_t id, const std::string& json);
   void erase(const std::string& table, int64_t id);
   void for_each(const std::string& table, const std::function<void(int64_t id, const std::string& json)>& fn);
@@ -96,6 +128,7 @@ class Store {
 
  private:
   void exec(const char* sql);
+  void run_cached(const char* sql);  // one statement, prepared on first use
   sqlite3_stmt* prepare(const char* sql);
   sqlite3* db_ = nullptr;
   bool in_batch_ = false;

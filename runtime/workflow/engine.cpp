@@ -2,8 +2,11 @@
 // Determinism rests on three rules: all iteration is in id order, time is the engine clock (moved only
 // by inputs), and ids come from counters kept in the store.
 #include "runtime/workflow/engine.h"
+#include "runtime/workflow/symbol.h"
 
 #include "runtime/rules/network.h"
+
+#include <malloc.h>
 
 #include <algorithm>
 #include <unordered_set>
@@ -21,9 +24,9 @@ struct Token {
   int64_t id = 0;
   uint32_t step = 0;
   int64_t fork = 0;                   // innermost parallel block this token runs in (0: none)
-  std::string wait;                   // "", "task", "event", "timer", "child", "call"
+  Sym wait;                           // "", "task", "event", "timer", "child", "call"
   int64_t wait_ref = 0;               // task / timer / child instance / outbox id
-  std::string wait_event;             // event name for "event"
+  Sym wait_event;                     // event name for "event"
   std::map<uint32_t, int64_t> loops;  // for-each head → next index
 };
 
@@ -39,10 +42,12 @@ struct Instance {
   int64_t id = 0;
   Version* v = nullptr;  // the compiled version it started on, and runs on to its end
   uint32_t process = 0;
-  std::string status = "running";  // running, completed, failed
-  std::string phase = "normal";    // normal, compensating, failure, timeout
+  Sym status = "running";  // running, completed, failed
+  Sym phase = "normal";    // normal, compensating, failure, timeout
   std::string error;
-  Record* frame = nullptr;
+  // The variables. After a restart they stay in the store (null here) until the instance next runs or is
+  // read: a million waiting instances then cost neither the decoding nor the memory. Use frame_of().
+  mutable Record* frame = nullptr;
   std::vector<Token> tokens;
   std::map<int64_t, Fork> forks;
   std::vector<uint32_t> compensations;  // compensation block starts, in the order their steps completed
@@ -54,7 +59,7 @@ struct Instance {
 struct Task {
   int64_t id = 0, instance = 0, token = 0;
   uint32_t step = 0;
-  std::string name, role, unit, status = "open", claimed_by;
+  Sym name, role, unit, status = "open", claimed_by;
   bool approval = false;
   std::vector<std::string> outcomes;
   std::map<std::string, bool> decisions;  // actor → approved
@@ -63,7 +68,7 @@ struct Task {
 
 struct Timer {
   int64_t id = 0, due = 0, instance = 0, token = 0, task = 0;
-  std::string kind;  // wait, task_deadline, process_deadline
+  Sym kind;  // wait, task_deadline, process_deadline
 };
 
 struct Fail {  // a process-level failure raised while running a step
@@ -113,11 +118,24 @@ struct Engine::Impl {
   std::map<std::string, std::set<std::pair<std::string, std::string>>> holders;  // role → {(actor, unit)}
   std::map<int64_t, Instance> instances;
   std::map<int64_t, Task> tasks;
+  // The open ones, so that inbox queries cost what is open rather than every task ever made. Kept up to
+  // date where task changes are persisted (every status change marks its task dirty) and on load.
+  std::set<int64_t> open_tasks;
+  // The running instances (waiting ones included): what event delivery and signals look through, so that
+  // the finished ones, which are most of them after a while, cost nothing.
+  std::set<int64_t> live;
+  // Event name → the instances that have (or had) a token waiting for it. Entries whose wait has ended are
+  // dropped when the event next comes, so delivery costs the waiters, not every running instance.
+  std::map<std::string, std::set<int64_t>> waiting_on;
   std::map<int64_t, Timer> timers;
   std::vector<std::pair<uint32_t, Record*>> events_seen;  // (layout, event) for metrics and rules
+  // Past events are read from the store the first time a metric or rule asks for a kind of event, not at
+  // start-up: most restarts need none of them, and a busy organization has millions.
+  bool events_loaded = false;
   std::vector<std::pair<std::string, Record*>> event_queue;
   std::set<int64_t> dirty_instances, dirty_tasks, dirty_timers, dirty_records;
   std::vector<int64_t> erased_timers;
+  int64_t persisted_clock = -1, persisted_next_id = -1;  // the meta values last written (-1: unknown)
   int64_t steps_this_input = 0;
   // The rules engine (runtime/rules): working memory holds every record; an event is a fact while the
   // input that delivers it settles. Refraction and logical support are mirrored in the store's meta.
@@ -323,6 +341,8 @@ struct Engine::Impl {
     std::vector<Value> out;
     for (auto& [id, r] : records)
       if (r->type_id == want) out.push_back(Value::of_record(r));
+    const auto& event_layouts = current->b->program.event_layouts;
+    if (std::find(event_layouts.begin(), event_layouts.end(), want) != event_layouts.end()) load_events();
     for (auto& [l, r] : events_seen)
       if (l == want) out.push_back(Value::of_record(r));
     for (auto& [id, inst] : instances)
@@ -342,12 +362,12 @@ struct Engine::Impl {
     r->id = inst.id;
     size_t np = pr.param_slots.size();
     for (size_t i = 0; i < np; ++i)
-      if (pr.param_slots[i] != kNone) r->slots[i] = inst.frame->slots[pr.param_slots[i]];
+      if (pr.param_slots[i] != kNone) r->slots[i] = frame_of(inst)->slots[pr.param_slots[i]];
     int64_t end = inst.ended_at ? inst.ended_at : self.clock_;
     r->slots[np] = Value::of_duration(end - inst.started_at);
     r->slots[np + 1] = Value::of_date(inst.started_at / 86400);
     if (inst.ended_at) r->slots[np + 2] = Value::of_date(inst.ended_at / 86400);
-    r->slots[np + 3] = Value::of_string(a.string(inst.status));
+    r->slots[np + 3] = Value::of_string(a.string(inst.status.str()));
     return r;
   }
 
@@ -391,7 +411,7 @@ struct Engine::Impl {
   std::string file_of(const source::Span& s) const {
     return s.file < B().files.size() ? B().files[s.file] : "<source>";
   }
-  Value eval_frame(const Instance& inst, uint32_t fn) { return eval(fn, {Value::of_record(inst.frame)}); }
+  Value eval_frame(const Instance& inst, uint32_t fn) { return eval(fn, {Value::of_record(frame_of(inst))}); }
   std::string text(const Value& v) { return interp::to_string(v, &M()); }
 
   // ---------------------------------------------------------------- instances
@@ -416,6 +436,8 @@ struct Engine::Impl {
     inst.tokens.push_back(t);
     int64_t id = inst.id;
     instances[id] = std::move(inst);
+    live.insert(id);
+    dirty_instances.insert(id);
     Instance& ref = instances[id];
     if (pr.timeout != kNone) {
       try {
@@ -451,9 +473,19 @@ struct Engine::Impl {
   // Runs every instance until all of them wait (or end); events emitted on the way are delivered
   // after each pass, so an emitted event can resume other instances and fire rules.
   void run_all() {
+    // Only an instance changed by this input can have a ready token (every instance waits when an input
+    // ends, and every change marks its instance dirty), so a round walks the dirty set in id order, as a
+    // walk over all instances would: one woken behind the cursor runs in the next round, one ahead in this.
     for (int round = 0; round < 10000; ++round) {
       bool progressed = false;
-      for (auto& [id, inst] : instances) {
+      int64_t next_cursor = 0;
+      for (auto next = dirty_instances.begin(); next != dirty_instances.end();
+           next = dirty_instances.upper_bound(next_cursor)) {
+        next_cursor = *next;
+        int64_t id = next_cursor;
+        auto found = instances.find(id);
+        if (found == instances.end()) continue;
+        Instance& inst = found->second;
         if (inst.status != "running") continue;
         Use use(*this, inst.v);
         while (true) {
@@ -525,6 +557,7 @@ struct Engine::Impl {
     Use use(*this, inst.v);
     inst.status = status;
     inst.ended_at = self.clock_;
+    live.erase(inst.id);
     for (const Token& t : std::vector<Token>(inst.tokens)) cancel_token(inst, t.id);
     cancel_timer(inst.deadline_timer);
     trace(std::string(status == "completed" ? "completed " : "failed ") + P().processes[inst.process].name +
@@ -539,7 +572,7 @@ struct Engine::Impl {
       if (pt && pt->wait == "child") {
         if (status == "completed") {
           const Step& st = P().processes[parent.process].steps[pt->step];
-          if (st.bind_slot != kNone) parent.frame->slots[st.bind_slot] = Value::of_record(child);
+          if (st.bind_slot != kNone) frame_of(parent)->slots[st.bind_slot] = Value::of_record(child);
           pt->wait.clear();
           advance(parent, *pt, st.next.empty() ? kNone : st.next[0]);
         } else {
@@ -553,6 +586,7 @@ struct Engine::Impl {
   // Failure: run the compensations of completed steps (latest first), then `on failure`, then stop.
   void fail(Instance& inst, const std::string& reason) {
     if (inst.status != "running") return;
+    dirty_instances.insert(inst.id);  // its handlers are ready tokens: run_all must look at it
     Use use(*this, inst.v);
     if (inst.phase != "normal") {  // a failure while compensating or handling: give up
       inst.error = inst.error.empty() ? reason : inst.error + "; then " + reason;
@@ -562,8 +596,8 @@ struct Engine::Impl {
     inst.error = reason;
     // `on failure` sees the reason as `error`.
     uint32_t es = P().processes[inst.process].error_slot;
-    if (es != kNone && es < inst.frame->nslots)
-      inst.frame->slots[es] = Value::of_string(arena.string(reason));
+    if (es != kNone && es < frame_of(inst)->nslots)
+      frame_of(inst)->slots[es] = Value::of_string(arena.string(reason));
     trace("failure in " + P().processes[inst.process].name + " #" + std::to_string(inst.id) + ": " + reason);
     for (const Token& t : std::vector<Token>(inst.tokens)) cancel_token(inst, t.id);
     inst.forks.clear();
@@ -628,13 +662,13 @@ struct Engine::Impl {
         throw Fail{why};
       }
       case StepKind::Let:
-        inst.frame->slots[st.bind_slot] = eval_frame(inst, st.value);
+        frame_of(inst)->slots[st.bind_slot] = eval_frame(inst, st.value);
         next();
         return;
       case StepKind::Set: {
         Value v = eval_frame(inst, st.value);
         if (st.set_target == kNone) {
-          if (st.set_slot != kNone) inst.frame->slots[st.set_slot] = v;
+          if (st.set_slot != kNone) frame_of(inst)->slots[st.set_slot] = v;
         } else {
           Value target = eval_frame(inst, st.set_target);
           if (target.is_none()) throw Fail{"`set` on a none record"};
@@ -713,7 +747,7 @@ struct Engine::Impl {
                      std::to_string(bound)};
         int64_t& i = t.loops[t.step];
         if (i < static_cast<int64_t>(list.u.l->len)) {
-          if (st.bind_slot != kNone) inst.frame->slots[st.bind_slot] = keep(list.u.l->items[i]);
+          if (st.bind_slot != kNone) frame_of(inst)->slots[st.bind_slot] = keep(list.u.l->items[i]);
           ++i;
           t.step = st.next[0];
         } else {
@@ -747,7 +781,7 @@ struct Engine::Impl {
           touch_record(r->id);
           trace("create " + st.name + " #" + std::to_string(r->id));
         }
-        if (st.bind_slot != kNone) inst.frame->slots[st.bind_slot] = Value::of_record(r);
+        if (st.bind_slot != kNone) frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
         next();
         return;
       }
@@ -830,6 +864,7 @@ struct Engine::Impl {
       case StepKind::WaitEvent:
         t.wait = "event";
         t.wait_event = st.name;
+        waiting_on[st.name].insert(inst.id);
         if (st.within != kNone)
           t.wait_ref =
               add_timer(self.clock_ + eval_frame(inst, st.within).u.i, inst.id, t.id, 0, "event_deadline");
@@ -847,7 +882,7 @@ struct Engine::Impl {
         next();
         return;
       case StepKind::Signal:
-        signal(st, {Value::of_record(inst.frame)});
+        signal(st, {Value::of_record(frame_of(inst))});
         next();
         return;
     }
@@ -917,17 +952,30 @@ struct Engine::Impl {
   // ---------------------------------------------------------------- events and rules
 
   void deliver(const std::string& name, Record* ev_rec) {
-    events_seen.push_back({ev_rec->type_id, ev_rec});
+    if (events_loaded) events_seen.push_back({ev_rec->type_id, ev_rec});  // else the store has it for later
     // Events are facts too: metrics count them and they survive a restart.
     store.put("event", next_id++, CODEC()->to_json(Value::of_record(ev_rec), IType::of(Kind::Rec)).dump());
     // Waiting instances whose filter accepts the event resume, in id order.
-    for (auto& [id, inst] : instances) {
+    auto waiters = waiting_on.find(name);
+    std::vector<int64_t> candidates;
+    if (waiters != waiting_on.end()) {
+      for (auto it = waiters->second.begin(); it != waiters->second.end();) {
+        auto in = instances.find(*it);
+        bool waits = in != instances.end() && in->second.status == "running" &&
+                     std::any_of(in->second.tokens.begin(), in->second.tokens.end(),
+                                 [&](const Token& t) { return t.wait == "event" && t.wait_event == name; });
+        if (waits) candidates.push_back(*it);
+        it = waits ? std::next(it) : waiters->second.erase(it);
+      }
+    }
+    for (int64_t id : candidates) {
+      Instance& inst = instances[id];
       if (inst.status != "running") continue;
       Use use(*this, inst.v);
       for (Token& t : inst.tokens) {
         if (t.wait != "event" || t.wait_event != name) continue;
         const Step& st = P().processes[inst.process].steps[t.step];
-        if (st.bind_slot != kNone) inst.frame->slots[st.bind_slot] = Value::of_record(ev_rec);
+        if (st.bind_slot != kNone) frame_of(inst)->slots[st.bind_slot] = Value::of_record(ev_rec);
         bool match = true;
         if (st.where != kNone) {
           try {
@@ -1031,6 +1079,7 @@ struct Engine::Impl {
   void retract(const Value& v) {
     if (v.tag != kTagRecord || v.u.r->id == 0 || !records.count(v.u.r->id)) return;
     int64_t id = v.u.r->id;
+    decode_all_frames();
     trace("retract " + layout_name(v.u.r->type_id) + " #" + std::to_string(id));
     records.erase(id);
     dirty_records.erase(id);
@@ -1048,7 +1097,8 @@ struct Engine::Impl {
       if (fv.slot < ev_rec->nslots) ev_rec->slots[fv.slot] = eval(fv.function, args);
     fill_defaults(ev_rec);
     Version* from = cur;
-    for (auto& [id, inst] : instances) {
+    for (int64_t id : std::vector<int64_t>(live.begin(), live.end())) {
+      Instance& inst = instances[id];
       if (inst.status != "running" || inst.v->b->program.processes[inst.process].name != st.name) continue;
       if (st.where != kNone) {
         Record* view = instance_record(inst, arena);
@@ -1061,7 +1111,7 @@ struct Engine::Impl {
       for (Token& t : inst.tokens) {
         if (t.wait != "event" || t.wait_event != st.role) continue;
         const Step& w = P().processes[inst.process].steps[t.step];
-        if (w.bind_slot != kNone) inst.frame->slots[w.bind_slot] = Value::of_record(ev_rec);
+        if (w.bind_slot != kNone) frame_of(inst)->slots[w.bind_slot] = Value::of_record(ev_rec);
         cancel_timer(t.wait_ref);
         t.wait.clear();
         t.wait_ref = 0;
@@ -1205,57 +1255,82 @@ struct Engine::Impl {
 
   // ---------------------------------------------------------------- persistence
 
-  json instance_doc(const Instance& inst) {
+  // The instance as a store row: scalars as columns, tokens and forks as small JSON arrays, the frame as
+  // JSON (still the stored text when the frame was never decoded since the restart).
+  store::InstanceRow instance_row(const Instance& inst) {
     Use use(*this, inst.v);
+    store::InstanceRow r;
+    r.id = inst.id;
+    r.process = P().processes[inst.process].name;
+    r.version = B().source_hash;
+    r.status = inst.status;
+    r.phase = inst.phase;
+    r.error = inst.error;
+    r.parent = inst.parent;
+    r.parent_token = inst.parent_token;
+    r.started_at = inst.started_at;
+    r.ended_at = inst.ended_at;
+    r.deadline_timer = inst.deadline_timer;
     json toks = json::array();
     for (const Token& t : inst.tokens) {
-      json loops = json::object();
-      for (auto& [s, i] : t.loops) loops[std::to_string(s)] = i;
-      toks.push_back({{"id", t.id},
-                      {"step", t.step},
-                      {"fork", t.fork},
-                      {"wait", t.wait},
-                      {"ref", t.wait_ref},
-                      {"event", t.wait_event},
-                      {"loops", loops}});
+      json tj = json::array({t.id, t.step, t.fork, t.wait, t.wait_ref, t.wait_event});
+      if (!t.loops.empty()) {
+        json loops = json::object();
+        for (auto& [st, i] : t.loops) loops[std::to_string(st)] = i;
+        tj.push_back(std::move(loops));
+      }
+      toks.push_back(std::move(tj));
     }
+    r.tokens = toks.dump();
     json forks = json::array();
     for (auto& [id, f] : inst.forks)
-      forks.push_back({{"id", f.id},
-                       {"parent", f.parent},
-                       {"join", f.join},
-                       {"needed", f.needed},
-                       {"arrived", f.arrived}});
-    return {{"process", P().processes[inst.process].name},
-            {"version", B().source_hash},
-            {"status", inst.status},
-            {"phase", inst.phase},
-            {"error", inst.error},
-            {"frame", CODEC()->to_json(Value::of_record(inst.frame), IType::of(Kind::Rec))},
-            {"tokens", toks},
-            {"forks", forks},
-            {"compensations", inst.compensations},
-            {"parent", inst.parent},
-            {"parent_token", inst.parent_token},
-            {"started_at", inst.started_at},
-            {"ended_at", inst.ended_at},
-            {"deadline_timer", inst.deadline_timer}};
+      forks.push_back(json::array({f.id, f.parent, f.join, f.needed, f.arrived}));
+    r.forks = forks.dump();
+    r.compensations = json(inst.compensations).dump();
+    r.frame = CODEC()->to_json(Value::of_record(frame_of(inst)), IType::of(Kind::Rec)).dump();
+    return r;
   }
 
-  json task_doc(const Task& t) {
-    return {{"instance", t.instance},
-            {"token", t.token},
-            {"step", t.step},
-            {"name", t.name},
-            {"role", t.role},
-            {"unit", t.unit},
-            {"status", t.status},
-            {"claimed_by", t.claimed_by},
-            {"approval", t.approval},
-            {"outcomes", t.outcomes},
-            {"decisions", t.decisions},
-            {"timer", t.timer},
-            {"due", t.due}};
+  store::TaskRow task_row(const Task& t) {
+    store::TaskRow r;
+    r.id = t.id;
+    r.instance = t.instance;
+    r.token = t.token;
+    r.step = t.step;
+    r.name = t.name;
+    r.role = t.role;
+    r.unit = t.unit;
+    r.status = t.status;
+    r.claimed_by = t.claimed_by;
+    r.approval = t.approval;
+    r.outcomes = t.outcomes.empty() ? "[]" : json(t.outcomes).dump();
+    r.decisions = t.decisions.empty() ? "{}" : json(t.decisions).dump();
+    r.timer = t.timer;
+    r.due = t.due;
+    return r;
+  }
+
+  // The frame of an instance, read from the store and decoded on first use after a restart.
+  Record* frame_of(const Instance& inst) {
+    if (!inst.frame) {
+      Use use(*this, inst.v);
+      std::string err;
+      json j = json::parse(store.instance_frame(inst.id).value_or("{}"), nullptr, false);
+      inst.frame = j.is_discarded()
+                       ? nullptr
+                       : CODEC()->record_from_json(j, P().processes[inst.process].frame_layout, err,
+                                                   "frame of instance #" + std::to_string(inst.id));
+      if (!inst.frame)
+        throw store::StoreError("the stored state of instance #" + std::to_string(inst.id) +
+                                " cannot be read: " + (err.empty() ? "its frame is not JSON" : err));
+    }
+    return inst.frame;
+  }
+
+  // Before a record leaves, every frame still in its stored form is decoded, so a frame that refers to the
+  // record binds the same object it would have bound had it never been stored.
+  void decode_all_frames() {
+    for (int64_t id : live) frame_of(instances[id]);
   }
 
   void persist() {
@@ -1263,21 +1338,25 @@ struct Engine::Impl {
       Record* r = records[id];
       store.put("record", id, CODEC()->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
     }
-    for (int64_t id : dirty_instances) store.put("instance", id, instance_doc(instances[id]).dump());
-    for (int64_t id : dirty_tasks) store.put("task", id, task_doc(tasks[id]).dump());
+    for (int64_t id : dirty_instances) store.put_instance(instance_row(instances[id]));
+    for (int64_t id : dirty_tasks) {
+      const Task& t = tasks[id];
+      store.put_task(task_row(t));
+      if (t.status == "open")
+        open_tasks.insert(id);
+      else
+        open_tasks.erase(id);
+    }
     for (int64_t id : dirty_timers) {
       const Timer& t = timers[id];
-      store.put("timer", id,
-                json{{"due", t.due},
-                     {"instance", t.instance},
-                     {"token", t.token},
-                     {"task", t.task},
-                     {"kind", t.kind}}
-                    .dump());
+      store.put_timer({t.id, t.due, t.instance, t.token, t.task, t.kind});
     }
     for (int64_t id : erased_timers) store.erase("timer", id);
-    store.put_meta("clock", std::to_string(self.clock_));
-    store.put_meta("next_id", std::to_string(next_id));
+    // Written only when changed: the clock moves only with time, and an input that made nothing new leaves
+    // next_id alone. (reload() forgets what was written, since a rollback may have undone it.)
+    if (self.clock_ != persisted_clock)
+      store.put_meta("clock", std::to_string(persisted_clock = self.clock_));
+    if (next_id != persisted_next_id) store.put_meta("next_id", std::to_string(persisted_next_id = next_id));
     dirty_records.clear();
     dirty_instances.clear();
     dirty_tasks.clear();
@@ -1305,66 +1384,94 @@ struct Engine::Impl {
       if (fresh)
         for (uint32_t i = 0; i < fresh->nslots; ++i) records[id]->slots[i] = fresh->slots[i];
     });
+    // Rows come in id order and mostly of a few processes on one version: remember the last lookups.
+    std::string last_version, last_process;
+    Version* v = nullptr;
+    uint32_t process = 0;
+    store.for_each_instance([&](const store::InstanceRow& row) {
+      Instance inst;
+      inst.id = row.id;
+      if (!v || row.version != last_version) {
+        v = version(row.version.empty() ? current->hash : row.version);
+        last_version = row.version;
+        last_process.clear();
+      }
+      inst.v = v;
+      Use use(*this, inst.v);
+      if (last_process.empty() || row.process != last_process) {
+        process = process_index(row.process);
+        last_process = row.process;
+      }
+      inst.process = process;
+      inst.status = row.status;
+      inst.phase = row.phase;
+      inst.error = row.error;
+      for (auto& tj : json::parse(row.tokens)) {
+        Token t{tj[0], tj[1], tj[2], tj[3], tj[4], tj[5], {}};
+        if (tj.size() > 6)
+          for (auto it = tj[6].begin(); it != tj[6].end(); ++it)
+            t.loops[static_cast<uint32_t>(std::stoul(it.key()))] = it.value();
+        inst.tokens.push_back(std::move(t));
+      }
+      if (row.forks != "[]")
+        for (auto& fj : json::parse(row.forks)) {
+          Fork f{fj[0], fj[1], fj[2], fj[3], fj[4]};
+          inst.forks[f.id] = f;
+        }
+      if (row.compensations != "[]")
+        inst.compensations = json::parse(row.compensations).get<std::vector<uint32_t>>();
+      inst.parent = row.parent;
+      inst.parent_token = row.parent_token;
+      inst.started_at = row.started_at;
+      inst.ended_at = row.ended_at;
+      inst.deadline_timer = row.deadline_timer;
+      if (inst.status == "running") live.insert(live.end(), row.id);
+      for (const Token& t : inst.tokens)
+        if (t.wait == "event") waiting_on[t.wait_event].insert(row.id);
+      instances.emplace_hint(instances.end(), row.id, std::move(inst));
+    });
+    store.for_each_task([&](const store::TaskRow& row) {
+      Task t;
+      t.id = row.id;
+      t.instance = row.instance;
+      t.token = row.token;
+      t.step = static_cast<uint32_t>(row.step);
+      t.name = row.name;
+      t.role = row.role;
+      t.unit = row.unit;
+      t.status = row.status;
+      t.claimed_by = row.claimed_by;
+      t.approval = row.approval;
+      if (row.outcomes != "[]") t.outcomes = json::parse(row.outcomes).get<std::vector<std::string>>();
+      if (row.decisions != "{}") t.decisions = json::parse(row.decisions).get<std::map<std::string, bool>>();
+      t.timer = row.timer;
+      t.due = row.due;
+      if (t.status == "open") open_tasks.insert(open_tasks.end(), row.id);
+      tasks.emplace_hint(tasks.end(), row.id, std::move(t));
+    });
+    store.for_each_timer([&](const store::TimerRow& row) {
+      timers.emplace_hint(timers.end(), row.id,
+                          Timer{row.id, row.due, row.instance, row.token, row.task, row.kind});
+    });
+    if (!err.empty()) throw store::StoreError("the stored state cannot be read: " + err);
+    build_network();
+    // Parsing the stored documents left a large heap of freed JSON nodes, and reading every row filled the
+    // page cache: give both back rather than hold them for the engine's lifetime.
+    store.release_memory();
+    malloc_trim(0);
+  }
+
+  void load_events() {
+    if (events_loaded) return;
+    Use use(*this, current);
+    std::string err;
     store.for_each("event", [&](int64_t, const std::string& doc) {
       json j = json::parse(doc);
       uint32_t layout = layout_by_name(j.value("$type", ""));
       if (Record* r = CODEC()->record_from_json(j, layout, err, "event")) events_seen.push_back({layout, r});
     });
-    store.for_each("instance", [&](int64_t id, const std::string& doc) {
-      json j = json::parse(doc);
-      Instance inst;
-      inst.id = id;
-      inst.v = version(j.value("version", current->hash));
-      Use use(*this, inst.v);
-      inst.process = process_index(j["process"].get<std::string>());
-      inst.status = j["status"];
-      inst.phase = j["phase"];
-      inst.error = j["error"];
-      inst.frame =
-          CODEC()->record_from_json(j["frame"], P().processes[inst.process].frame_layout, err, "frame");
-      for (auto& tj : j["tokens"]) {
-        Token t{tj["id"], tj["step"], tj["fork"], tj["wait"], tj["ref"], tj["event"], {}};
-        for (auto it = tj["loops"].begin(); it != tj["loops"].end(); ++it)
-          t.loops[static_cast<uint32_t>(std::stoul(it.key()))] = it.value();
-        inst.tokens.push_back(t);
-      }
-      for (auto& fj : j["forks"]) {
-        Fork f{fj["id"], fj["parent"], fj["join"], fj["needed"], fj["arrived"]};
-        inst.forks[f.id] = f;
-      }
-      inst.compensations = j["compensations"].get<std::vector<uint32_t>>();
-      inst.parent = j["parent"];
-      inst.parent_token = j["parent_token"];
-      inst.started_at = j["started_at"];
-      inst.ended_at = j["ended_at"];
-      inst.deadline_timer = j["deadline_timer"];
-      instances[id] = std::move(inst);
-    });
-    store.for_each("task", [&](int64_t id, const std::string& doc) {
-      json j = json::parse(doc);
-      Task t;
-      t.id = id;
-      t.instance = j["instance"];
-      t.token = j["token"];
-      t.step = j["step"];
-      t.name = j["name"];
-      t.role = j["role"];
-      t.unit = j["unit"];
-      t.status = j["status"];
-      t.claimed_by = j["claimed_by"];
-      t.approval = j["approval"];
-      t.outcomes = j["outcomes"].get<std::vector<std::string>>();
-      t.decisions = j["decisions"].get<std::map<std::string, bool>>();
-      t.timer = j["timer"];
-      t.due = j["due"];
-      tasks[id] = t;
-    });
-    store.for_each("timer", [&](int64_t id, const std::string& doc) {
-      json j = json::parse(doc);
-      timers[id] = Timer{id, j["due"], j["instance"], j["token"], j["task"], j["kind"]};
-    });
-    if (!err.empty()) throw store::StoreError("the stored state cannot be read: " + err);
-    build_network();
+    if (!err.empty()) throw store::StoreError("the stored events cannot be read: " + err);
+    events_loaded = true;
   }
 
   uint32_t layout_by_name(const std::string& n) const {
@@ -1598,7 +1705,8 @@ struct Engine::Impl {
   }
 
   void resume_call(int64_t outbox_id, const json& result) {
-    for (auto& [iid, inst] : instances) {
+    for (int64_t iid : std::vector<int64_t>(live.begin(), live.end())) {
+      Instance& inst = instances[iid];
       Use use(*this, inst.v);
       for (Token& t : inst.tokens) {
         if (t.wait != "call" || t.wait_ref != outbox_id) continue;
@@ -1616,7 +1724,7 @@ struct Engine::Impl {
             else if (M().layouts[ft.id].fields[i] == "ok")
               r->slots[i] = Value::of_bool(true);
           }
-          inst.frame->slots[st.bind_slot] = Value::of_record(r);
+          frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
         }
         t.wait.clear();
         t.wait_ref = 0;
@@ -1631,9 +1739,13 @@ struct Engine::Impl {
     net.reset();
     records.clear();
     instances.clear();
+    live.clear();
+    waiting_on.clear();
     tasks.clear();
+    open_tasks.clear();
     timers.clear();
     events_seen.clear();
+    events_loaded = false;
     event_queue.clear();
     pending_calls.clear();
     dirty_records.clear();
@@ -1641,6 +1753,7 @@ struct Engine::Impl {
     dirty_tasks.clear();
     dirty_timers.clear();
     erased_timers.clear();
+    persisted_clock = persisted_next_id = -1;
     load();
   }
 
@@ -1714,7 +1827,7 @@ struct Engine::Impl {
     const RecordLayout& fl = M().layouts[pr.frame_layout];
     for (uint32_t slot : pr.param_slots) {
       if (slot == kNone) continue;
-      const Value& v = inst.frame->slots[slot];
+      const Value& v = frame_of(inst)->slots[slot];
       if (v.tag == kTagRecord && v.u.r->type_id > 2) return {M().layouts[v.u.r->type_id].name, v};
       (void)fl;
     }
@@ -1837,7 +1950,7 @@ Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const s
               r->slots[i] = I.CODEC()->from_json(data[rl.fields[i]], rl.types[i], err, tk.name);
           }
           if (!err.empty()) throw Fail{err};
-          inst.frame->slots[st.bind_slot] = Value::of_record(r);
+          I.frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
         }
         tk.status = "done";
         tk.claimed_by = actor_id;
@@ -1944,7 +2057,7 @@ Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, 
             if (rl.fields[i] == "approved") r->slots[i] = Value::of_bool(approved);
             if (rl.fields[i] == "approvals") r->slots[i] = Value::of_int(static_cast<int64_t>(yes));
           }
-          inst.frame->slots[st.bind_slot] = Value::of_record(r);
+          I.frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
         }
         I.dirty_instances.insert(inst.id);
         if (!approved) {
@@ -2055,10 +2168,10 @@ std::optional<TaskView> Engine::task(int64_t id) const {
 
 std::vector<TaskView> Engine::tasks(bool open_only) const {
   std::vector<TaskView> out;
-  for (auto& [id, t] : impl_->tasks) {
-    if (open_only && t.status != "open") continue;
-    out.push_back(task_view(*impl_, id, t));
-  }
+  if (open_only)
+    for (int64_t id : impl_->open_tasks) out.push_back(task_view(*impl_, id, impl_->tasks.at(id)));
+  else
+    for (auto& [id, t] : impl_->tasks) out.push_back(task_view(*impl_, id, t));
   return out;
 }
 

@@ -259,7 +259,7 @@ TEST(ProcessChecks, CaseFilesProduceExactlyTheirProcessCodes) {
 }
 
 TEST(ProcessChecks, ValidProgramsHaveNoProcessDiagnostics) {
-  for (const char* rel : {"tests/check/cases/valid_program.org", "examples/acme"}) {
+  for (const char* rel : {"tests/check/cases/valid_program.org", "examples/language-tour"}) {
     driver::CheckOptions o;
     o.inputs = {(fs::path(ORGOS_SOURCE_DIR) / rel).string()};
     auto c = driver::check(o);

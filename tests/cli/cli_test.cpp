@@ -187,7 +187,7 @@ TEST(Cli, GraphOutputFormats) {
 
 TEST(Cli, RunOnAStoreResumesAndTheAuditChainVerifies) {
   std::string dir = "/tmp/orgctl-audit-" + std::to_string(::getpid());
-  std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/acme";
+  std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/language-tour";
   ASSERT_EQ(
       std::system(
           ("rm -rf " + dir + " && mkdir -p " + dir + " && cp -r " + acme + " " + dir + "/acme").c_str()),
@@ -207,10 +207,10 @@ TEST(Cli, RunOnAStoreResumesAndTheAuditChainVerifies) {
   ASSERT_EQ(
       std::system(
           ("sqlite3 " + dir +
-           "/state.db \"UPDATE audit SET decision='allowed' WHERE seq=2\" 2>/dev/null || "
+           "/state.db \"UPDATE audit SET decision='forged' WHERE seq=2\" 2>/dev/null || "
            "python3 -c \"import sqlite3; c=sqlite3.connect('" +
            dir +
-           "/state.db'); c.execute(\\\"UPDATE audit SET decision='allowed' WHERE seq=2\\\"); c.commit()\"")
+           "/state.db'); c.execute(\\\"UPDATE audit SET decision='forged' WHERE seq=2\\\"); c.commit()\"")
               .c_str()),
       0);
   auto bad = run("audit verify --db " + dir + "/state.db");
@@ -245,7 +245,7 @@ TEST(Cli, NewProjectFromATemplateChecksAndRunsAtOnce) {
 
 TEST(Cli, InstancesAndMetricsOfAStore) {
   std::string dir = "/tmp/orgctl-inst-" + std::to_string(::getpid());
-  std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/acme90";
+  std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/acme";
   ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
   ASSERT_EQ(run("run " + acme + " --db " + dir + "/s.db -q").code, 0);
   auto list = run("instances list " + acme + " --db " + dir + "/s.db --json");
@@ -379,7 +379,7 @@ TEST(Cli, ShippedSourcesAreInCanonicalForm) {
 // Native code and the interpreter run the 90-day example to the same trace and KPIs; an unknown engine is
 // a usage error.
 TEST(Cli, RunUnderBothEnginesGivesTheSameOutput) {
-  std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/acme90";
+  std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/acme";
   auto jit = run("run " + acme + " --engine jit");
   auto interp = run("run " + acme + " --engine interp");
   EXPECT_EQ(jit.code, 0) << jit.out;

@@ -11,7 +11,7 @@
 
 namespace {
 std::string example() {
-  return std::string(ORGOS_SOURCE_DIR) + "/examples/acme90";
+  return std::string(ORGOS_SOURCE_DIR) + "/examples/acme";
 }
 
 struct Shell {

@@ -101,7 +101,7 @@ TEST(Bundle, CorruptContentWithAValidChecksumIsStillRefusedSafely) {
 
 TEST(Bundle, ExampleOrganizationRoundTripsWithItsProcesses) {
   driver::CheckOptions o;
-  o.inputs = {std::string(ORGOS_SOURCE_DIR) + "/examples/acme"};
+  o.inputs = {std::string(ORGOS_SOURCE_DIR) + "/examples/language-tour"};
   auto c = driver::check(o);
   ASSERT_FALSE(c->diags.has_errors());
   auto lowered = ir::lower(*c);

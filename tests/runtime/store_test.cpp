@@ -46,16 +46,16 @@ TEST(Store, BatchesAreAllOrNothingAndSurviveReopening) {
   {
     Store s(db.path);
     s.begin();
-    s.put("instance", 1, "{\"a\":1}");
+    s.put("record", 1, "{\"a\":1}");
     s.put_meta("clock", "42");
     s.commit();
     s.begin();
-    s.put("instance", 2, "{\"b\":2}");
+    s.put("record", 2, "{\"b\":2}");
     s.rollback();
   }
   Store again(db.path);
   std::vector<int64_t> ids;
-  again.for_each("instance", [&](int64_t id, const std::string&) { ids.push_back(id); });
+  again.for_each("record", [&](int64_t id, const std::string&) { ids.push_back(id); });
   EXPECT_EQ(ids, std::vector<int64_t>{1});
   EXPECT_EQ(again.meta("clock").value_or(""), "42");
 }

@@ -150,8 +150,8 @@ void register_graph(CLI::App& app) {
   cmd->add_option("--packages", opts->package_dirs, "folders of installed packages");
   cmd->footer(
       "Examples:\n"
-      "  orgctl graph ApproveExpense examples/acme        DOT on stdout\n"
-      "  orgctl graph ApproveExpense examples/acme | dot -Tpng > approve.png\n"
+      "  orgctl graph ApproveExpense examples/language-tour        DOT on stdout\n"
+      "  orgctl graph ApproveExpense examples/language-tour | dot -Tpng > approve.png\n"
       "  orgctl graph finance.Reimburse -o reimburse.svg  SVG (needs Graphviz)\n"
       "Exit codes: 0 written, 1 the input has errors or names no such process, 2 bad usage,\n"
       "3 cannot write the output (or `dot` is missing for .svg).");

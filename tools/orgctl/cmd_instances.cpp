@@ -79,7 +79,7 @@ void register_instances(CLI::App& app) {
   add_engine_option(list, *engine);
   list->add_flag("--json", *json_out, "print JSON");
   list->footer(
-      "Examples:\n  orgctl instances list examples/acme90 --db acme.db\n"
+      "Examples:\n  orgctl instances list examples/acme --db acme.db\n"
       "  orgctl --connect tcp://127.0.0.1:7878 --token $T instances list --json\n"
       "Exit codes: 0, 1 source errors, 2 neither --db nor --connect, 3 no store or no server, 4 refused.");
   list->callback([path, db, engine, json_out]() {
@@ -112,7 +112,7 @@ void register_instances(CLI::App& app) {
   show->add_option("--db", *db, "the store");
   add_engine_option(show, *engine);
   show->footer(
-      "Example:\n  orgctl instances show 12 examples/acme90 --db acme.db\nExit codes: 0, 1 no such instance, "
+      "Example:\n  orgctl instances show 12 examples/acme --db acme.db\nExit codes: 0, 1 no such instance, "
       "3 no store.");
   show->callback([path, db, engine, id]() {
     auto o = open_project(*path, need_db(*db), *engine);
@@ -158,7 +158,7 @@ void register_metrics(CLI::App& app) {
   add_engine_option(cmd, *engine);
   cmd->add_flag("--json", *json_out, "print JSON");
   cmd->footer(
-      "Examples:\n  orgctl metrics examples/acme90 --db acme.db --json\n"
+      "Examples:\n  orgctl metrics examples/acme --db acme.db --json\n"
       "  orgctl --connect tcp://127.0.0.1:7878 --token $T metrics\n"
       "Exit codes: 0, 1 source errors, 2 neither --db nor --connect, 3 no store or no server, 4 refused.");
   cmd->callback([path, db, engine, json_out]() {
