@@ -45,6 +45,12 @@ CREATE TABLE IF NOT EXISTS audit(
   actor TEXT NOT NULL, action TEXT NOT NULL, resource TEXT NOT NULL,
   decision TEXT NOT NULL, reason TEXT NOT NULL,
   prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS token(
+  id INTEGER PRIMARY KEY,
+  actor TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  created INTEGER NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0);
 )sql";
 
 bool valid_table(const std::string& t) {

@@ -1917,6 +1917,8 @@ Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const s
     return Outcome{false, false, "task #" + std::to_string(task) + " is " + tk.status, 0};
   if (tk.approval)
     return Outcome{false, false, "task #" + std::to_string(task) + " is an approval: use decide", 0};
+  if (!tk.claimed_by.empty() && tk.claimed_by != actor_id)
+    return Outcome{false, false, "task #" + std::to_string(task) + " is claimed by " + tk.claimed_by, 0};
   std::string out = outcome.empty() ? tk.outcomes.front() : outcome;
   if (std::find(tk.outcomes.begin(), tk.outcomes.end(), out) == tk.outcomes.end()) {
     std::string list;
@@ -1966,6 +1968,34 @@ Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const s
         I.trace("done " + tk.name + " #" + std::to_string(task) + " by " + actor_id + " (" + out + ")");
         return Outcome{};
       });
+}
+
+Outcome Engine::claim_task(int64_t task, const std::string& actor_id, const std::string& key) {
+  auto& I = *impl_;
+  auto it = I.tasks.find(task);
+  if (it == I.tasks.end()) return Outcome{false, false, "no task #" + std::to_string(task), 0};
+  Task& tk = it->second;
+  if (tk.status != "open")
+    return Outcome{false, false, "task #" + std::to_string(task) + " is " + tk.status, 0};
+  if (tk.approval)
+    return Outcome{false, false, "task #" + std::to_string(task) + " is an approval: it cannot be claimed",
+                   0};
+  if (!tk.claimed_by.empty() && tk.claimed_by != actor_id)
+    return Outcome{false, false, "task #" + std::to_string(task) + " is claimed by " + tk.claimed_by, 0};
+  return I.apply({0, "claim", key, 0, actor_id, json{{"task", task}}.dump()}, [&]() -> Outcome {
+    Instance& inst = I.instances[tk.instance];
+    auto [rtype, res] = I.subject(inst);
+    std::string reason;
+    // Whoever may complete the task may claim it: a claim only reserves the completion.
+    bool holds = I.holds(actor_id, tk.role, tk.unit);
+    if (!I.allowed(actor_id, "complete", rtype, res, holds, "task " + tk.name + " #" + std::to_string(task),
+                   reason))
+      return Outcome{false, false, actor_id + " may not claim " + tk.name + ": " + reason, 0};
+    tk.claimed_by = actor_id;
+    I.dirty_tasks.insert(tk.id);
+    I.trace("claim " + tk.name + " #" + std::to_string(task) + " by " + actor_id);
+    return Outcome{};
+  });
 }
 
 Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, const std::string& key) {
@@ -2112,28 +2142,37 @@ std::optional<Outcome> Engine::logged(const std::string& key) {
   return Outcome{r->empty(), true, *r, 0};
 }
 
+namespace {
+TaskView task_view(const Engine::Impl& I, int64_t id, const Task& t) {
+  TaskView v;
+  v.id = id;
+  v.instance = t.instance;
+  auto in = I.instances.find(t.instance);
+  if (in != I.instances.end()) v.process = in->second.v->b->program.processes[in->second.process].name;
+  v.name = t.name;
+  v.role = t.role;
+  v.unit = t.unit;
+  v.status = t.status;
+  v.claimed_by = t.claimed_by;
+  v.approval = t.approval;
+  v.outcomes = t.outcomes;
+  v.due = t.due;
+  return v;
+}
+}  // namespace
+
+std::optional<TaskView> Engine::task(int64_t id) const {
+  auto it = impl_->tasks.find(id);
+  if (it == impl_->tasks.end()) return std::nullopt;
+  return task_view(*impl_, id, it->second);
+}
+
 std::vector<TaskView> Engine::tasks(bool open_only) const {
   std::vector<TaskView> out;
-  auto view = [&](int64_t id, const Task& t) {
-    TaskView v;
-    v.id = id;
-    v.instance = t.instance;
-    auto in = impl_->instances.find(t.instance);
-    if (in != impl_->instances.end()) v.process = in->second.v->b->program.processes[in->second.process].name;
-    v.name = t.name;
-    v.role = t.role;
-    v.unit = t.unit;
-    v.status = t.status;
-    v.claimed_by = t.claimed_by;
-    v.approval = t.approval;
-    v.outcomes = t.outcomes;
-    v.due = t.due;
-    out.push_back(v);
-  };
   if (open_only)
-    for (int64_t id : impl_->open_tasks) view(id, impl_->tasks.at(id));
+    for (int64_t id : impl_->open_tasks) out.push_back(task_view(*impl_, id, impl_->tasks.at(id)));
   else
-    for (auto& [id, t] : impl_->tasks) view(id, t);
+    for (auto& [id, t] : impl_->tasks) out.push_back(task_view(*impl_, id, t));
   return out;
 }
 
@@ -2259,6 +2298,8 @@ std::vector<std::string> Engine::replay(const bundle::Bundle& b, store::Store& l
       e.start(j["process"], j["args"], in.actor, in.key);
     else if (in.kind == "complete")
       e.complete_task(j["task"], in.actor, j["outcome"], j["data"], in.key);
+    else if (in.kind == "claim")
+      e.claim_task(j["task"], in.actor, in.key);
     else if (in.kind == "decide")
       e.decide(j["task"], in.actor, j["approve"], in.key);
     else if (in.kind == "tick")

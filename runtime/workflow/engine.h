@@ -92,6 +92,9 @@ class Engine {
                 const std::string& key);
   Outcome complete_task(int64_t task, const std::string& actor, const std::string& outcome, const json& data,
                         const std::string& key);
+  // Reserves an open task for `actor` (who must be allowed to complete it): from then on only they can
+  // complete it. Claiming again by the same actor is accepted; a task claimed by someone else is refused.
+  Outcome claim_task(int64_t task, const std::string& actor, const std::string& key);
   Outcome decide(int64_t task, const std::string& actor, bool approve, const std::string& key);
   Outcome advance_to(int64_t time, const std::string& key);  // fires due timers in order
   Outcome connector_result(int64_t outbox_id, const json& result, const std::string& key);
@@ -105,6 +108,7 @@ class Engine {
   // The outcome of an input already in the log (duplicate = true), or nullopt if the key is new.
   std::optional<Outcome> logged(const std::string& key);
   std::vector<TaskView> tasks(bool open_only = true) const;
+  std::optional<TaskView> task(int64_t id) const;
   std::vector<InstanceView> instances() const;
   std::vector<std::pair<std::string, std::string>> metrics();  // name → value (text)
   std::vector<KpiView> kpis();                                 // the same, with targets and thresholds judged

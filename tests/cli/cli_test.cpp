@@ -1,5 +1,9 @@
 // orgctl as a user runs it: a real process, its exit code and its output.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -430,4 +434,220 @@ TEST(Cli, RunUnderBothEnginesGivesTheSameOutput) {
   auto bad = run("run " + acme + " --engine fast");
   EXPECT_EQ(bad.code, 2) << bad.out;
   EXPECT_NE(bad.out.find("--engine"), std::string::npos) << bad.out;
+}
+
+namespace {
+// A project for the server verbs: clerks who may post orders and pack them, and bob who may do neither.
+struct ShopProject {
+  std::filesystem::path dir;
+  ShopProject() {
+    dir = std::filesystem::temp_directory_path() / ("orgctl-shop-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    write("orgos.yaml", "name: shop\nversion: 0.1.0\n");
+    write("shop.org",
+          "role Clerk { may post }\nrole Boss {}\nevent order.placed { ref: String }\n"
+          "org Shop {\n  units { department Sales }\n  position a: Clerk in Sales held by \"ann\"\n"
+          "  position c: Clerk in Sales held by \"cid\"\n  position b: Boss in Sales held by \"bob\"\n}\n"
+          "process Fulfil(ref: String) {\n  task pack by Clerk outcomes packed, lost\n}\n"
+          "rule on_order when order.placed e then start Fulfil(e.ref)\n"
+          "metric orders = count(e in order.placed)\n"
+          "event refund.asked { ref: String }\nprocess Refund(ref: String) {\n  approval by Boss\n}\n"
+          "rule on_refund when refund.asked e then start Refund(e.ref)\n");
+  }
+  ~ShopProject() { std::filesystem::remove_all(dir); }
+  void write(const std::string& name, const std::string& text) const {
+    FILE* f = fopen((dir / name).c_str(), "wb");
+    fwrite(text.data(), 1, text.size(), f);
+    fclose(f);
+  }
+  std::string db() const { return (dir / "shop.db").string(); }
+  std::string path() const { return dir.string(); }
+};
+
+std::string first_line(const std::string& s) {
+  return s.substr(0, s.find('\n'));
+}
+
+// The first task's id in `tasks list --json` output (ids are shared with instances, so not 1).
+std::string first_id(const std::string& json) {
+  auto p = json.find("\"id\": ");
+  if (p == std::string::npos) return "0";
+  p += 6;
+  return json.substr(p, json.find_first_not_of("0123456789", p) - p);
+}
+
+// `orgctl serve` as a child process: its stdout is read until it says where it listens.
+struct Serving {
+  pid_t pid = -1;
+  std::string url, events;
+  explicit Serving(const ShopProject& p) {
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    pid = fork();
+    if (pid == 0) {
+      dup2(fds[1], STDOUT_FILENO);
+      close(fds[0]);
+      close(fds[1]);
+      std::string db = p.db(), path = p.path();
+      execl(ORGCTL_PATH, "orgctl", "serve", path.c_str(), "--db", db.c_str(), "--listen", "tcp://127.0.0.1:0",
+            "--events", "tcp://127.0.0.1:0", "--engine", "interp", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fds[1]);
+    FILE* out = fdopen(fds[0], "r");
+    char line[512];
+    while ((url.empty() || events.empty()) && fgets(line, sizeof line, out)) {
+      std::string l(line);
+      if (!l.empty() && l.back() == '\n') l.pop_back();
+      if (l.rfind("serving on ", 0) == 0) url = l.substr(11);
+      if (l.rfind("events on ", 0) == 0) events = l.substr(10);
+    }
+    fclose(out);
+  }
+  // SIGTERM, as a service manager stops it; the exit code.
+  int stop() {
+    if (pid <= 0) return -1;
+    kill(pid, SIGTERM);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    pid = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  ~Serving() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+}  // namespace
+
+TEST(Cli, TokenAddListRevoke) {
+  ShopProject p;
+  auto add = run("token add ann --db " + p.db());
+  ASSERT_EQ(add.code, 0) << add.out;
+  EXPECT_EQ(first_line(add.out).rfind("orgos_", 0), 0u) << add.out;
+  EXPECT_EQ(first_line(add.out).size(), 6u + 64u) << add.out;
+  auto list = run("token list --db " + p.db() + " --json");
+  EXPECT_NE(list.out.find("\"actor\": \"ann\""), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find(first_line(add.out)), std::string::npos) << "the token itself is never listed";
+  EXPECT_EQ(run("token revoke 1 --db " + p.db()).code, 0);
+  EXPECT_NE(run("token list --db " + p.db()).out.find("revoked"), std::string::npos);
+  auto none = run("token revoke 99 --db " + p.db());
+  EXPECT_EQ(none.code, 1) << none.out;
+  EXPECT_NE(none.out.find("token list"), std::string::npos) << none.out;
+  EXPECT_EQ(run("token list --db " + p.path() + "/missing.db").code, 3);
+  EXPECT_EQ(run("token add --db " + p.db()).code, 2);
+}
+
+// The whole loop through a real server process: post an event, see its task, claim and complete it, read
+// instances, metrics and the event stream; wrong tokens and out-of-order commands are refused with their
+// codes; SIGTERM stops the server cleanly.
+TEST(Cli, ServeAndConnect) {
+  ShopProject p;
+  std::string ann = first_line(run("token add ann --db " + p.db()).out);
+  std::string cid = first_line(run("token add cid --db " + p.db()).out);
+  Serving s(p);
+  ASSERT_FALSE(s.url.empty());
+  ASSERT_FALSE(s.events.empty());
+  std::string as_ann = "--connect " + s.url + " --token " + ann + " ";
+  std::string as_cid = "--connect " + s.url + " --token " + cid + " ";
+  auto post = run(as_ann + "events post order.placed --payload '{\"ref\": \"o-1\"}' --key o-1");
+  EXPECT_EQ(post.code, 0) << post.out;
+  EXPECT_NE(post.out.find("posted order.placed (key o-1)"), std::string::npos) << post.out;
+  EXPECT_NE(
+      run(as_ann + "events post order.placed -p '{\"ref\": \"o-1\"}' --key o-1").out.find("already posted"),
+      std::string::npos);
+  auto list = run(as_ann + "tasks list --json");
+  EXPECT_EQ(list.code, 0) << list.out;
+  EXPECT_NE(list.out.find("\"name\": \"pack\""), std::string::npos) << list.out;
+  std::string id = first_id(list.out);
+  // --connect after the verb works too.
+  auto text = run("tasks list " + as_ann);
+  EXPECT_NE(text.out.find("#" + id + "\tFulfil #"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("\tpack\tClerk\topen\tpacked|lost"), std::string::npos) << text.out;
+  EXPECT_EQ(run(as_ann + "tasks claim " + id).code, 0);
+  auto taken = run(as_cid + "tasks claim " + id);
+  EXPECT_EQ(taken.code, 4) << taken.out;
+  EXPECT_NE(taken.out.find("error [conflict]: task #" + id + " is claimed by ann"), std::string::npos)
+      << taken.out;
+  auto done = run(as_ann + "tasks complete " + id + " --outcome packed");
+  EXPECT_EQ(done.code, 0) << done.out;
+  EXPECT_NE(done.out.find("completed task #" + id), std::string::npos) << done.out;
+  auto again = run(as_ann + "tasks complete " + id);
+  EXPECT_EQ(again.code, 4) << again.out;
+  EXPECT_NE(again.out.find("[conflict]"), std::string::npos) << again.out;
+  auto missing = run(as_ann + "tasks complete 4242");
+  EXPECT_EQ(missing.code, 4) << missing.out;
+  EXPECT_NE(missing.out.find("[not_found]"), std::string::npos) << missing.out;
+  auto inst = run(as_ann + "instances list --json");
+  EXPECT_NE(inst.out.find("\"status\": \"completed\""), std::string::npos) << inst.out;
+  auto m = run(as_ann + "metrics --json");
+  EXPECT_NE(m.out.find("\"orders\": \"1\""), std::string::npos) << m.out;
+  // The stream: a tail started now sees the next event's lines.
+  FILE* tail =
+      popen((std::string(ORGCTL_PATH) + " " + as_cid + "events tail -n 1 --timeout 20 --json").c_str(), "r");
+  std::string tailed;
+  for (int i = 0; i < 100; ++i) {  // posting until the subscription is up and a line arrives
+    run(as_cid + "events post order.placed -p '{\"ref\": \"t\"}' --key t-" + std::to_string(i));
+    pollfd pfd{fileno(tail), POLLIN, 0};
+    if (poll(&pfd, 1, 100) > 0) break;
+  }
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), tail)) > 0) tailed.append(buf.data(), n);
+  EXPECT_EQ(pclose(tail), 0);
+  EXPECT_NE(tailed.find("\"line\":"), std::string::npos) << tailed;
+  // Refusals: no token, a wrong one, no server.
+  EXPECT_EQ(run("--connect " + s.url + " tasks list").code, 2);
+  auto wrong = run("--connect " + s.url + " --token orgos_nope tasks list");
+  EXPECT_EQ(wrong.code, 4) << wrong.out;
+  EXPECT_NE(wrong.out.find("[unauthenticated]"), std::string::npos) << wrong.out;
+  auto bob = first_line(run("token add bob --db " + p.db()).out);
+  auto refused =
+      run("--connect " + s.url + " --token " + bob + " events post order.placed -p '{\"ref\": \"b\"}'");
+  EXPECT_EQ(refused.code, 4) << refused.out;
+  EXPECT_NE(refused.out.find("[refused]: bob may not post"), std::string::npos) << refused.out;
+  EXPECT_EQ(s.stop(), 0);
+  auto gone = run(as_ann + "tasks list");
+  EXPECT_EQ(gone.code, 3) << gone.out;
+  EXPECT_NE(gone.out.find("is `orgctl serve` running"), std::string::npos) << gone.out;
+}
+
+// Without a server the same verbs work in-process on a store, with --as naming the actor.
+TEST(Cli, TasksAndEventsOnALocalStore) {
+  ShopProject p;
+  std::string on = " " + p.path() + " --db " + p.db() + " --engine interp";
+  EXPECT_EQ(run("token add ann --db " + p.db()).code, 0);  // creates the store
+  auto post = run("events post order.placed" + on + " --as ann -p '{\"ref\": \"x\"}' --key x");
+  EXPECT_EQ(post.code, 0) << post.out;
+  std::string id = first_id(run("tasks list" + on + " --json").out);
+  auto who = run("tasks complete " + id + on);
+  EXPECT_EQ(who.code, 2) << who.out;
+  EXPECT_NE(who.out.find("--as ACTOR"), std::string::npos) << who.out;
+  EXPECT_EQ(run("tasks complete " + id + on + " --as bob").code, 4);
+  auto done = run("tasks complete " + id + on + " --as ann -o packed");
+  EXPECT_EQ(done.code, 0) << done.out;
+  EXPECT_NE(run("tasks list" + on + " --all").out.find("done (ann)"), std::string::npos);
+  // An approval is decided, by the role it asks for.
+  EXPECT_EQ(run("events post refund.asked" + on + " --as ann -p '{\"ref\": \"r\"}'").code, 0);
+  std::string approval = first_id(run("tasks list" + on + " --json").out);
+  EXPECT_EQ(run("tasks decide " + approval + on + " --as bob").code, 2);  // neither --approve nor --reject
+  auto decided = run("tasks decide " + approval + on + " --as bob --approve");
+  EXPECT_EQ(decided.code, 0) << decided.out;
+  EXPECT_NE(decided.out.find("approved #" + approval), std::string::npos) << decided.out;
+  EXPECT_EQ(run("tasks list").code, 2);  // neither --db nor --connect
+  EXPECT_EQ(run("events post x.y" + on + " --as ann -p 'not json'").code, 2);
+  EXPECT_EQ(run("events tail").code, 2);
+}
+
+TEST(Cli, ServerVerbsHaveHelpWithExamples) {
+  for (const char* verb : {"serve", "token add", "token revoke", "token list", "tasks list", "tasks claim",
+                           "tasks complete", "tasks decide", "events post", "events tail"}) {
+    auto h = run(std::string(verb) + " --help");
+    EXPECT_EQ(h.code, 0) << verb;
+    EXPECT_NE(h.out.find("Example"), std::string::npos) << verb << "\n" << h.out;
+    EXPECT_NE(h.out.find("Exit codes"), std::string::npos) << verb << "\n" << h.out;
+  }
 }

@@ -569,3 +569,30 @@ TEST(EngineSemantics, ARuleCascadeThatNeverSettlesUndoesTheInput) {
   EXPECT_NE(o.error.find("grow -> grow"), std::string::npos) << o.error;
   EXPECT_TRUE(r.e->instances().empty());  // nothing of the input stayed
 }
+
+// A claim reserves a task for its claimant: others may neither claim nor complete it, the claimant may; one
+// who could not complete it cannot claim it; claims are inputs, so replay reproduces them.
+TEST(Engine, ClaimReservesATaskForItsClaimantAndReplays) {
+  Fixture f;
+  std::vector<std::string> trace;
+  store::Store s(":memory:");
+  workflow::Engine e(f.b, s, {1767225600, 10000, 1000000, [&](const std::string& l) { trace.push_back(l); }});
+  ASSERT_TRUE(
+      e.post_event("expense.submitted", expense("100 USD", "Engineering", "alice"), "system", "e1").ok);
+  ASSERT_TRUE(e.decide(open_task(e, "manager"), "dan", true, "d1").ok);
+  int64_t book = open_task(e, "book");
+  ASSERT_NE(book, 0);
+  auto stranger = e.claim_task(book, "carol", "c0");  // the CFO, not the Engineering manager
+  EXPECT_FALSE(stranger.ok);
+  EXPECT_NE(stranger.error.find("carol may not claim book"), std::string::npos) << stranger.error;
+  ASSERT_TRUE(e.claim_task(book, "dan", "c1").ok);
+  EXPECT_EQ(e.task(book)->claimed_by, "dan");
+  EXPECT_TRUE(e.claim_task(book, "dan", "c2").ok);  // again by the claimant: accepted
+  auto other = e.complete_task(book, "erin", "booked", json::object(), "x1");
+  EXPECT_FALSE(other.ok);
+  EXPECT_NE(other.error.find("is claimed by dan"), std::string::npos) << other.error;
+  EXPECT_FALSE(e.claim_task(book + 1000, "dan", "c3").ok);  // no such task
+  ASSERT_TRUE(e.complete_task(book, "dan", "booked", json::object(), "x2").ok);
+  EXPECT_FALSE(e.claim_task(book, "dan", "c4").ok);  // done: nothing to claim
+  EXPECT_EQ(joined(workflow::Engine::replay(f.b, s, {1767225600, 10000, 1000000, nullptr})), joined(trace));
+}

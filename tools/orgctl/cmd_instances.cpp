@@ -16,6 +16,20 @@ namespace orgctl {
 
 namespace {
 
+const std::string& need_db(const std::string& db) {
+  if (db.empty() && !globals().connect.empty()) {
+    std::cerr << "error: `instances show` replays the store itself and cannot run on a server\n  hint: run "
+                 "it where the store is, with --db FILE\n";
+    throw CLI::RuntimeError(kExitUsage);
+  }
+  if (db.empty()) {
+    std::cerr << "error: no store given\n  hint: add --db FILE (the store of a run), or --connect URL for a "
+                 "server\n";
+    throw CLI::RuntimeError(kExitUsage);
+  }
+  return db;
+}
+
 std::string when(int64_t t) {
   if (t == 0) return "-";
   int64_t days = t / 86400;
@@ -35,16 +49,23 @@ void register_instances(CLI::App& app) {
   cmd->require_subcommand(1);
   auto* list = cmd->add_subcommand("list", "Every process instance: id, process, status, start and end");
   list->add_option("path", *path, "project folder (default: .)");
-  list->add_option("--db", *db, "the store")->required();
+  list->add_option("--db", *db, "the store (or --connect URL: a server's)");
   add_engine_option(list, *engine);
   list->add_flag("--json", *json_out, "print JSON");
   list->footer(
-      "Example:\n  orgctl instances list examples/acme --db acme.db\nExit codes: 0, 1 source errors, 3 no "
-      "store.");
+      "Examples:\n  orgctl instances list examples/acme --db acme.db\n"
+      "  orgctl --connect tcp://127.0.0.1:7878 --token $T instances list --json\n"
+      "Exit codes: 0, 1 source errors, 2 neither --db nor --connect, 3 no store or no server, 4 refused.");
   list->callback([path, db, engine, json_out]() {
-    auto o = open_project(*path, *db, *engine);
+    std::vector<orgos::workflow::InstanceView> instances;
+    if (!globals().connect.empty()) {
+      for (auto& i : request(Target{*path, *db, *engine, ""}, {{"verb", "instances.list"}}))
+        instances.push_back({i["id"], i["process"], i["status"], i["error"], i["started_at"], i["ended_at"]});
+    } else {
+      instances = open_project(*path, need_db(*db), *engine)->engine->instances();
+    }
     nlohmann::json a = nlohmann::json::array();
-    for (auto& i : o->engine->instances()) {
+    for (auto& i : instances) {
       if (*json_out)
         a.push_back({{"id", i.id},
                      {"process", i.process},
@@ -62,13 +83,13 @@ void register_instances(CLI::App& app) {
   auto* show = cmd->add_subcommand("show", "One instance and its history (replayed from the input log)");
   show->add_option("id", *id, "instance id")->required();
   show->add_option("path", *path, "project folder (default: .)");
-  show->add_option("--db", *db, "the store")->required();
+  show->add_option("--db", *db, "the store");
   add_engine_option(show, *engine);
   show->footer(
       "Example:\n  orgctl instances show 12 examples/acme --db acme.db\nExit codes: 0, 1 no such instance, "
       "3 no store.");
   show->callback([path, db, engine, id]() {
-    auto o = open_project(*path, *db, *engine);
+    auto o = open_project(*path, need_db(*db), *engine);
     bool found = false;
     for (auto& i : o->engine->instances())
       if (i.id == *id) {
@@ -107,16 +128,23 @@ void register_metrics(CLI::App& app) {
   auto json_out = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("metrics", "The KPIs of a store's organization, computed now");
   cmd->add_option("path", *path, "project folder (default: .)");
-  cmd->add_option("--db", *db, "the store")->required();
+  cmd->add_option("--db", *db, "the store (or --connect URL: a server's)");
   add_engine_option(cmd, *engine);
   cmd->add_flag("--json", *json_out, "print JSON");
   cmd->footer(
-      "Example:\n  orgctl metrics examples/acme --db acme.db --json\nExit codes: 0, 1 source errors, 3 no "
-      "store.");
+      "Examples:\n  orgctl metrics examples/acme --db acme.db --json\n"
+      "  orgctl --connect tcp://127.0.0.1:7878 --token $T metrics\n"
+      "Exit codes: 0, 1 source errors, 2 neither --db nor --connect, 3 no store or no server, 4 refused.");
   cmd->callback([path, db, engine, json_out]() {
-    auto o = open_project(*path, *db, *engine);
+    std::vector<std::pair<std::string, std::string>> metrics;
+    if (!globals().connect.empty()) {
+      for (auto& k : request(Target{*path, *db, *engine, ""}, {{"verb", "metrics.get"}}))
+        metrics.emplace_back(k["name"], k["value"]);
+    } else {
+      metrics = open_project(*path, need_db(*db), *engine)->engine->metrics();
+    }
     nlohmann::json j = nlohmann::json::object();
-    for (auto& [n, v] : o->engine->metrics()) {
+    for (auto& [n, v] : metrics) {
       if (*json_out)
         j[n] = v;
       else

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
+#include <nlohmann/json.hpp>
 
 #include "compiler/driver/build.h"
 #include "runtime/workflow/engine.h"
@@ -10,15 +11,19 @@
 namespace orgctl {
 
 // Exit codes, documented in docs/cli.md: 0 success, 1 the input has errors (diagnostics printed),
-// 2 bad usage (unknown flag, missing argument), 3 an I/O problem outside the input (cannot write).
+// 2 bad usage (unknown flag, missing argument), 3 an I/O problem outside the input (cannot write, no
+// store, no server), 4 the engine or server refused the request (an error reply: its code is printed).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitInputErrors = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitIo = 3;
+inline constexpr int kExitRefused = 4;
 
 // Shared flags and terminal facts.
 struct Globals {
   bool colour = false;  // stderr is a TTY and NO_COLOR is unset
+  std::string connect;  // --connect URL: verbs that can talk to `orgctl serve` do
+  std::string token;    // --token (or ORGOS_TOKEN): the API token sent with each request
 };
 Globals& globals();
 
@@ -38,6 +43,18 @@ struct Opened {
 // On failure prints why and throws the verb's exit code (1 source errors, 3 no store).
 std::unique_ptr<Opened> open_project(const std::string& path, const std::string& db,
                                      const std::string& engine);
+// Where a tasks/events/instances/metrics verb runs: on a server (--connect URL, the token's actor acts)
+// or in-process on a local store (PATH --db FILE, --as ACTOR acts). Both take the same protocol requests
+// (runtime/net/protocol.h), so they behave the same.
+struct Target {
+  std::string path = ".", db, engine = "jit", as;
+};
+// PATH, --db, --engine and (when an actor can act) --as on `cmd`.
+void add_target_options(CLI::App* cmd, Target& t, bool acts);
+// Runs one request; an error reply is printed (code, message, what to do) and throws exit 4; no server or
+// no store throws exit 3.
+nlohmann::json request(const Target& t, nlohmann::json req);
+std::string target_footer();
 
 void register_check(CLI::App& app);
 void register_fmt(CLI::App& app);
@@ -49,5 +66,9 @@ void register_new(CLI::App& app);
 void register_instances(CLI::App& app);
 void register_metrics(CLI::App& app);
 void register_explain(CLI::App& app);
+void register_serve(CLI::App& app);
+void register_token(CLI::App& app);
+void register_tasks(CLI::App& app);
+void register_events(CLI::App& app);
 
 }  // namespace orgctl

@@ -25,6 +25,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Run `orgctl VERB --help` for a verb's options and examples. Docs: docs/cli.md");
   orgctl::globals().colour = isatty(STDERR_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  app.add_option("--connect", orgctl::globals().connect,
+                 "drive a running `orgctl serve` at this address (tasks, events, instances, metrics)");
+  app.add_option("--token", orgctl::globals().token, "API token for --connect (see `orgctl token`)")
+      ->envname("ORGOS_TOKEN");
+  // Subcommands hand options they do not know to their parents, so --connect may also follow the verb.
+  app.fallthrough();
   orgctl::register_check(app);
   orgctl::register_fmt(app);
   orgctl::register_graph(app);
@@ -35,6 +41,10 @@ int main(int argc, char** argv) {
   orgctl::register_instances(app);
   orgctl::register_explain(app);
   orgctl::register_metrics(app);
+  orgctl::register_serve(app);
+  orgctl::register_token(app);
+  orgctl::register_tasks(app);
+  orgctl::register_events(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,80 @@
+#include "runtime/net/client.h"
+
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/req.h>
+
+namespace orgos::net {
+
+namespace {
+std::string failure(const std::string& what, const std::string& url, int rv) {
+  return "cannot " + what + " `" + url + "`: " + nng_strerror(rv);
+}
+}  // namespace
+
+Client::Client(const std::string& url, std::string token, std::chrono::milliseconds timeout)
+    : url_(url), token_(std::move(token)) {
+  int rv = nng_req0_open(&sock_);
+  if (rv != 0) throw ClientError(std::string("cannot open a REQ socket: ") + nng_strerror(rv));
+  nng_socket_set_ms(sock_, NNG_OPT_RECVTIMEO, static_cast<nng_duration>(timeout.count()));
+  nng_socket_set_ms(sock_, NNG_OPT_SENDTIMEO, static_cast<nng_duration>(timeout.count()));
+  // A synchronous dial: a missing server is reported here, not as a timeout later.
+  if ((rv = nng_dial(sock_, url.c_str(), nullptr, 0)) != 0) {
+    nng_close(sock_);
+    throw ClientError(failure("connect to", url, rv) + " (is `orgctl serve` running there?)");
+  }
+}
+
+Client::~Client() {
+  nng_close(sock_);
+}
+
+std::string Client::call_raw(const std::string& bytes) {
+  int rv = nng_send(sock_, const_cast<char*>(bytes.data()), bytes.size(), 0);
+  if (rv != 0) throw ClientError(failure("send to", url_, rv));
+  char* buf = nullptr;
+  size_t n = 0;
+  if ((rv = nng_recv(sock_, &buf, &n, NNG_FLAG_ALLOC)) != 0)
+    throw ClientError(
+        failure("receive a reply from", url_, rv) +
+        (rv == NNG_ETIMEDOUT ? " (the server is busy or stopped; retry with the same key)" : ""));
+  std::string reply(buf, n);
+  nng_free(buf, n);
+  return reply;
+}
+
+json Client::call(json request) {
+  if (!token_.empty() && !request.contains("token")) request["token"] = token_;
+  json r = json::parse(call_raw(request.dump()), nullptr, false);
+  if (r.is_discarded() || !r.is_object())
+    throw ClientError("the server at `" + url_ + "` sent a reply that is not JSON");
+  return r;
+}
+
+Subscriber::Subscriber(const std::string& url, std::chrono::milliseconds timeout) {
+  int rv = nng_sub0_open(&sock_);
+  if (rv != 0) throw ClientError(std::string("cannot open a SUB socket: ") + nng_strerror(rv));
+  nng_socket_set(sock_, NNG_OPT_SUB_SUBSCRIBE, "", 0);
+  nng_socket_set_ms(sock_, NNG_OPT_RECVTIMEO, static_cast<nng_duration>(timeout.count()));
+  if ((rv = nng_dial(sock_, url.c_str(), nullptr, 0)) != 0) {
+    nng_close(sock_);
+    throw ClientError(failure("subscribe to", url, rv) + " (is `orgctl serve` running with --events there?)");
+  }
+}
+
+Subscriber::~Subscriber() {
+  nng_close(sock_);
+}
+
+std::optional<json> Subscriber::next() {
+  char* buf = nullptr;
+  size_t n = 0;
+  int rv = nng_recv(sock_, &buf, &n, NNG_FLAG_ALLOC);
+  if (rv == NNG_ETIMEDOUT) return std::nullopt;
+  if (rv != 0) throw ClientError(std::string("the event stream failed: ") + nng_strerror(rv));
+  json j = json::parse(std::string(buf, n), nullptr, false);
+  nng_free(buf, n);
+  if (j.is_discarded()) return json{{"line", "(a message that is not JSON)"}};
+  return j;
+}
+
+}  // namespace orgos::net

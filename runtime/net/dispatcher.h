@@ -1,0 +1,29 @@
+// Runs validated requests on the engine as an actor and turns each outcome into a reply. Shared by the
+// server (the actor comes from the request's token) and by local `orgctl tasks|events` calls (--as).
+#pragma once
+#include <string>
+
+#include "runtime/net/protocol.h"
+#include "runtime/workflow/engine.h"
+
+namespace orgos::net {
+
+class Dispatcher {
+ public:
+  explicit Dispatcher(workflow::Engine& e) : e_(e) {}
+  // The engine is not thread-safe: callers run every handle() on one thread.
+  json handle(const Request& r, const std::string& actor);
+
+ private:
+  json post_event(const Request& r, const std::string& actor);
+  json start(const Request& r, const std::string& actor);
+  json task_command(const Request& r, const std::string& actor);
+  // The reply for an input already in the log (a retry): its first result, marked duplicate.
+  std::optional<json> logged(const Request& r, const std::string& key, json result);
+  std::string key_of(const Request& r);
+  workflow::Engine& e_;
+};
+
+json task_json(const workflow::TaskView& t);
+
+}  // namespace orgos::net

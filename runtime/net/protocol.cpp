@@ -1,0 +1,181 @@
+#include "runtime/net/protocol.h"
+
+#include <map>
+#include <vector>
+
+namespace orgos::net {
+
+namespace {
+
+enum class Type { String, Integer, Boolean, Object, Any };
+
+struct Field {
+  Type type;
+  bool required;
+};
+
+using Spec = std::map<std::string, Field>;
+
+// Fields every request may carry besides its verb's own.
+const Spec& common_fields() {
+  static const Spec s{
+      {"verb", {Type::String, true}}, {"token", {Type::String, false}}, {"id", {Type::Any, false}}};
+  return s;
+}
+
+const std::map<std::string, Spec>& specs() {
+  static const std::map<std::string, Spec> s{
+      {"whoami", {}},
+      {"server.info", {}},
+      {"events.post",
+       {{"name", {Type::String, true}}, {"payload", {Type::Object, false}}, {"key", {Type::String, false}}}},
+      {"processes.start",
+       {{"process", {Type::String, true}}, {"args", {Type::Object, false}}, {"key", {Type::String, false}}}},
+      {"tasks.list", {{"all", {Type::Boolean, false}}}},
+      {"tasks.claim", {{"task", {Type::Integer, true}}, {"key", {Type::String, false}}}},
+      {"tasks.complete",
+       {{"task", {Type::Integer, true}},
+        {"outcome", {Type::String, false}},
+        {"data", {Type::Object, false}},
+        {"key", {Type::String, false}}}},
+      {"approvals.decide",
+       {{"task", {Type::Integer, true}}, {"approve", {Type::Boolean, true}}, {"key", {Type::String, false}}}},
+      {"instances.list", {}},
+      {"metrics.get", {}},
+  };
+  return s;
+}
+
+bool has_type(const json& v, Type t) {
+  switch (t) {
+    case Type::String:
+      return v.is_string();
+    case Type::Integer:
+      return v.is_number_integer();
+    case Type::Boolean:
+      return v.is_boolean();
+    case Type::Object:
+      return v.is_object();
+    case Type::Any:
+      return true;
+  }
+  return false;
+}
+
+const char* type_name(Type t) {
+  switch (t) {
+    case Type::String:
+      return "a string";
+    case Type::Integer:
+      return "an integer";
+    case Type::Boolean:
+      return "true or false";
+    case Type::Object:
+      return "a JSON object";
+    case Type::Any:
+      return "any value";
+  }
+  return "?";
+}
+
+std::string verb_list() {
+  std::string s;
+  for (auto& v : verbs()) s += (s.empty() ? "" : ", ") + v;
+  return s;
+}
+
+}  // namespace
+
+const char* code_name(Code c) {
+  switch (c) {
+    case Code::BadJson:
+      return "bad_json";
+    case Code::TooLarge:
+      return "too_large";
+    case Code::BadRequest:
+      return "bad_request";
+    case Code::UnknownVerb:
+      return "unknown_verb";
+    case Code::Unauthenticated:
+      return "unauthenticated";
+    case Code::NotFound:
+      return "not_found";
+    case Code::Conflict:
+      return "conflict";
+    case Code::Refused:
+      return "refused";
+    case Code::Internal:
+      return "internal";
+  }
+  return "internal";
+}
+
+const std::vector<std::string>& verbs() {
+  static const std::vector<std::string> v = [] {
+    std::vector<std::string> out;
+    for (auto& [name, spec] : specs()) out.push_back(name);
+    return out;
+  }();
+  return v;
+}
+
+std::variant<Request, ProtocolError> parse_request(std::string_view bytes) {
+  if (bytes.size() > kMaxRequestBytes)
+    return ProtocolError{Code::TooLarge,
+                         "the request has " + std::to_string(bytes.size()) + " bytes, the limit is " +
+                             std::to_string(kMaxRequestBytes) + ": send large payloads in several events",
+                         nullptr};
+  json j = json::parse(bytes, nullptr, false);
+  if (j.is_discarded())
+    return ProtocolError{Code::BadJson, "the request is not valid JSON: send one JSON object per message",
+                         nullptr};
+  if (!j.is_object())
+    return ProtocolError{Code::BadJson, "the request is JSON but not an object: send {\"verb\": …, …}",
+                         nullptr};
+  json id = j.contains("id") ? j["id"] : json(nullptr);
+  if (!j.contains("verb") || !j["verb"].is_string())
+    return ProtocolError{Code::BadRequest, "the request has no \"verb\" string; verbs: " + verb_list(), id};
+  std::string verb = j["verb"];
+  auto it = specs().find(verb);
+  if (it == specs().end())
+    return ProtocolError{Code::UnknownVerb, "no verb `" + verb + "`; verbs: " + verb_list(), id};
+  const Spec& spec = it->second;
+  for (auto& [name, value] : j.items()) {
+    auto f = spec.find(name);
+    const Field* field = f != spec.end() ? &f->second : nullptr;
+    if (!field) {
+      auto c = common_fields().find(name);
+      if (c != common_fields().end()) field = &c->second;
+    }
+    if (!field) return ProtocolError{Code::BadRequest, "`" + verb + "` takes no field \"" + name + "\"", id};
+    if (!has_type(value, field->type))
+      return ProtocolError{Code::BadRequest,
+                           "field \"" + name + "\" of `" + verb + "` must be " + type_name(field->type) +
+                               ", not " + value.type_name(),
+                           id};
+  }
+  for (auto& [name, field] : spec)
+    if (field.required && !j.contains(name))
+      return ProtocolError{Code::BadRequest,
+                           "`" + verb + "` needs field \"" + name + "\" (" + type_name(field.type) + ")", id};
+  Request r;
+  r.verb = verb;
+  r.token = j.value("token", "");
+  r.id = id;
+  r.body = std::move(j);
+  return r;
+}
+
+json ok_reply(const json& id, json result) {
+  json r{{"ok", true}, {"result", std::move(result)}};
+  if (!id.is_null()) r["id"] = id;
+  return r;
+}
+
+json error_reply(const json& id, Code code, const std::string& message) {
+  json r{{"ok", false}, {"error", {{"code", code_name(code)}, {"message", message}}}};
+  if (!id.is_null()) r["id"] = id;
+  return r;
+}
+
+}  // namespace orgos::net

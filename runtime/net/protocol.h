@@ -1,0 +1,58 @@
+// The server's wire protocol: one JSON object per nng message, request → reply. Parsing and validation
+// live here, apart from the sockets, so the same checks run for a network request and for a local
+// `orgctl tasks …` call (docs/server.md lists every verb, field and error code).
+#pragma once
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace orgos::net {
+
+using json = nlohmann::json;
+
+// A request larger than this gets a `too_large` reply. Up to kHardLimitBytes it is still received so
+// that the client learns why; beyond that nng itself drops the connection (NNG_OPT_RECVMAXSZ), so a
+// peer cannot make the server buffer arbitrary amounts.
+inline constexpr size_t kMaxRequestBytes = size_t{1} << 20;
+inline constexpr size_t kHardLimitBytes = size_t{4} << 20;
+
+enum class Code {
+  BadJson,          // not JSON, or not a JSON object
+  TooLarge,         // over kMaxRequestBytes
+  BadRequest,       // a field missing, of the wrong type, or unknown
+  UnknownVerb,      // no such verb
+  Unauthenticated,  // no token, an unknown one or a revoked one
+  NotFound,         // no such task
+  Conflict,         // the task is not open, or is claimed by someone else
+  Refused,          // the engine refused: a role or policy does not permit it, or the input is invalid
+  Internal,         // the store failed; nothing of the request was kept
+};
+const char* code_name(Code c);
+
+struct Request {
+  std::string verb;
+  std::string token;
+  json id;    // echoed in the reply (any JSON value; null when absent)
+  json body;  // the whole request object
+};
+
+struct ProtocolError {
+  Code code;
+  std::string message;
+  json id;
+};
+
+// One message, checked: a JSON object with a known `verb` and the fields that verb takes, each of its
+// type. Anything else is a ProtocolError saying what is wrong and what to send instead.
+std::variant<Request, ProtocolError> parse_request(std::string_view bytes);
+
+json ok_reply(const json& id, json result);
+json error_reply(const json& id, Code code, const std::string& message);
+
+// Every verb, for `unknown_verb` messages and docs.
+const std::vector<std::string>& verbs();
+
+}  // namespace orgos::net

@@ -1,0 +1,104 @@
+// Running a protocol request where the user pointed: a server (--connect) or a local store (--db).
+#include <filesystem>
+#include <iostream>
+
+#include "runtime/net/client.h"
+#include "runtime/net/dispatcher.h"
+#include "runtime/store/store.h"
+#include "tools/orgctl/commands.h"
+
+namespace orgctl {
+
+namespace {
+
+nlohmann::json local(const Target& t, const nlohmann::json& req) {
+  if (t.db.empty()) {
+    std::cerr
+        << "error: no store and no server given\n  hint: add --db FILE (a store of `orgctl run` or `orgctl "
+           "serve`) or --connect tcp://HOST:PORT (a running `orgctl serve`)\n";
+    throw CLI::RuntimeError(kExitUsage);
+  }
+  auto parsed = orgos::net::parse_request(req.dump());
+  if (auto* e = std::get_if<orgos::net::ProtocolError>(&parsed))
+    return orgos::net::error_reply(nullptr, e->code, e->message);
+  orgos::driver::BuildOptions bo;
+  bo.check.inputs = {t.path};
+  auto built = build_or_exit(bo);
+  std::unique_ptr<orgos::store::Store> store;
+  try {
+    if (!std::filesystem::exists(t.db)) throw orgos::store::StoreError("no store at `" + t.db + "`");
+    store = std::make_unique<orgos::store::Store>(t.db);
+  } catch (const orgos::store::StoreError& e) {
+    std::cerr << "error: " << e.what() << "\n  hint: give the --db file of a run or a server\n";
+    throw CLI::RuntimeError(kExitIo);
+  }
+  orgos::workflow::EngineOptions eo;
+  eo.exec = exec_engine(t.engine);
+  orgos::workflow::Engine engine(built.bundle, *store, eo);
+  orgos::net::Dispatcher d(engine);
+  return d.handle(std::get<orgos::net::Request>(parsed), t.as.empty() ? "system" : t.as);
+}
+
+}  // namespace
+
+void add_target_options(CLI::App* cmd, Target& t, bool acts) {
+  cmd->add_option("path", t.path, "project folder, with --db (default: .)");
+  cmd->add_option("--db", t.db, "work on this store in-process (instead of --connect)");
+  add_engine_option(cmd, t.engine);
+  if (acts) cmd->add_option("--as", t.as, "with --db: the actor who acts (with --connect the token says)");
+}
+
+std::string target_footer() {
+  return "Runs on a server with `orgctl --connect URL --token TOKEN VERB …` (or ORGOS_TOKEN), or in-process\n"
+         "on a store with `[PROJECT] --db FILE --as ACTOR`.\n"
+         "Exit codes: 0 done; 1 the project has errors; 2 bad usage; 3 no store or no server; 4 refused "
+         "(the\n"
+         "error code is printed: unauthenticated, not_found, conflict, refused, bad_request, …).";
+}
+
+nlohmann::json request(const Target& t, nlohmann::json req) {
+  const std::string& url = globals().connect;
+  nlohmann::json reply;
+  if (url.empty()) {
+    bool mutates =
+        req["verb"] != "tasks.list" && req["verb"] != "instances.list" && req["verb"] != "metrics.get";
+    if (mutates && t.as.empty()) {
+      std::cerr
+          << "error: who acts? in-process, give --as ACTOR\n  hint: or --connect URL --token TOKEN to act "
+             "as the token's actor on a server\n";
+      throw CLI::RuntimeError(kExitUsage);
+    }
+    reply = local(t, req);
+  } else {
+    if (!t.db.empty()) {
+      std::cerr << "error: --db and --connect exclude each other\n  hint: the server has its own store; drop "
+                   "--db\n";
+      throw CLI::RuntimeError(kExitUsage);
+    }
+    if (globals().token.empty()) {
+      std::cerr
+          << "error: --connect needs a token\n  hint: pass --token TOKEN or set ORGOS_TOKEN (the server's "
+             "owner creates one with `orgctl token add ACTOR --db FILE`)\n";
+      throw CLI::RuntimeError(kExitUsage);
+    }
+    try {
+      orgos::net::Client c(url, globals().token);
+      reply = c.call(std::move(req));
+    } catch (const orgos::net::ClientError& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      throw CLI::RuntimeError(kExitIo);
+    }
+  }
+  if (!reply.value("ok", false)) {
+    std::string code = reply["error"].value("code", "?");
+    std::cerr << "error [" << code << "]: " << reply["error"].value("message", "") << "\n";
+    if (code == "unauthenticated")
+      std::cerr << "  hint: check --token / ORGOS_TOKEN; `orgctl token list --db FILE` shows the tokens\n";
+    else if (code == "not_found" || code == "conflict")
+      std::cerr << "  hint: `orgctl tasks list` shows the open tasks and who claimed them\n";
+    throw CLI::RuntimeError(kExitRefused);
+  }
+  return reply["result"];
+}
+
+}  // namespace orgctl
