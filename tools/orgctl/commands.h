@@ -2,8 +2,8 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <memory>
-#include <string>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "compiler/driver/build.h"
 #include "runtime/workflow/engine.h"
