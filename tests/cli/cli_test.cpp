@@ -651,3 +651,39 @@ TEST(Cli, ServerVerbsHaveHelpWithExamples) {
     EXPECT_NE(h.out.find("Exit codes"), std::string::npos) << verb << "\n" << h.out;
   }
 }
+
+// A project keeps its durable store at .orgos/state.db: `token` (run in the project folder) and `serve`
+// create it, and the verbs that read a store use it when no --db is given; without one they say where
+// they looked.
+TEST(Cli, AProjectsOwnStoreIsTheDefault) {
+  namespace fs = std::filesystem;
+  // orgctl started in another working directory (run() prefixes the binary: the first command is a no-op).
+  auto run_in = [](const std::string& cwd, const std::string& args) {
+    return run("--version >/dev/null && cd '" + cwd + "' && " + std::string(ORGCTL_PATH) + " " + args);
+  };
+  fs::path dir = fs::temp_directory_path() / ("orgctl-default-store-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::path acme = dir / "acme";
+  fs::copy(fs::path(ORGOS_SOURCE_DIR) / "examples/acme", acme, fs::copy_options::recursive);
+  fs::remove_all(acme / ".orgos");
+  auto none = run("instances list " + acme.string());
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.out.find(".orgos/state.db"), std::string::npos) << none.out;
+  auto token = run("token add dan --db " + (dir / "elsewhere.db").string());
+  EXPECT_EQ(token.code, 0) << token.out;
+  // `token add` in a folder that is not a project, without --db, refuses and says what to do.
+  auto outside = run_in(dir.string(), "token add dan");
+  EXPECT_EQ(outside.code, 2);
+  EXPECT_NE(outside.out.find("not a project"), std::string::npos) << outside.out;
+  // Inside the project it creates the project's store.
+  EXPECT_EQ(run_in(acme.string(), "token add dan").code, 0);
+  EXPECT_TRUE(fs::exists(acme / ".orgos/state.db"));
+  ASSERT_EQ(run("run " + acme.string() + " --db " + (acme / ".orgos/state.db").string() + " -q").code, 0);
+  auto list = run("instances list " + acme.string() + " --json");
+  EXPECT_EQ(list.code, 0) << list.out;
+  EXPECT_NE(list.out.find("\"process\": \"Onboarding\""), std::string::npos) << list.out;
+  auto m = run("metrics " + acme.string() + " --json");
+  EXPECT_NE(m.out.find("\"people_hired\": \"5\""), std::string::npos) << m.out;
+  fs::remove_all(dir);
+}

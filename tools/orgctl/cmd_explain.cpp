@@ -19,7 +19,7 @@ void register_explain(CLI::App& app) {
   cmd->add_option("rule", *rule, "the rule's name")->required();
   cmd->add_option("record", *record, "the record's id (as `orgctl run` traces it: #12)")->required();
   cmd->add_option("path", *path, "project folder or bundle (default: .)");
-  cmd->add_option("--db", *db, "the store")->required();
+  cmd->add_option("--db", *db, "the store (default: the project's .orgos/state.db)");
   add_engine_option(cmd, *engine);
   cmd->add_flag("--json", *json_out, "print JSON");
   cmd->footer(

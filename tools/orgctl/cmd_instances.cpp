@@ -16,15 +16,17 @@ namespace orgctl {
 
 namespace {
 
-const std::string& need_db(const std::string& db) {
+// The store to read: --db, or the project's own (.orgos/state.db) when it has one.
+std::string need_db(const std::string& db, const std::string& path) {
   if (db.empty() && !globals().connect.empty()) {
     std::cerr << "error: `instances show` replays the store itself and cannot run on a server\n  hint: run "
                  "it where the store is, with --db FILE\n";
     throw CLI::RuntimeError(kExitUsage);
   }
+  if (db.empty() && std::filesystem::exists(project_store(path))) return project_store(path);
   if (db.empty()) {
-    std::cerr << "error: no store given\n  hint: add --db FILE (the store of a run), or --connect URL for a "
-                 "server\n";
+    std::cerr << "error: no store given, and the project has none at " << project_store(path)
+              << "\n  hint: add --db FILE (the store of a run), or --connect URL for a server\n";
     throw CLI::RuntimeError(kExitUsage);
   }
   return db;
@@ -62,7 +64,7 @@ void register_instances(CLI::App& app) {
       for (auto& i : request(Target{*path, *db, *engine, ""}, {{"verb", "instances.list"}}))
         instances.push_back({i["id"], i["process"], i["status"], i["error"], i["started_at"], i["ended_at"]});
     } else {
-      instances = open_project(*path, need_db(*db), *engine)->engine->instances();
+      instances = open_project(*path, need_db(*db, *path), *engine)->engine->instances();
     }
     nlohmann::json a = nlohmann::json::array();
     for (auto& i : instances) {
@@ -89,7 +91,7 @@ void register_instances(CLI::App& app) {
       "Example:\n  orgctl instances show 12 examples/acme --db acme.db\nExit codes: 0, 1 no such instance, "
       "3 no store.");
   show->callback([path, db, engine, id]() {
-    auto o = open_project(*path, need_db(*db), *engine);
+    auto o = open_project(*path, need_db(*db, *path), *engine);
     bool found = false;
     for (auto& i : o->engine->instances())
       if (i.id == *id) {
@@ -141,7 +143,7 @@ void register_metrics(CLI::App& app) {
       for (auto& k : request(Target{*path, *db, *engine, ""}, {{"verb", "metrics.get"}}))
         metrics.emplace_back(k["name"], k["value"]);
     } else {
-      metrics = open_project(*path, need_db(*db), *engine)->engine->metrics();
+      metrics = open_project(*path, need_db(*db, *path), *engine)->engine->metrics();
     }
     nlohmann::json j = nlohmann::json::object();
     for (auto& [n, v] : metrics) {

@@ -23,7 +23,9 @@ void register_serve(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("serve", "Serve a project's engine and store over the network (nng)");
   cmd->add_option("path", o->path, "project folder (default: .)");
-  cmd->add_option("--db", o->db, "the store (created if missing; tokens live here too)")->required();
+  cmd->add_option("--db", o->db,
+                  "the store (created if missing; tokens live here too). Default: the project's "
+                  ".orgos/state.db");
   cmd->add_option("--listen", o->listen,
                   "request/reply address (default: tcp://127.0.0.1:7878; port 0: any)");
   cmd->add_option("--events", o->events,
@@ -47,6 +49,11 @@ void register_serve(CLI::App& app) {
     orgos::driver::BuildOptions bo;
     bo.check.inputs = {o->path};
     auto built = build_or_exit(bo);
+    if (o->db.empty()) {
+      o->db = project_store(o->path);
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(o->db).parent_path(), ec);
+    }
     std::unique_ptr<orgos::store::Store> store;
     try {
       store = std::make_unique<orgos::store::Store>(o->db);

@@ -11,7 +11,18 @@ namespace orgctl {
 
 namespace {
 
-std::unique_ptr<orgos::store::Store> open_store(const std::string& db, bool create) {
+// --db, or (run in a project folder) the project's own store, the one `orgctl serve` uses by default.
+std::unique_ptr<orgos::store::Store> open_store(std::string db, bool create) {
+  if (db.empty()) {
+    if (!std::filesystem::exists("orgos.yaml")) {
+      std::cerr << "error: no --db given and this folder is not a project (no orgos.yaml)\n  hint: give the "
+                   "server's store with --db FILE, or run this in the project folder\n";
+      throw CLI::RuntimeError(kExitUsage);
+    }
+    db = project_store(".");
+    std::error_code ec;
+    if (create) std::filesystem::create_directories(std::filesystem::path(db).parent_path(), ec);
+  }
   try {
     if (!create && !std::filesystem::exists(db)) throw orgos::store::StoreError("no store at `" + db + "`");
     return std::make_unique<orgos::store::Store>(db);
@@ -33,7 +44,7 @@ void register_token(CLI::App& app) {
 
   auto* add = cmd->add_subcommand("add", "A new token for an actor, printed once (only its hash is kept)");
   add->add_option("actor", *actor, "the actor whose commands the token carries, e.g. dan")->required();
-  add->add_option("--db", *db, "the server's store (created if missing)")->required();
+  add->add_option("--db", *db, "the server's store (created if missing; default: ./.orgos/state.db)");
   add->add_flag("--json", *json_out, "print JSON ({\"id\", \"actor\", \"token\"})");
   add->footer(
       "Example:\n  export ORGOS_TOKEN=$(orgctl token add dan --db acme.db)\n"
@@ -59,7 +70,7 @@ void register_token(CLI::App& app) {
 
   auto* revoke = cmd->add_subcommand("revoke", "End a token: requests with it are refused from now on");
   revoke->add_option("id", *id, "token id (see `token list`)")->required();
-  revoke->add_option("--db", *db, "the server's store")->required();
+  revoke->add_option("--db", *db, "the server's store (default: ./.orgos/state.db)");
   revoke->footer(
       "Example:\n  orgctl token revoke 3 --db acme.db\n"
       "Exit codes: 0 revoked; 1 no such token; 2 bad usage; 3 cannot open the store.");
@@ -75,7 +86,7 @@ void register_token(CLI::App& app) {
   });
 
   auto* list = cmd->add_subcommand("list", "The tokens: id, actor, created, revoked (never the tokens)");
-  list->add_option("--db", *db, "the server's store")->required();
+  list->add_option("--db", *db, "the server's store (default: ./.orgos/state.db)");
   list->add_flag("--json", *json_out, "print JSON");
   list->footer(
       "Example:\n  orgctl token list --db acme.db --json\nExit codes: 0; 2 bad usage; 3 cannot open the "

@@ -40,9 +40,13 @@ struct Opened {
   std::unique_ptr<orgos::store::Store> store;
   std::unique_ptr<orgos::workflow::Engine> engine;
 };
-// On failure prints why and throws the verb's exit code (1 source errors, 3 no store).
+// On failure prints why and throws the verb's exit code (1 source errors, 3 no store). An empty `db` means
+// the project's own store, project_store(path).
 std::unique_ptr<Opened> open_project(const std::string& path, const std::string& db,
                                      const std::string& engine);
+// The durable store a project keeps by default: `.orgos/state.db` in the project folder (for a bundle or
+// file, in its folder). `serve` creates it; the verbs that read a store use it when no --db is given.
+std::string project_store(const std::string& path);
 // Where a tasks/events/instances/metrics verb runs: on a server (--connect URL, the token's actor acts)
 // or in-process on a local store (PATH --db FILE, --as ACTOR acts). Both take the same protocol requests
 // (runtime/net/protocol.h), so they behave the same.

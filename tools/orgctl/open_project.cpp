@@ -6,8 +6,16 @@
 
 namespace orgctl {
 
-std::unique_ptr<Opened> open_project(const std::string& path, const std::string& db,
+std::string project_store(const std::string& path) {
+  std::filesystem::path p(path.empty() ? "." : path);
+  std::filesystem::path dir = std::filesystem::is_directory(p) ? p : p.parent_path();
+  if (dir.empty()) dir = ".";
+  return (dir / ".orgos" / "state.db").string();
+}
+
+std::unique_ptr<Opened> open_project(const std::string& path, const std::string& given_db,
                                      const std::string& engine) {
+  std::string db = given_db.empty() ? project_store(path) : given_db;
   orgos::driver::BuildOptions bo;
   bo.check.inputs = {path};
   auto o = std::make_unique<Opened>();
@@ -16,7 +24,9 @@ std::unique_ptr<Opened> open_project(const std::string& path, const std::string&
     if (!std::filesystem::exists(db)) throw orgos::store::StoreError("no store at `" + db + "`");
     o->store = std::make_unique<orgos::store::Store>(db);
   } catch (const orgos::store::StoreError& e) {
-    std::cerr << "error: " << e.what() << "\n  hint: give the --db file of a run (orgctl run … --db FILE)\n";
+    std::cerr << "error: " << e.what()
+              << "\n  hint: give the --db file of a run (orgctl run … --db FILE); without --db the project's "
+                 "store (.orgos/state.db, made by `orgctl serve`) is read\n";
     throw CLI::RuntimeError(kExitIo);
   }
   orgos::workflow::EngineOptions eo;

@@ -11,7 +11,9 @@ namespace orgctl {
 
 namespace {
 
-nlohmann::json local(const Target& t, const nlohmann::json& req) {
+nlohmann::json local(const Target& given, const nlohmann::json& req) {
+  Target t = given;
+  if (t.db.empty() && std::filesystem::exists(project_store(t.path))) t.db = project_store(t.path);
   if (t.db.empty()) {
     std::cerr
         << "error: no store and no server given\n  hint: add --db FILE (a store of `orgctl run` or `orgctl "
