@@ -3,11 +3,14 @@
 // so /usr/bin/time -v reports its peak memory. Prints the firings and the wall time of each phase.
 // Workloads: a, b, c as in compare.sh; r is c with retract+insert instead of update (CLIPS `modify`
 // semantics: every match of a changed fact fires again).
+// Conditions run as native code (codegen::compile attached to the evaluator), as the workflow engine runs
+// them by default (ExecEngine::Jit); a second argument `interp` runs them through the interpreter instead.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "compiler/codegen/jit.h"
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
@@ -42,7 +45,12 @@ std::string program(char w) {
 int main(int argc, char** argv) {
   char w = argc > 1 ? argv[1][0] : 'a';
   if (std::string("abcr").find(w) == std::string::npos) {
-    std::fprintf(stderr, "usage: orgos_rules_driver a|b|c|r (unknown workload '%c')\n", w);
+    std::fprintf(stderr, "usage: orgos_rules_driver a|b|c|r [interp] (unknown workload '%c')\n", w);
+    return 2;
+  }
+  const bool native = argc <= 2;
+  if (!native && std::string(argv[2]) != "interp") {
+    std::fprintf(stderr, "usage: orgos_rules_driver a|b|c|r [interp] (unknown option '%s')\n", argv[2]);
     return 2;
   }
   auto t0 = std::chrono::steady_clock::now();
@@ -53,6 +61,18 @@ int main(int argc, char** argv) {
   }
   ir::Lowered lw = ir::lower(*c);
   interp::Evaluator ev(lw.module);
+  if (native) {
+    std::string why;
+    codegen::JitStats js;
+    auto code = codegen::compile(lw.module, {}, &js, &why);
+    if (!code) {
+      std::fprintf(stderr, "orgos_rules_driver: native code failed (%s); run with `interp`\n", why.c_str());
+      return 1;
+    }
+    ev.attach_native(std::move(code));
+    std::fprintf(stderr, "native code: %zu functions, codegen %.1f ms, load %.1f ms\n", js.functions,
+                 js.codegen_ms, js.load_ms);
+  }
   rules::Network net(lw.program, lw.module, ev);
   interp::Arena arena;
   auto layout = [&](const char* n) {
@@ -120,8 +140,9 @@ int main(int argc, char** argv) {
     modify_s = secs(t2);
   }
   std::printf(
-      "workload %c: compile %.3f s, insert+fire %.3f s (%zu firings), modify+refire %.3f s (%zu firings)\n",
-      w, compile_s, load_s, fired, modify_s, refired);
+      "workload %c (%s): compile %.3f s, insert+fire %.3f s (%zu firings), modify+refire %.3f s (%zu "
+      "firings)\n",
+      w, native ? "native" : "interp", compile_s, load_s, fired, modify_s, refired);
   // Like the CLIPS driver (which never destroys its environment), leave the freeing to process exit:
   // both processes' wall times then end at the same point.
   std::fflush(stdout);
