@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "runtime/rules/network.h"
 
 namespace orgos::rules {
@@ -63,15 +65,19 @@ struct Network::Token {
   Token* parent = nullptr;
   uint32_t rule = 0, level = 0;  // patterns 0..level-1 are matched
   uint64_t seq = 0;
-  std::vector<Value> vals;   // the rule's parameters bound so far
-  std::vector<int64_t> ids;  // per parameter: the fact id (0 for an accumulation)
-  int64_t fact = 0;          // the fact this level bound (0: none)
-  std::string lkey;          // key in the next node's beta memory
+  // The rule's parameters bound so far, and per parameter the fact id (0 for an accumulation). Inline up
+  // to two: most rules bind one or two facts, and a heap block per token was a large part of a match's cost.
+  boost::container::small_vector<Value, 2> vals;
+  boost::container::small_vector<int64_t, 2> ids;
+  int64_t fact = 0;  // the fact this level bound (0: none)
+  std::string lkey;  // key in the next node's beta memory
   bool in_left = false, dead = false, terminal = false, on_agenda = false, fired = false;
   // The children, in creation order, as an intrusive list: a partial match high in the network (a rule's
   // root) can hold one child per fact, and removing one must not cost a scan of its siblings.
   Token *first_child = nullptr, *last_child = nullptr, *prev_sibling = nullptr, *next_sibling = nullptr;
-  bool linked = false;            // in its parent's list
+  bool linked = false;  // in its parent's list
+  // On the agenda: the list of its salience, in activation order (appended as they are created).
+  Token *agenda_prev = nullptr, *agenda_next = nullptr;
   std::vector<int64_t> blockers;  // not/exists: the facts that match it
 };
 
