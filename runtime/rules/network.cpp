@@ -194,7 +194,7 @@ void Network::update(Record* fact) {
 
 bool Network::beta_ok(Node& n, Token* t, Record* fact) {
   if (n.p->beta == kNone) return true;
-  args_.assign(t->vals.begin(), t->vals.end());
+  bound_values(t, args_);
   args_.push_back(Value::of_record(fact));
   return call_bool(n.p->beta, args_, n.rule);
 }
@@ -234,7 +234,7 @@ void Network::left_activate(Node& n, Token* t) {
     t->lkey.clear();
     n.left[t->lkey].emplace(t->seq, t);
     t->in_left = true;
-    args_.assign(t->vals.begin(), t->vals.end());
+    bound_values(t, args_);
     auto o = ev_.call(n.p->condition, args_);
     if (!o.ok()) {
       errors_.push_back(p_.rules[n.rule].name + " failed: " + o.error->message);
@@ -244,7 +244,7 @@ void Network::left_activate(Node& n, Token* t) {
     return;
   }
   if (!n.p->keys.empty()) {
-    args_.assign(t->vals.begin(), t->vals.end());
+    bound_values(t, args_);
     if (!key_of(n.p->keys, true, args_, n.rule, t->lkey)) return;
   } else {
     t->lkey.clear();
@@ -275,16 +275,15 @@ Network::Token* Network::child(Token* parent, Node& n, int64_t fid, const Value*
   c->rule = parent->rule;
   c->level = parent->level + 1;
   c->seq = ++seq_;
-  c->vals = parent->vals;
-  c->ids = parent->ids;
   if (n.p->kind == 0) {
-    c->vals.push_back(Value::of_record(facts_[fid].rec));
-    c->ids.push_back(fid);
+    FactInfo& fi = facts_[fid];
+    c->val = Value::of_record(fi.rec);
+    c->bound = true;
     c->fact = fid;
-    facts_[fid].tokens.push_back(c);
+    fi.tokens.push_back(c);
   } else if (n.p->kind == 3) {
-    c->vals.push_back(*v);
-    c->ids.push_back(0);
+    c->val = *v;
+    c->bound = true;
   }
   c->prev_sibling = parent->last_child;
   (parent->last_child ? parent->last_child->next_sibling : parent->first_child) = c;
@@ -355,10 +354,10 @@ void Network::recompute(Node& n) {
   std::sort(toks.begin(), toks.end(), [](Token* a, Token* b) { return a->seq < b->seq; });
   for (Token* t : toks) {
     if (t->dead) continue;
-    args_.assign(t->vals.begin(), t->vals.end());
+    bound_values(t, args_);
     auto o = ev_.call(n.p->condition, args_);
     if (o.ok() && t->first_child && t->first_child == t->last_child &&
-        std::memcmp(&t->first_child->vals.back(), &o.value, sizeof(Value)) == 0)
+        std::memcmp(&t->first_child->val, &o.value, sizeof(Value)) == 0)
       continue;  // the same value: the matches built on it stand
     remove_children(t);
     if (!o.ok()) {
@@ -372,13 +371,16 @@ void Network::recompute(Node& n) {
 // ---------------------------------------------------------------- agenda, refraction, support
 
 MatchKey Network::key_for(Token* t) const {
+  std::vector<const Token*> chain;
+  for (const Token* p = t; p; p = p->parent)
+    if (p->bound) chain.push_back(p);
   MatchKey k = p_.rules[t->rule].name + ":";
-  for (size_t i = 0; i < t->ids.size(); ++i) {
-    if (i) k += ",";
-    if (t->ids[i])
-      k += std::to_string(t->ids[i]);
+  for (size_t i = chain.size(); i-- > 0;) {
+    if (i + 1 != chain.size()) k += ",";
+    if (chain[i]->fact)
+      k += std::to_string(chain[i]->fact);
     else
-      k += "=" + interp::to_string(t->vals[i]);
+      k += "=" + interp::to_string(chain[i]->val);
   }
   return k;
 }
@@ -433,7 +435,7 @@ bool Network::next(Firing& out) {
   agenda_unlink(t);
   t->fired = true;
   out.rule = t->rule;
-  out.facts.assign(t->vals.begin(), t->vals.end());
+  bound_values(t, out.facts);
   out.key = key_for(t);
   return true;
 }

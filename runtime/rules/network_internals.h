@@ -1,12 +1,11 @@
 // The match network's memories (network.h), shared by its implementation and the explanations.
 #pragma once
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <boost/container/small_vector.hpp>
 
 #include "runtime/rules/network.h"
 
@@ -65,10 +64,11 @@ struct Network::Token {
   Token* parent = nullptr;
   uint32_t rule = 0, level = 0;  // patterns 0..level-1 are matched
   uint64_t seq = 0;
-  // The rule's parameters bound so far, and per parameter the fact id (0 for an accumulation). Inline up
-  // to two: most rules bind one or two facts, and a heap block per token was a large part of a match's cost.
-  boost::container::small_vector<Value, 2> vals;
-  boost::container::small_vector<int64_t, 2> ids;
+  // What this level bound (a fact or an accumulated value; `not` and `exists` bind nothing). The rule's
+  // parameters are gathered up the parent chain (bound_values): a copy of them in every token was a heap
+  // block per match and most of a token's size.
+  Value val = Value::none();
+  bool bound = false;
   int64_t fact = 0;  // the fact this level bound (0: none)
   std::string lkey;  // key in the next node's beta memory
   bool in_left = false, dead = false, terminal = false, on_agenda = false, fired = false;
@@ -80,5 +80,13 @@ struct Network::Token {
   Token *agenda_prev = nullptr, *agenda_next = nullptr;
   std::vector<int64_t> blockers;  // not/exists: the facts that match it
 };
+
+// The rule's parameters a partial match has bound, in order.
+inline void bound_values(const Network::Token* t, std::vector<Value>& out) {
+  out.clear();
+  for (; t; t = t->parent)
+    if (t->bound) out.push_back(t->val);
+  std::reverse(out.begin(), out.end());
+}
 
 }  // namespace orgos::rules
