@@ -9,6 +9,17 @@
 #include <utility>
 #include <vector>
 
+// Under AddressSanitizer a free slot is poisoned, so a stale token pointer is still reported as a
+// use-after-free although the memory stays in the pool.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define ORGOS_POOL_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define ORGOS_POOL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define ORGOS_POOL_POISON(p, n) ((void)(p), (void)(n))
+#define ORGOS_POOL_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace orgos::rules {
 
 template <typename T>
@@ -25,6 +36,7 @@ class TokenPool {
   T* make(A&&... a) {
     if (!free_) grow();
     Slot* s = free_;
+    ORGOS_POOL_UNPOISON(s, sizeof(Slot));
     free_ = s->next;
     return new (s->bytes) T(std::forward<A>(a)...);
   }
@@ -34,6 +46,7 @@ class TokenPool {
     auto* s = reinterpret_cast<Slot*>(t);
     s->next = free_;
     free_ = s;
+    ORGOS_POOL_POISON(s, sizeof(Slot));
   }
 
  private:
@@ -44,15 +57,23 @@ class TokenPool {
   static constexpr size_t kBlock = 4096;  // slots per block: a few hundred KB, one allocation
 
   void grow() {
-    blocks_.push_back(std::make_unique<Slot[]>(kBlock));
+    blocks_.emplace_back(new Slot[kBlock]);
     Slot* b = blocks_.back().get();
     for (size_t i = kBlock; i-- > 0;) {
       b[i].next = free_;
       free_ = &b[i];
     }
+    ORGOS_POOL_POISON(b, kBlock * sizeof(Slot));
   }
 
-  std::vector<std::unique_ptr<Slot[]>> blocks_;
+  // Blocks go back poisoned: unpoison them first (the pool's own memory, not a use after free).
+  struct Unpoison {
+    void operator()(Slot* b) const {
+      ORGOS_POOL_UNPOISON(b, kBlock * sizeof(Slot));
+      delete[] b;
+    }
+  };
+  std::vector<std::unique_ptr<Slot[], Unpoison>> blocks_;
   Slot* free_ = nullptr;
 };
 
