@@ -3,11 +3,18 @@
 // so /usr/bin/time -v reports its peak memory. Prints the firings and the wall time of each phase.
 // Workloads: a, b, c as in compare.sh; r is c with retract+insert instead of update (CLIPS `modify`
 // semantics: every match of a changed fact fires again).
+// Conditions run as native code (codegen::compile attached to the evaluator), as the workflow engine runs
+// them by default (ExecEngine::Jit); `object FILE` links object code from FILE as the engine links a bundle's
+// (FILE is written first if it does not exist: that is the build step); `interp` uses the interpreter.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
+#include "compiler/codegen/jit.h"
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
@@ -42,7 +49,18 @@ std::string program(char w) {
 int main(int argc, char** argv) {
   char w = argc > 1 ? argv[1][0] : 'a';
   if (std::string("abcr").find(w) == std::string::npos) {
-    std::fprintf(stderr, "usage: orgos_rules_driver a|b|c|r (unknown workload '%c')\n", w);
+    std::fprintf(stderr, "usage: orgos_rules_driver a|b|c|r [interp] (unknown workload '%c')\n", w);
+    return 2;
+  }
+  // Mode: native code compiled in the process (default), native code from an object file (what a bundle
+  // carries: `orgctl build` compiles once, the engine only links it), or the interpreter.
+  const std::string mode = argc > 2 ? argv[2] : "";
+  if (!(mode.empty() || mode == "interp" || (mode == "object" && argc > 3))) {
+    std::fprintf(
+        stderr,
+        "usage: orgos_rules_driver a|b|c|r [interp | object FILE] (unknown option '%s'; object needs "
+        "a file)\n",
+        mode.c_str());
     return 2;
   }
   auto t0 = std::chrono::steady_clock::now();
@@ -53,6 +71,48 @@ int main(int argc, char** argv) {
   }
   ir::Lowered lw = ir::lower(*c);
   interp::Evaluator ev(lw.module);
+  if (mode.empty()) {
+    std::string why;
+    codegen::JitStats js;
+    auto code = codegen::compile(lw.module, {}, &js, &why);
+    if (!code) {
+      std::fprintf(stderr, "orgos_rules_driver: native code failed (%s); run with `interp`\n", why.c_str());
+      return 1;
+    }
+    ev.attach_native(std::move(code));
+    std::fprintf(stderr, "native code: %zu functions, codegen %.1f ms, load %.1f ms\n", js.functions,
+                 js.codegen_ms, js.load_ms);
+  } else if (mode == "object") {
+    // The object file is written when it does not exist yet (the build step), read otherwise.
+    const char* path = argv[3];
+    std::vector<uint8_t> obj;
+    if (std::ifstream in{path, std::ios::binary}) {
+      obj.assign(std::istreambuf_iterator<char>(in), {});
+    } else {
+      std::string why;
+      auto made = codegen::emit_object(lw.module, {}, nullptr, &why);
+      if (!made) {
+        std::fprintf(stderr, "orgos_rules_driver: native code failed (%s); run with `interp`\n", why.c_str());
+        return 1;
+      }
+      obj = std::move(*made);
+      std::ofstream out{path, std::ios::binary};
+      out.write(reinterpret_cast<const char*>(obj.data()), static_cast<std::streamsize>(obj.size()));
+      if (!out) {
+        std::fprintf(stderr, "orgos_rules_driver: cannot write the object file %s (check the directory)\n",
+                     path);
+        return 1;
+      }
+    }
+    std::string why;
+    auto code = codegen::load_object(lw.module, obj, nullptr, &why);
+    if (!code) {
+      std::fprintf(stderr, "orgos_rules_driver: %s is not this workload's object code (%s); delete it\n",
+                   path, why.c_str());
+      return 1;
+    }
+    ev.attach_native(std::move(code));
+  }
   rules::Network net(lw.program, lw.module, ev);
   interp::Arena arena;
   auto layout = [&](const char* n) {
@@ -120,8 +180,9 @@ int main(int argc, char** argv) {
     modify_s = secs(t2);
   }
   std::printf(
-      "workload %c: compile %.3f s, insert+fire %.3f s (%zu firings), modify+refire %.3f s (%zu firings)\n",
-      w, compile_s, load_s, fired, modify_s, refired);
+      "workload %c (%s): compile %.3f s, insert+fire %.3f s (%zu firings), modify+refire %.3f s (%zu "
+      "firings)\n",
+      w, mode.empty() ? "native" : mode.c_str(), compile_s, load_s, fired, modify_s, refired);
   // Like the CLIPS driver (which never destroys its environment), leave the freeing to process exit:
   // both processes' wall times then end at the same point.
   std::fflush(stdout);

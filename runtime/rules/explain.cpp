@@ -89,7 +89,8 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
             ++pass;
             continue;
           }
-          std::vector<Value> a = t->vals;
+          std::vector<Value> a;
+          bound_values(t, a);
           a.push_back(Value::of_record(fact));
           auto o = ev_.call(p.beta, a);
           if (o.ok() && o.value.u.i)

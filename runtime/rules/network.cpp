@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "runtime/rules/network_internals.h"
+#include "runtime/rules/token_pool.h"
 
 namespace orgos::rules {
 
@@ -13,7 +14,8 @@ using ir::kNone;
 using ir::Record;
 using ir::Value;
 
-Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& ev) : p_(p), m_(m), ev_(ev) {
+Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& ev)
+    : p_(p), m_(m), ev_(ev), pool_(std::make_unique<TokenPool<Token>>()) {
   rules_.resize(p.rules.size());
   for (uint32_t r = 0; r < p.rules.size(); ++r) {
     const ir::RuleIR& rule = p.rules[r];
@@ -43,7 +45,7 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
   // Every rule starts with its empty match in the first node (a rule without patterns never fires).
   ++depth_;
   for (uint32_t r = 0; r < p.rules.size(); ++r) {
-    auto* t = new Token;
+    Token* t = pool_->make();
     t->rule = r;
     t->seq = ++seq_;
     roots_.push_back(t);
@@ -61,10 +63,10 @@ Network::~Network() {
       free_tree(c);
       c = next;
     }
-    delete t;
+    pool_->destroy(t);
   };
   for (Token* r : roots_) free_tree(r);
-  for (Token* t : graveyard_) delete t;
+  for (Token* t : graveyard_) pool_->destroy(t);
 }
 
 // ---------------------------------------------------------------- evaluation
@@ -192,7 +194,7 @@ void Network::update(Record* fact) {
 
 bool Network::beta_ok(Node& n, Token* t, Record* fact) {
   if (n.p->beta == kNone) return true;
-  args_ = t->vals;
+  bound_values(t, args_);
   args_.push_back(Value::of_record(fact));
   return call_bool(n.p->beta, args_, n.rule);
 }
@@ -232,7 +234,8 @@ void Network::left_activate(Node& n, Token* t) {
     t->lkey.clear();
     n.left[t->lkey].emplace(t->seq, t);
     t->in_left = true;
-    auto o = ev_.call(n.p->condition, t->vals);
+    bound_values(t, args_);
+    auto o = ev_.call(n.p->condition, args_);
     if (!o.ok()) {
       errors_.push_back(p_.rules[n.rule].name + " failed: " + o.error->message);
       return;
@@ -240,7 +243,12 @@ void Network::left_activate(Node& n, Token* t) {
     child(t, n, 0, &o.value);
     return;
   }
-  if (!key_of(n.p->keys, true, t->vals, n.rule, t->lkey)) return;
+  if (!n.p->keys.empty()) {
+    bound_values(t, args_);
+    if (!key_of(n.p->keys, true, args_, n.rule, t->lkey)) return;
+  } else {
+    t->lkey.clear();
+  }
   n.left[t->lkey].emplace(t->seq, t);
   t->in_left = true;
   auto it = n.right.find(t->lkey);
@@ -261,22 +269,21 @@ void Network::left_activate(Node& n, Token* t) {
 }
 
 Network::Token* Network::child(Token* parent, Node& n, int64_t fid, const Value* v) {
-  auto* c = new Token;
+  Token* c = pool_->make();
   ++live_tokens_;
   c->parent = parent;
   c->rule = parent->rule;
   c->level = parent->level + 1;
   c->seq = ++seq_;
-  c->vals = parent->vals;
-  c->ids = parent->ids;
   if (n.p->kind == 0) {
-    c->vals.push_back(Value::of_record(facts_[fid].rec));
-    c->ids.push_back(fid);
+    FactInfo& fi = facts_[fid];
+    c->val = Value::of_record(fi.rec);
+    c->bound = true;
     c->fact = fid;
-    facts_[fid].tokens.push_back(c);
+    fi.tokens.push_back(c);
   } else if (n.p->kind == 3) {
-    c->vals.push_back(*v);
-    c->ids.push_back(0);
+    c->val = *v;
+    c->bound = true;
   }
   c->prev_sibling = parent->last_child;
   (parent->last_child ? parent->last_child->next_sibling : parent->first_child) = c;
@@ -347,9 +354,10 @@ void Network::recompute(Node& n) {
   std::sort(toks.begin(), toks.end(), [](Token* a, Token* b) { return a->seq < b->seq; });
   for (Token* t : toks) {
     if (t->dead) continue;
-    auto o = ev_.call(n.p->condition, t->vals);
+    bound_values(t, args_);
+    auto o = ev_.call(n.p->condition, args_);
     if (o.ok() && t->first_child && t->first_child == t->last_child &&
-        std::memcmp(&t->first_child->vals.back(), &o.value, sizeof(Value)) == 0)
+        std::memcmp(&t->first_child->val, &o.value, sizeof(Value)) == 0)
       continue;  // the same value: the matches built on it stand
     remove_children(t);
     if (!o.ok()) {
@@ -363,19 +371,27 @@ void Network::recompute(Node& n) {
 // ---------------------------------------------------------------- agenda, refraction, support
 
 MatchKey Network::key_for(Token* t) const {
+  std::vector<const Token*> chain;
+  for (const Token* p = t; p; p = p->parent)
+    if (p->bound) chain.push_back(p);
   MatchKey k = p_.rules[t->rule].name + ":";
-  for (size_t i = 0; i < t->ids.size(); ++i) {
-    if (i) k += ",";
-    if (t->ids[i])
-      k += std::to_string(t->ids[i]);
+  for (size_t i = chain.size(); i-- > 0;) {
+    if (i + 1 != chain.size()) k += ",";
+    if (chain[i]->fact)
+      k += std::to_string(chain[i]->fact);
     else
-      k += "=" + interp::to_string(t->vals[i]);
+      k += "=" + interp::to_string(chain[i]->val);
   }
   return k;
 }
 
-std::pair<int64_t, uint64_t> Network::agenda_pos(const Token* t) const {
-  return {-p_.rules[t->rule].salience, t->seq};
+void Network::agenda_unlink(Token* t) {
+  AgendaList& l = agenda_[-p_.rules[t->rule].salience];
+  (t->agenda_prev ? t->agenda_prev->agenda_next : l.head) = t->agenda_next;
+  (t->agenda_next ? t->agenda_next->agenda_prev : l.tail) = t->agenda_prev;
+  t->agenda_prev = t->agenda_next = nullptr;
+  t->on_agenda = false;
+  --agenda_count_;
 }
 
 void Network::terminal_add(Token* t) {
@@ -396,51 +412,55 @@ void Network::terminal_add(Token* t) {
     }
   }
   t->on_agenda = true;
-  agenda_.emplace(agenda_pos(t), t);
+  // Appended: t is the newest token (child() numbers it just before), so the list stays in seq order.
+  AgendaList& l = agenda_[-p_.rules[t->rule].salience];
+  t->agenda_prev = l.tail;
+  (l.tail ? l.tail->agenda_next : l.head) = t;
+  l.tail = t;
+  ++agenda_count_;
 }
 
 void Network::terminal_remove(Token* t) {
-  if (t->on_agenda) agenda_.erase(agenda_pos(t));
-  t->on_agenda = false;
+  if (t->on_agenda) agenda_unlink(t);
   if (!t->fired) return;
   MatchKey k = key_for(t);
   if (leaving_[k]++ == 0) leaving_order_.push_back(std::move(k));
 }
 
 bool Network::next(Firing& out) {
-  if (agenda_.empty()) return false;
-  auto it = agenda_.begin();
-  Token* t = it->second;
-  agenda_.erase(it);
-  t->on_agenda = false;
+  if (agenda_count_ == 0) return false;
+  Token* t = nullptr;
+  for (auto& [s, l] : agenda_)
+    if ((t = l.head)) break;
+  agenda_unlink(t);
   t->fired = true;
   out.rule = t->rule;
-  out.facts = t->vals;
+  bound_values(t, out.facts);
   out.key = key_for(t);
   return true;
 }
 
 std::vector<MatchKey> Network::agenda_keys() const {
   std::vector<MatchKey> out;
-  for (auto& [pos, t] : agenda_) out.push_back(key_for(t));
+  for (auto& [s, l] : agenda_)
+    for (Token* t = l.head; t; t = t->agenda_next) out.push_back(key_for(t));
   return out;
 }
 
 void Network::mark_fired(const std::unordered_set<MatchKey>& keys) {
   // A match restored as fired does not fire again; a key whose match is not there yet holds when it is.
   std::unordered_set<MatchKey> absent = keys;
-  for (auto it = agenda_.begin(); it != agenda_.end();) {
-    Token* t = it->second;
-    MatchKey k = key_for(t);
-    if (keys.count(k)) {
-      absent.erase(k);
-      t->on_agenda = false;
-      t->fired = true;
-      it = agenda_.erase(it);
-    } else {
-      ++it;
+  for (auto& [s, l] : agenda_)
+    for (Token* t = l.head; t;) {
+      Token* next = t->agenda_next;
+      MatchKey k = key_for(t);
+      if (keys.count(k)) {
+        absent.erase(k);
+        agenda_unlink(t);
+        t->fired = true;
+      }
+      t = next;
     }
-  }
   restored_.insert(absent.begin(), absent.end());
 }
 
@@ -466,7 +486,7 @@ void Network::reap() {
     supports_.erase(s);
   }
   leaving_order_.clear();
-  for (Token* t : graveyard_) delete t;
+  for (Token* t : graveyard_) pool_->destroy(t);
   graveyard_.clear();
 }
 

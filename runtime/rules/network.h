@@ -31,6 +31,9 @@
 
 namespace orgos::rules {
 
+template <typename T>
+class TokenPool;
+
 // The identity of one match: the rule and the facts (and accumulated values) it matched. Refraction and
 // logical support are keyed by it. Printable ("rule:12,40").
 using MatchKey = std::string;
@@ -59,7 +62,7 @@ class Network {
   // ---- agenda
   // Takes the next activation (highest salience, then the oldest), marks it fired; false when empty.
   bool next(Firing& out);
-  size_t agenda_size() const { return agenda_.size(); }
+  size_t agenda_size() const { return agenda_count_; }
   // Restores refraction after a restart: these matches do not fire again.
   void mark_fired(const std::unordered_set<MatchKey>& keys);
   std::vector<MatchKey> agenda_keys() const;
@@ -105,7 +108,7 @@ class Network {
   void reap();
   const std::vector<Node*>& candidates(ir::Record* fact);  // into candidates_
   MatchKey key_for(Token* t) const;
-  std::pair<int64_t, uint64_t> agenda_pos(const Token* t) const;  // its place on the agenda
+  void agenda_unlink(Token* t);
 
   const ir::Program& p_;
   const ir::Module& m_;
@@ -122,7 +125,15 @@ class Network {
   std::unordered_map<uint32_t, std::vector<EqIndex>> indexed_;
   std::unordered_map<uint32_t, std::vector<Node*>> readers_;  // fact type → accumulations reading it
   std::unordered_map<int64_t, FactInfo> facts_;
-  std::map<std::pair<int64_t, uint64_t>, Token*> agenda_;  // (-salience, activation order)
+  // The agenda: per salience (key: -salience, so the highest first) an intrusive list of activations in
+  // creation order. A token is appended when it is made, so each list is in activation order; adding and
+  // removing cost no allocation and no tree walk.
+  struct AgendaList {
+    Token *head = nullptr, *tail = nullptr;
+  };
+  std::map<int64_t, AgendaList> agenda_;
+  size_t agenda_count_ = 0;
+  std::unique_ptr<TokenPool<Token>> pool_;  // every token's storage
   // Refraction lives on the full-match token (Token::fired), so a firing touches no map. Keys are
   // looked up only across a change: the fired matches whose token went during the current outermost
   // change (an update retracts and re-inserts; a match that comes back keeps its refraction), and the

@@ -1,5 +1,6 @@
 // The match network's memories (network.h), shared by its implementation and the explanations.
 #pragma once
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -63,16 +64,29 @@ struct Network::Token {
   Token* parent = nullptr;
   uint32_t rule = 0, level = 0;  // patterns 0..level-1 are matched
   uint64_t seq = 0;
-  std::vector<Value> vals;   // the rule's parameters bound so far
-  std::vector<int64_t> ids;  // per parameter: the fact id (0 for an accumulation)
-  int64_t fact = 0;          // the fact this level bound (0: none)
-  std::string lkey;          // key in the next node's beta memory
+  // What this level bound (a fact or an accumulated value; `not` and `exists` bind nothing). The rule's
+  // parameters are gathered up the parent chain (bound_values): a copy of them in every token was a heap
+  // block per match and most of a token's size.
+  Value val = Value::none();
+  bool bound = false;
+  int64_t fact = 0;  // the fact this level bound (0: none)
+  std::string lkey;  // key in the next node's beta memory
   bool in_left = false, dead = false, terminal = false, on_agenda = false, fired = false;
   // The children, in creation order, as an intrusive list: a partial match high in the network (a rule's
   // root) can hold one child per fact, and removing one must not cost a scan of its siblings.
   Token *first_child = nullptr, *last_child = nullptr, *prev_sibling = nullptr, *next_sibling = nullptr;
-  bool linked = false;            // in its parent's list
+  bool linked = false;  // in its parent's list
+  // On the agenda: the list of its salience, in activation order (appended as they are created).
+  Token *agenda_prev = nullptr, *agenda_next = nullptr;
   std::vector<int64_t> blockers;  // not/exists: the facts that match it
 };
+
+// The rule's parameters a partial match has bound, in order.
+inline void bound_values(const Network::Token* t, std::vector<Value>& out) {
+  out.clear();
+  for (; t; t = t->parent)
+    if (t->bound) out.push_back(t->val);
+  std::reverse(out.begin(), out.end());
+}
 
 }  // namespace orgos::rules
