@@ -20,7 +20,8 @@ namespace orgos::bundle {
 
 inline constexpr char kMagic[8] = {'O', 'R', 'G', 'B', 'N', 'D', 'L', '\x01'};
 // 6: object code carries decision-table row conditions (orgos_row_<table>_<row>).
-inline constexpr uint32_t kFormatVersion = 6;
+// 7: object code carries the fingerprint of the program it was made for (orgos_ir_fingerprint).
+inline constexpr uint32_t kFormatVersion = 7;
 
 struct Bundle {
   std::string source_hash;         // hex BLAKE2b-256 of the sources and packages (see content_hash)

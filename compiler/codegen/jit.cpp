@@ -135,6 +135,72 @@ void collect_all_fallbacks(const ir::Module& m, std::vector<const Node*>& out) {
       if (r.condition) collect_fallbacks(*r.condition, out);
 }
 
+// A fingerprint of everything the generated code depends on: functions (name, arity, locals) and the shape
+// of every body and row condition (operations, indexes, result kinds, constants). Object code carries it, and
+// load_object refuses code whose fingerprint differs from the program it is asked to run: symbols of the
+// same names from another program would otherwise be called with the wrong frames.
+struct Fingerprint {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bits
+  void add(uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (v >> (8 * i)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  }
+  void add(const std::string& t) {
+    add(t.size());
+    for (unsigned char c : t) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+  }
+  void add(const Node& n) {
+    add(static_cast<uint64_t>(n.op));
+    add(n.index);
+    add(static_cast<uint64_t>(n.type.kind));
+    add(static_cast<uint64_t>(n.agg));
+    add(static_cast<uint64_t>(n.fn));
+    add(n.value.tag);
+    add(n.value.aux);
+    // Constants by value; strings, lists and records are pointers (the text is added below).
+    if (n.value.tag == ir::kTagDec || n.value.tag == ir::kTagMoney) {
+      add(static_cast<uint64_t>(n.value.u.d));
+      add(static_cast<uint64_t>(n.value.u.d >> 64));
+    } else if (n.value.tag != ir::kTagString && n.value.tag != ir::kTagRecord &&
+               n.value.tag != ir::kTagList) {
+      add(static_cast<uint64_t>(n.value.u.i));
+    }
+    add(n.text);
+    add(n.kids.size());
+    for (auto& k : n.kids) {  // some operations leave an optional operand empty
+      add(k ? 1 : 0);
+      if (k) add(*k);
+    }
+  }
+};
+
+uint64_t ir_fingerprint(const ir::Module& m) {
+  Fingerprint f;
+  f.add(m.functions.size());
+  for (const ir::Function& fn : m.functions) {
+    f.add(fn.name);
+    f.add(fn.params.size());
+    f.add(fn.nlocals);
+    if (fn.body) f.add(*fn.body);
+  }
+  f.add(m.tables.size());
+  for (const ir::Table& t : m.tables) {
+    f.add(t.name);
+    f.add(t.inputs.size());
+    f.add(t.rows.size());
+    for (const ir::TableRow& r : t.rows) {
+      f.add(r.condition ? 1 : 0);
+      if (r.condition) f.add(*r.condition);
+    }
+  }
+  return f.h;
+}
+
 std::string row_symbol(size_t table, size_t row) {
   return "orgos_row_" + std::to_string(table) + "_" + std::to_string(row);
 }
@@ -715,6 +781,9 @@ std::optional<std::vector<uint8_t>> emit_object(const ir::Module& m, const JitOp
   for (size_t t = 0; t < m.tables.size(); ++t)
     for (size_t r = 0; r < m.tables[t].rows.size(); ++r)
       if (m.tables[t].rows[r].condition) g.define_row(t, r);
+  new llvm::GlobalVariable(mod, llvm::Type::getInt64Ty(ctx), true, llvm::GlobalValue::ExternalLinkage,
+                           llvm::ConstantInt::get(llvm::Type::getInt64Ty(ctx), ir_fingerprint(m)),
+                           "orgos_ir_fingerprint");
   std::string verify;
   llvm::raw_string_ostream vos(verify);
   if (llvm::verifyModule(mod, &vos)) return fail("generated code does not verify: " + vos.str());
@@ -791,6 +860,10 @@ std::shared_ptr<const interp::NativeCode> load_object(const ir::Module& m, const
   if (auto e = jd.define(llvm::orc::absoluteSymbols(std::move(support)))) return fail(message(std::move(e)));
   if (auto e = (*jit)->addObjectFile(std::move(buffer))) return fail(message(std::move(e)));
 
+  auto fp = (*jit)->lookup("orgos_ir_fingerprint");
+  if (!fp) return fail("the object code carries no program fingerprint: " + message(fp.takeError()));
+  if (*fp->toPtr<const uint64_t*>() != ir_fingerprint(m))
+    return fail("the object code was made for another program (its fingerprint differs from this one's)");
   auto code = std::make_shared<interp::NativeCode>();
   collect_all_fallbacks(m, code->nodes);
   code->functions.resize(m.functions.size(), nullptr);
