@@ -89,6 +89,17 @@ std::string audit_hash(const AuditEntry& e) {
   return hex;
 }
 
+// Not named `bind`: with a non-const std::string argument, argument-dependent lookup prefers std::bind,
+// which binds nothing and leaves the column NULL.
+namespace {
+void bind_value(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+void bind_value(sqlite3_stmt* s, int i, int64_t v) {
+  sqlite3_bind_int64(s, i, v);
+}
+}  // namespace
+
 Store::Store(const std::string& path, bool synchronous_full) {
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
@@ -189,6 +200,7 @@ void Store::commit() {
 }
 
 void Store::rollback() {
+  audit_tail_.reset();
   if (!in_batch_) return;
   // In a group, only this input's changes go; the inputs before it in the group stay.
   exec(in_group_ ? "ROLLBACK TO input; RELEASE input" : "ROLLBACK");
@@ -205,20 +217,26 @@ void Store::begin_group() {
 void Store::commit_group() {
   if (!in_group_) return;
   commit();
-  exec("COMMIT");
+  try {
+    exec("COMMIT");
+  } catch (...) {
+    audit_tail_.reset();  // the transaction may be gone with its entries
+    throw;
+  }
   in_group_ = false;
 }
 
 bool Store::append_input(Input& in) {
   sqlite3_stmt* s = append_input_;
   sqlite3_reset(s);
-  sqlite3_bind_text(s, 1, in.kind.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, in.key.c_str(), -1, SQLITE_TRANSIENT);
+  bind_value(s, 1, in.kind);
+  bind_value(s, 2, in.key);
   sqlite3_bind_int64(s, 3, in.at);
-  sqlite3_bind_text(s, 4, in.actor.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 5, in.payload.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(s) != SQLITE_DONE)
-    throw StoreError(std::string("cannot log input: ") + sqlite3_errmsg(db_));
+  bind_value(s, 4, in.actor);
+  bind_value(s, 5, in.payload);
+  int rc = sqlite3_step(s);
+  sqlite3_clear_bindings(s);  // the bound text is the caller's
+  if (rc != SQLITE_DONE) throw StoreError(std::string("cannot log input: ") + sqlite3_errmsg(db_));
   if (sqlite3_changes(db_) == 0) return false;
   in.seq = sqlite3_last_insert_rowid(db_);
   return true;
@@ -300,15 +318,6 @@ void Store::put(const std::string& table, int64_t id, const std::string& json) {
   if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
 }
 
-namespace {
-void bind(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-void bind(sqlite3_stmt* s, int i, int64_t v) {
-  sqlite3_bind_int64(s, i, v);
-}
-}  // namespace
-
 void Store::put_instance(const InstanceRow& r) {
   sqlite3_stmt*& s = cache_["put_instance"];
   if (!s)
@@ -317,21 +326,21 @@ void Store::put_instance(const InstanceRow& r) {
         "started_at, ended_at, deadline_timer, tokens, forks, compensations, frame) "
         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   sqlite3_reset(s);
-  bind(s, 1, r.id);
-  bind(s, 2, r.process);
-  bind(s, 3, r.version);
-  bind(s, 4, r.status);
-  bind(s, 5, r.phase);
-  bind(s, 6, r.error);
-  bind(s, 7, r.parent);
-  bind(s, 8, r.parent_token);
-  bind(s, 9, r.started_at);
-  bind(s, 10, r.ended_at);
-  bind(s, 11, r.deadline_timer);
-  bind(s, 12, r.tokens);
-  bind(s, 13, r.forks);
-  bind(s, 14, r.compensations);
-  bind(s, 15, r.frame);
+  bind_value(s, 1, r.id);
+  bind_value(s, 2, r.process);
+  bind_value(s, 3, r.version);
+  bind_value(s, 4, r.status);
+  bind_value(s, 5, r.phase);
+  bind_value(s, 6, r.error);
+  bind_value(s, 7, r.parent);
+  bind_value(s, 8, r.parent_token);
+  bind_value(s, 9, r.started_at);
+  bind_value(s, 10, r.ended_at);
+  bind_value(s, 11, r.deadline_timer);
+  bind_value(s, 12, r.tokens);
+  bind_value(s, 13, r.forks);
+  bind_value(s, 14, r.compensations);
+  bind_value(s, 15, r.frame);
   int rc = sqlite3_step(s);
   sqlite3_clear_bindings(s);  // the bound text is the caller's: do not keep pointers to it
   if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
@@ -345,20 +354,20 @@ void Store::put_task(const TaskRow& r) {
         "approval, "
         "outcomes, decisions, timer, due) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   sqlite3_reset(s);
-  bind(s, 1, r.id);
-  bind(s, 2, r.instance);
-  bind(s, 3, r.token);
-  bind(s, 4, r.step);
-  bind(s, 5, r.name);
-  bind(s, 6, r.role);
-  bind(s, 7, r.unit);
-  bind(s, 8, r.status);
-  bind(s, 9, r.claimed_by);
-  bind(s, 10, static_cast<int64_t>(r.approval));
-  bind(s, 11, r.outcomes);
-  bind(s, 12, r.decisions);
-  bind(s, 13, r.timer);
-  bind(s, 14, r.due);
+  bind_value(s, 1, r.id);
+  bind_value(s, 2, r.instance);
+  bind_value(s, 3, r.token);
+  bind_value(s, 4, r.step);
+  bind_value(s, 5, r.name);
+  bind_value(s, 6, r.role);
+  bind_value(s, 7, r.unit);
+  bind_value(s, 8, r.status);
+  bind_value(s, 9, r.claimed_by);
+  bind_value(s, 10, static_cast<int64_t>(r.approval));
+  bind_value(s, 11, r.outcomes);
+  bind_value(s, 12, r.decisions);
+  bind_value(s, 13, r.timer);
+  bind_value(s, 14, r.due);
   int rc = sqlite3_step(s);
   sqlite3_clear_bindings(s);
   if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
@@ -369,12 +378,12 @@ void Store::put_timer(const TimerRow& r) {
   if (!s)
     s = prepare("INSERT OR REPLACE INTO timer(id, due, instance, token, task, kind) VALUES(?,?,?,?,?,?)");
   sqlite3_reset(s);
-  bind(s, 1, r.id);
-  bind(s, 2, r.due);
-  bind(s, 3, r.instance);
-  bind(s, 4, r.token);
-  bind(s, 5, r.task);
-  bind(s, 6, r.kind);
+  bind_value(s, 1, r.id);
+  bind_value(s, 2, r.due);
+  bind_value(s, 3, r.instance);
+  bind_value(s, 4, r.token);
+  bind_value(s, 5, r.task);
+  bind_value(s, 6, r.kind);
   int rc = sqlite3_step(s);
   sqlite3_clear_bindings(s);
   if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
@@ -522,14 +531,17 @@ std::optional<std::vector<uint8_t>> Store::bundle(const std::string& hash) {
 }
 
 void Store::append_audit(AuditEntry& e) {
-  sqlite3_reset(last_audit_);
-  e.seq = 1;
-  e.prev_hash = std::string(64, '0');
-  if (sqlite3_step(last_audit_) == SQLITE_ROW) {
-    e.seq = sqlite3_column_int64(last_audit_, 0) + 1;
-    e.prev_hash = col(last_audit_, 1);
+  // The chain's last entry is remembered between appends (forgotten on every rollback), not selected each
+  // time.
+  if (!audit_tail_) {
+    sqlite3_reset(last_audit_);
+    audit_tail_ = std::make_pair(int64_t{0}, std::string(64, '0'));
+    if (sqlite3_step(last_audit_) == SQLITE_ROW)
+      audit_tail_ = std::make_pair(sqlite3_column_int64(last_audit_, 0), col(last_audit_, 1));
+    sqlite3_reset(last_audit_);
   }
-  sqlite3_reset(last_audit_);
+  e.seq = audit_tail_->first + 1;
+  e.prev_hash = audit_tail_->second;
   e.hash = audit_hash(e);
   sqlite3_stmt* s = append_audit_;
   sqlite3_reset(s);
@@ -538,8 +550,14 @@ void Store::append_audit(AuditEntry& e) {
   int i = 3;
   for (const std::string* f :
        {&e.actor, &e.action, &e.resource, &e.decision, &e.reason, &e.prev_hash, &e.hash})
-    sqlite3_bind_text(s, i++, f->c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+    sqlite3_bind_text(s, i++, f->data(), static_cast<int>(f->size()), SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  sqlite3_clear_bindings(s);
+  if (rc != SQLITE_DONE) {
+    audit_tail_.reset();
+    throw StoreError(sqlite3_errmsg(db_));
+  }
+  audit_tail_ = std::make_pair(e.seq, e.hash);
 }
 
 std::vector<AuditEntry> Store::audit_entries() {

@@ -133,8 +133,9 @@ class Store {
   sqlite3* db_ = nullptr;
   bool in_batch_ = false;
   bool in_group_ = false;
-  std::vector<sqlite3_stmt*> stmts_;            // every prepared statement, finalized on close
-  std::map<std::string, sqlite3_stmt*> cache_;  // statements prepared on first use, by SQL
+  std::vector<sqlite3_stmt*> stmts_;                           // every prepared statement, finalized on close
+  std::map<std::string, sqlite3_stmt*> cache_;                 // statements prepared on first use, by SQL
+  std::optional<std::pair<int64_t, std::string>> audit_tail_;  // seq and hash of the chain's last entry
   sqlite3_stmt *append_input_ = nullptr, *has_input_ = nullptr, *put_meta_ = nullptr, *get_meta_ = nullptr,
                *put_entity_ = nullptr, *erase_entity_ = nullptr, *append_audit_ = nullptr,
                *last_audit_ = nullptr;
