@@ -1357,7 +1357,9 @@ struct Engine::Impl {
     // next_id alone. (reload() forgets what was written, since a rollback may have undone it.)
     if (self.clock_ != persisted_clock)
       store.put_meta("clock", std::to_string(persisted_clock = self.clock_));
-    if (next_id != persisted_next_id) store.put_meta("next_id", std::to_string(persisted_next_id = next_id));
+    // In a group the counter is written once, when the group commits (Engine::commit_group): a crash loses
+    // the whole group anyway, and an input undone inside it restores the counter from apply().
+    if (!store.in_group()) flush_next_id();
     dirty_records.clear();
     dirty_instances.clear();
     dirty_tasks.clear();
@@ -1462,6 +1464,10 @@ struct Engine::Impl {
     malloc_trim(0);
   }
 
+  void flush_next_id() {
+    if (next_id != persisted_next_id) store.put_meta("next_id", std::to_string(persisted_next_id = next_id));
+  }
+
   void load_events() {
     if (events_loaded) return;
     Use use(*this, current);
@@ -1490,6 +1496,7 @@ struct Engine::Impl {
       return o;
     }
     store.begin();
+    const int64_t ids_at_start = next_id;  // restored if the input is undone (see persist)
     try {
       in.at = self.clock_;
       store.append_input(in);
@@ -1509,10 +1516,12 @@ struct Engine::Impl {
     } catch (const RuleRunaway& r) {
       store.rollback();
       reload();
+      next_id = ids_at_start;
       return Outcome{false, false, r.message, 0};
     } catch (...) {
       store.rollback();
       reload();
+      next_id = ids_at_start;
       throw;
     }
   }
@@ -1852,6 +1861,7 @@ void Engine::begin_group() {
 }
 
 void Engine::commit_group() {
+  if (impl_->store.in_group()) impl_->flush_next_id();
   impl_->store.commit_group();
 }
 
