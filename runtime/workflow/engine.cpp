@@ -1288,7 +1288,7 @@ struct Engine::Impl {
       forks.push_back(json::array({f.id, f.parent, f.join, f.needed, f.arrived}));
     r.forks = forks.dump();
     r.compensations = json(inst.compensations).dump();
-    r.frame = CODEC()->to_json(Value::of_record(frame_of(inst)), IType::of(Kind::Rec)).dump();
+    CODEC()->write_json(Value::of_record(frame_of(inst)), IType::of(Kind::Rec), r.frame);
     return r;
   }
 

@@ -1,5 +1,7 @@
 #include "runtime/workflow/value_codec.h"
 
+#include <algorithm>
+
 #include "compiler/syntax/literal.h"
 
 namespace orgos::workflow {
@@ -60,6 +62,70 @@ json ValueCodec::to_json(const Value& v, const IType& t) const {
     }
   }
   return nullptr;
+}
+
+const std::vector<size_t>& ValueCodec::sorted_fields(uint32_t layout) const {
+  if (sorted_.size() < m_.layouts.size()) sorted_.resize(m_.layouts.size());
+  std::vector<size_t>& order = sorted_[layout];
+  const RecordLayout& l = m_.layouts[layout];
+  if (order.empty() && !l.fields.empty()) {
+    std::vector<size_t> all(l.fields.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    std::stable_sort(all.begin(), all.end(), [&](size_t a, size_t b) { return l.fields[a] < l.fields[b]; });
+    // A frame may hold two variables of one name (loops in different blocks): the document keeps the last.
+    for (size_t k = 0; k < all.size(); ++k)
+      if (k + 1 == all.size() || l.fields[all[k + 1]] != l.fields[all[k]]) order.push_back(all[k]);
+  }
+  return order;
+}
+
+void ValueCodec::write_json(const Value& v, const IType& t, std::string& out) const {
+  if (v.is_none()) {
+    out += "null";
+    return;
+  }
+  if (v.tag == kTagInt) {
+    out += std::to_string(v.u.i);
+    return;
+  }
+  if (v.tag == kTagBool) {
+    out += v.u.i ? "true" : "false";
+    return;
+  }
+  if (v.tag == kTagList) {
+    IType et = t.elem ? *t.elem : IType{};
+    out += '[';
+    for (uint32_t i = 0; i < v.u.l->len; ++i) {
+      if (i) out += ',';
+      write_json(v.u.l->items[i], et, out);
+    }
+    out += ']';
+    return;
+  }
+  const Record* r = v.tag == kTagRecord ? v.u.r : nullptr;
+  bool named = r && (r->type_id == 0 || r->type_id == 1) && r->nslots > 0 && r->slots[0].tag == kTagString;
+  if (!r || named || r->type_id >= m_.layouts.size()) {
+    out += to_json(v, t).dump();  // a leaf (or a unit or person, written by name): the document's own text
+    return;
+  }
+  // Keys in std::map order, as the document has them: "$id" < "$type" < field names (letters, digits, _).
+  const RecordLayout& l = m_.layouts[r->type_id];
+  out += '{';
+  if (r->id) {
+    out += "\"$id\":";
+    out += std::to_string(r->id);
+    out += ',';
+  }
+  out += "\"$type\":";
+  out += json(l.name).dump();
+  for (size_t i : sorted_fields(r->type_id)) {
+    if (i >= r->nslots) continue;
+    out += ',';
+    out += json(l.fields[i]).dump();
+    out += ':';
+    write_json(r->slots[i], i < l.types.size() ? l.types[i] : IType{}, out);
+  }
+  out += '}';
 }
 
 Record* ValueCodec::record_from_json(const json& j, uint32_t layout, std::string& error,

@@ -31,6 +31,10 @@ class ValueCodec {
       : m_(m), arena_(arena), r_(std::move(r)) {}
 
   json to_json(const ir::Value& v, const ir::IType& t) const;
+  // Appends exactly to_json(v, t).dump() to `out`, without building the document: records and lists are
+  // written directly (fields in the document's sorted key order), leaves through to_json. The engine writes
+  // every changed instance's frame this way at every step.
+  void write_json(const ir::Value& v, const ir::IType& t, std::string& out) const;
   // Reads `j` as a value of type `t`; on bad input sets `error` (what and where) and returns none.
   ir::Value from_json(const json& j, const ir::IType& t, std::string& error, const std::string& where) const;
   // A record of layout `layout` from an object of named fields; missing optional fields are none.
@@ -38,9 +42,12 @@ class ValueCodec {
                                const std::string& where) const;
 
  private:
+  const std::vector<size_t>& sorted_fields(uint32_t layout) const;
+
   const ir::Module& m_;
   interp::Arena& arena_;
   Resolver r_;
+  mutable std::vector<std::vector<size_t>> sorted_;  // per layout: field indexes in key order
 };
 
 }  // namespace orgos::workflow

@@ -2,6 +2,7 @@
 // decide approvals under roles and policies, timers fire, and the same inputs always give the same
 // trace — uninterrupted, after reopening the store, and when replayed from the log.
 #include "runtime/workflow/engine.h"
+#include "runtime/workflow/value_codec.h"
 
 #include <gtest/gtest.h>
 
@@ -624,4 +625,59 @@ TEST(EngineSemantics, AnInputUndoneInsideAGroupLeavesIdsAsWithoutOne) {
   play(grouped, true);
   EXPECT_EQ(grouped.text(), plain.text());
   EXPECT_NE(plain.text().find("start Write #"), std::string::npos) << plain.text();
+}
+
+// The engine writes frames with ValueCodec::write_json, which must give exactly the text of the JSON
+// document (to_json(...).dump()): nested records with and without ids, lists, money, dates, durations, enums,
+// strings that need escaping, none — and a layout with two fields of one name (two loops' variables), where
+// the document keeps the last.
+TEST(ValueCodec, WrittenTextIsTheDocumentsText) {
+  auto c = driver::check_text("codec.org",
+                              "enum Tier { basic, gold }\n"
+                              "record Line { item: String  qty: Int  price: Money<USD> }\n"
+                              "record Order { number: String  lines: List<Line>  due: Date  grace: Duration\n"
+                              "  tier: Tier  note: String?  rush: Bool  ratio: Decimal }\n");
+  ASSERT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
+  ir::Module m = std::move(ir::lower(*c).module);
+  uint32_t order = 0;
+  for (uint32_t i = 0; i < m.layouts.size(); ++i)
+    if (m.layouts[i].name == "Order") order = i;
+  interp::Arena arena;
+  workflow::ValueCodec codec(m, arena, {});
+  std::string err;
+  json doc = {{"number", "PO-\"7\"\n\ttab"},
+              {"lines", json::array({{{"item", "dock é"}, {"qty", 2}, {"price", "200 USD"}},
+                                     {{"item", "pen"}, {"qty", 10}, {"price", "1.25 USD"}}})},
+              {"due", "2026-03-01"},
+              {"grace", "3d"},
+              {"tier", "gold"},
+              {"note", nullptr},
+              {"rush", true},
+              {"ratio", "0.125"}};
+  ir::Record* r = codec.record_from_json(doc, order, err, "order");
+  ASSERT_NE(r, nullptr) << err;
+  auto same = [&](const ir::Value& v) {
+    std::string text;
+    codec.write_json(v, ir::IType::of(ir::Kind::Rec), text);
+    EXPECT_EQ(text, codec.to_json(v, ir::IType::of(ir::Kind::Rec)).dump());
+  };
+  same(ir::Value::of_record(r));
+  r->id = 42;  // a stored record carries its id
+  same(ir::Value::of_record(r));
+  // Two fields named `l` (a frame of two loops): the document keeps the last one's value.
+  ir::RecordLayout dup;
+  dup.name = "P.frame";
+  dup.fields = {"l", "a", "l"};
+  dup.types = {ir::IType::of(ir::Kind::Int), ir::IType::of(ir::Kind::Int), ir::IType::of(ir::Kind::Int)};
+  dup.defaults = {ir::kNone, ir::kNone, ir::kNone};
+  m.layouts.push_back(dup);
+  workflow::ValueCodec codec2(m, arena, {});
+  ir::Record* f = arena.record(static_cast<uint32_t>(m.layouts.size() - 1), 3);
+  f->slots[0] = ir::Value::of_int(1);
+  f->slots[1] = ir::Value::of_int(2);
+  f->slots[2] = ir::Value::of_int(3);
+  std::string text;
+  codec2.write_json(ir::Value::of_record(f), ir::IType::of(ir::Kind::Rec), text);
+  EXPECT_EQ(text, codec2.to_json(ir::Value::of_record(f), ir::IType::of(ir::Kind::Rec)).dump());
+  EXPECT_EQ(text, R"({"$type":"P.frame","a":2,"l":3})");
 }
