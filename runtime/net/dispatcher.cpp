@@ -1,25 +1,13 @@
 #include "runtime/net/dispatcher.h"
 
+#include "runtime/workflow/views_json.h"
+
 #include <sodium.h>
 
 #include <algorithm>
 #include <stdexcept>
 
 namespace orgos::net {
-
-json task_json(const workflow::TaskView& t) {
-  return {{"id", t.id},
-          {"instance", t.instance},
-          {"process", t.process},
-          {"name", t.name},
-          {"role", t.role},
-          {"unit", t.unit},
-          {"status", t.status},
-          {"claimed_by", t.claimed_by},
-          {"approval", t.approval},
-          {"outcomes", t.outcomes},
-          {"due", t.due}};
-}
 
 std::string Dispatcher::key_of(const Request& r) {
   if (r.body.contains("key")) return r.body["key"];
@@ -103,29 +91,17 @@ json Dispatcher::handle(const Request& r, const std::string& actor) {
   if (v == "tasks.claim" || v == "tasks.complete" || v == "approvals.decide") return task_command(r, actor);
   if (v == "tasks.list") {
     json a = json::array();
-    for (auto& t : e_.tasks(!r.body.value("all", false))) a.push_back(task_json(t));
+    for (auto& t : e_.tasks(!r.body.value("all", false))) a.push_back(t);
     return ok_reply(r.id, a);
   }
   if (v == "instances.list") {
     json a = json::array();
-    for (auto& i : e_.instances())
-      a.push_back({{"id", i.id},
-                   {"process", i.process},
-                   {"status", i.status},
-                   {"error", i.error},
-                   {"started_at", i.started_at},
-                   {"ended_at", i.ended_at}});
+    for (auto& i : e_.instances()) a.push_back(i);
     return ok_reply(r.id, a);
   }
   if (v == "metrics.get") {
     json a = json::array();
-    for (auto& k : e_.kpis())
-      a.push_back({{"name", k.name},
-                   {"value", k.value},
-                   {"target", k.target},
-                   {"verdict", k.verdict},
-                   {"warn", k.warn},
-                   {"alert", k.alert}});
+    for (auto& k : e_.kpis()) a.push_back(k);
     return ok_reply(r.id, a);
   }
   return error_reply(r.id, Code::UnknownVerb, "`" + v + "` is not served here");

@@ -24,6 +24,4 @@ class Dispatcher {
   workflow::Engine& e_;
 };
 
-json task_json(const workflow::TaskView& t);
-
 }  // namespace orgos::net

@@ -98,6 +98,21 @@ void bind_value(sqlite3_stmt* s, int i, const std::string& v) {
 void bind_value(sqlite3_stmt* s, int i, int64_t v) {
   sqlite3_bind_int64(s, i, v);
 }
+void bind_value(sqlite3_stmt* s, int i, bool v) {
+  sqlite3_bind_int64(s, i, v ? 1 : 0);
+}
+
+// Runs a prepared write with `values` bound to its parameters in order. The text is the caller's, bound
+// without a copy, so the bindings are cleared before returning.
+template <typename... V>
+void run_write(sqlite3* db, sqlite3_stmt* s, const V&... values) {
+  sqlite3_reset(s);
+  int i = 0;
+  (bind_value(s, ++i, values), ...);
+  int rc = sqlite3_step(s);
+  sqlite3_clear_bindings(s);
+  if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db));
+}
 }  // namespace
 
 Store::Store(const std::string& path, bool synchronous_full) {
@@ -142,7 +157,6 @@ Store::Store(const std::string& path, bool synchronous_full) {
     throw StoreError("`" + path + "` cannot be used as an OrgOS store: " + e.what());
   }
   append_input_ = prepare("INSERT OR IGNORE INTO input_log(kind, key, at, actor, payload) VALUES(?,?,?,?,?)");
-  has_input_ = prepare("SELECT 1 FROM input_log WHERE key = ?");
   put_meta_ = prepare(
       "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   get_meta_ = prepare("SELECT value FROM meta WHERE key = ?");
@@ -227,16 +241,11 @@ void Store::commit_group() {
 }
 
 bool Store::append_input(Input& in) {
-  sqlite3_stmt* s = append_input_;
-  sqlite3_reset(s);
-  bind_value(s, 1, in.kind);
-  bind_value(s, 2, in.key);
-  sqlite3_bind_int64(s, 3, in.at);
-  bind_value(s, 4, in.actor);
-  bind_value(s, 5, in.payload);
-  int rc = sqlite3_step(s);
-  sqlite3_clear_bindings(s);  // the bound text is the caller's
-  if (rc != SQLITE_DONE) throw StoreError(std::string("cannot log input: ") + sqlite3_errmsg(db_));
+  try {
+    run_write(db_, append_input_, in.kind, in.key, in.at, in.actor, in.payload);
+  } catch (const StoreError& e) {
+    throw StoreError(std::string("cannot log input: ") + e.what());
+  }
   if (sqlite3_changes(db_) == 0) return false;
   in.seq = sqlite3_last_insert_rowid(db_);
   return true;
@@ -258,12 +267,6 @@ std::optional<std::string> Store::input_result(const std::string& key) {
   sqlite3_bind_text(s, 1, key.c_str(), -1, SQLITE_TRANSIENT);
   if (sqlite3_step(s) != SQLITE_ROW) return std::nullopt;
   return col(s, 0);
-}
-
-bool Store::has_input(const std::string& key) {
-  sqlite3_reset(has_input_);
-  sqlite3_bind_text(has_input_, 1, key.c_str(), -1, SQLITE_TRANSIENT);
-  return sqlite3_step(has_input_) == SQLITE_ROW;
 }
 
 std::vector<Input> Store::inputs_after(int64_t seq, int64_t limit) {
@@ -325,25 +328,8 @@ void Store::put_instance(const InstanceRow& r) {
         "INSERT OR REPLACE INTO instance(id, process, version, status, phase, error, parent, parent_token, "
         "started_at, ended_at, deadline_timer, tokens, forks, compensations, frame) "
         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  sqlite3_reset(s);
-  bind_value(s, 1, r.id);
-  bind_value(s, 2, r.process);
-  bind_value(s, 3, r.version);
-  bind_value(s, 4, r.status);
-  bind_value(s, 5, r.phase);
-  bind_value(s, 6, r.error);
-  bind_value(s, 7, r.parent);
-  bind_value(s, 8, r.parent_token);
-  bind_value(s, 9, r.started_at);
-  bind_value(s, 10, r.ended_at);
-  bind_value(s, 11, r.deadline_timer);
-  bind_value(s, 12, r.tokens);
-  bind_value(s, 13, r.forks);
-  bind_value(s, 14, r.compensations);
-  bind_value(s, 15, r.frame);
-  int rc = sqlite3_step(s);
-  sqlite3_clear_bindings(s);  // the bound text is the caller's: do not keep pointers to it
-  if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+  run_write(db_, s, r.id, r.process, r.version, r.status, r.phase, r.error, r.parent, r.parent_token,
+            r.started_at, r.ended_at, r.deadline_timer, r.tokens, r.forks, r.compensations, r.frame);
 }
 
 void Store::put_task(const TaskRow& r) {
@@ -353,40 +339,15 @@ void Store::put_task(const TaskRow& r) {
         "INSERT OR REPLACE INTO task(id, instance, token, step, name, role, unit, status, claimed_by, "
         "approval, "
         "outcomes, decisions, timer, due) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  sqlite3_reset(s);
-  bind_value(s, 1, r.id);
-  bind_value(s, 2, r.instance);
-  bind_value(s, 3, r.token);
-  bind_value(s, 4, r.step);
-  bind_value(s, 5, r.name);
-  bind_value(s, 6, r.role);
-  bind_value(s, 7, r.unit);
-  bind_value(s, 8, r.status);
-  bind_value(s, 9, r.claimed_by);
-  bind_value(s, 10, static_cast<int64_t>(r.approval));
-  bind_value(s, 11, r.outcomes);
-  bind_value(s, 12, r.decisions);
-  bind_value(s, 13, r.timer);
-  bind_value(s, 14, r.due);
-  int rc = sqlite3_step(s);
-  sqlite3_clear_bindings(s);
-  if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+  run_write(db_, s, r.id, r.instance, r.token, r.step, r.name, r.role, r.unit, r.status, r.claimed_by,
+            r.approval, r.outcomes, r.decisions, r.timer, r.due);
 }
 
 void Store::put_timer(const TimerRow& r) {
   sqlite3_stmt*& s = cache_["put_timer"];
   if (!s)
     s = prepare("INSERT OR REPLACE INTO timer(id, due, instance, token, task, kind) VALUES(?,?,?,?,?,?)");
-  sqlite3_reset(s);
-  bind_value(s, 1, r.id);
-  bind_value(s, 2, r.due);
-  bind_value(s, 3, r.instance);
-  bind_value(s, 4, r.token);
-  bind_value(s, 5, r.task);
-  bind_value(s, 6, r.kind);
-  int rc = sqlite3_step(s);
-  sqlite3_clear_bindings(s);
-  if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+  run_write(db_, s, r.id, r.due, r.instance, r.token, r.task, r.kind);
 }
 
 void Store::for_each_instance(const std::function<void(const InstanceRow&)>& fn) {
@@ -543,19 +504,12 @@ void Store::append_audit(AuditEntry& e) {
   e.seq = audit_tail_->first + 1;
   e.prev_hash = audit_tail_->second;
   e.hash = audit_hash(e);
-  sqlite3_stmt* s = append_audit_;
-  sqlite3_reset(s);
-  sqlite3_bind_int64(s, 1, e.seq);
-  sqlite3_bind_int64(s, 2, e.at);
-  int i = 3;
-  for (const std::string* f :
-       {&e.actor, &e.action, &e.resource, &e.decision, &e.reason, &e.prev_hash, &e.hash})
-    sqlite3_bind_text(s, i++, f->data(), static_cast<int>(f->size()), SQLITE_STATIC);
-  int rc = sqlite3_step(s);
-  sqlite3_clear_bindings(s);
-  if (rc != SQLITE_DONE) {
+  try {
+    run_write(db_, append_audit_, e.seq, e.at, e.actor, e.action, e.resource, e.decision, e.reason,
+              e.prev_hash, e.hash);
+  } catch (const StoreError&) {
     audit_tail_.reset();
-    throw StoreError(sqlite3_errmsg(db_));
+    throw;
   }
   audit_tail_ = std::make_pair(e.seq, e.hash);
 }

@@ -83,7 +83,6 @@ class Store {
   // ---- input log
   // Appends an input; false (and nothing written) if its key is already logged: exactly-once ingestion.
   bool append_input(Input& in);
-  bool has_input(const std::string& key);
   // What applying a logged input gave: "" when it was accepted, else why it was refused.
   void set_input_result(int64_t seq, const std::string& result);
   std::optional<std::string> input_result(const std::string& key);
@@ -136,8 +135,7 @@ class Store {
   std::vector<sqlite3_stmt*> stmts_;                           // every prepared statement, finalized on close
   std::map<std::string, sqlite3_stmt*> cache_;                 // statements prepared on first use, by SQL
   std::optional<std::pair<int64_t, std::string>> audit_tail_;  // seq and hash of the chain's last entry
-  sqlite3_stmt *append_input_ = nullptr, *has_input_ = nullptr, *put_meta_ = nullptr, *get_meta_ = nullptr,
-               *put_entity_ = nullptr, *erase_entity_ = nullptr, *append_audit_ = nullptr,
+  sqlite3_stmt *append_input_ = nullptr, *put_meta_ = nullptr, *get_meta_ = nullptr, *append_audit_ = nullptr,
                *last_audit_ = nullptr;
 };
 

@@ -1464,6 +1464,22 @@ struct Engine::Impl {
     malloc_trim(0);
   }
 
+  // The task a command is about, if it exists and is open; otherwise null, with the refusal in `refused`
+  // (`noun` names it in the message: "task" or "approval").
+  Task* open_task(int64_t id, const char* noun, Outcome& refused) {
+    auto it = tasks.find(id);
+    if (it == tasks.end()) {
+      refused = Outcome{false, false, "no task #" + std::to_string(id), 0};
+      return nullptr;
+    }
+    if (it->second.status != "open") {
+      refused = Outcome{false, false,
+                        std::string(noun) + " #" + std::to_string(id) + " is " + it->second.status, 0};
+      return nullptr;
+    }
+    return &it->second;
+  }
+
   void flush_next_id() {
     if (next_id != persisted_next_id) store.put_meta("next_id", std::to_string(persisted_next_id = next_id));
   }
@@ -1922,11 +1938,10 @@ Outcome Engine::start(const std::string& process, const json& args, const std::s
 Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const std::string& outcome,
                               const json& data, const std::string& key) {
   auto& I = *impl_;
-  auto it = I.tasks.find(task);
-  if (it == I.tasks.end()) return Outcome{false, false, "no task #" + std::to_string(task), 0};
-  Task& tk = it->second;
-  if (tk.status != "open")
-    return Outcome{false, false, "task #" + std::to_string(task) + " is " + tk.status, 0};
+  Outcome refused;
+  Task* open = I.open_task(task, "task", refused);
+  if (!open) return refused;
+  Task& tk = *open;
   if (tk.approval)
     return Outcome{false, false, "task #" + std::to_string(task) + " is an approval: use decide", 0};
   if (!tk.claimed_by.empty() && tk.claimed_by != actor_id)
@@ -1984,11 +1999,10 @@ Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const s
 
 Outcome Engine::claim_task(int64_t task, const std::string& actor_id, const std::string& key) {
   auto& I = *impl_;
-  auto it = I.tasks.find(task);
-  if (it == I.tasks.end()) return Outcome{false, false, "no task #" + std::to_string(task), 0};
-  Task& tk = it->second;
-  if (tk.status != "open")
-    return Outcome{false, false, "task #" + std::to_string(task) + " is " + tk.status, 0};
+  Outcome refused;
+  Task* open = I.open_task(task, "task", refused);
+  if (!open) return refused;
+  Task& tk = *open;
   if (tk.approval)
     return Outcome{false, false, "task #" + std::to_string(task) + " is an approval: it cannot be claimed",
                    0};
@@ -2012,11 +2026,10 @@ Outcome Engine::claim_task(int64_t task, const std::string& actor_id, const std:
 
 Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, const std::string& key) {
   auto& I = *impl_;
-  auto it = I.tasks.find(task);
-  if (it == I.tasks.end()) return Outcome{false, false, "no task #" + std::to_string(task), 0};
-  Task& tk = it->second;
-  if (tk.status != "open")
-    return Outcome{false, false, "approval #" + std::to_string(task) + " is " + tk.status, 0};
+  Outcome refused;
+  Task* open = I.open_task(task, "approval", refused);
+  if (!open) return refused;
+  Task& tk = *open;
   if (!tk.approval)
     return Outcome{false, false, "task #" + std::to_string(task) + " is not an approval: use complete", 0};
   if (tk.decisions.count(actor_id))

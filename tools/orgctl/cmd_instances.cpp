@@ -10,6 +10,7 @@
 #include "compiler/syntax/literal.h"
 #include "runtime/store/store.h"
 #include "runtime/workflow/engine.h"
+#include "runtime/workflow/views_json.h"
 #include "tools/orgctl/commands.h"
 
 namespace orgctl {
@@ -69,12 +70,7 @@ void register_instances(CLI::App& app) {
     nlohmann::json a = nlohmann::json::array();
     for (auto& i : instances) {
       if (*json_out)
-        a.push_back({{"id", i.id},
-                     {"process", i.process},
-                     {"status", i.status},
-                     {"error", i.error},
-                     {"started_at", i.started_at},
-                     {"ended_at", i.ended_at}});
+        a.push_back(i);
       else
         std::cout << "#" << i.id << "\t" << i.process << "\t" << i.status << "\t" << when(i.started_at)
                   << " → " << when(i.ended_at) << (i.error.empty() ? "" : "\t" + i.error) << "\n";
