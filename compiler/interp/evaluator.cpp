@@ -117,6 +117,26 @@ Outcome Evaluator::call(uint32_t function, const std::vector<Value>& args) {
   return call_reference(function, args);
 }
 
+bool Evaluator::try_fast(uint32_t function, const Value* args, Value& out) {
+  if (native_ && function < native_->functions.size()) {
+    if (NativeFn f = native_->functions[function]) {
+      NativeCtx ctx{this, host_.today, &depth_, native_->nodes.data()};
+      depth_ = 0;
+      if (f(args, &out, &ctx) == kNativeOk) return true;
+      native_error_.reset();
+      return false;
+    }
+  }
+  if (function < guards_.size() && guards_[function]) {
+    auto r = guards_[function]->run(args);
+    if (r != GuardProgram::Result::Bail) {
+      out = Value::of_bool(r == GuardProgram::Result::True);
+      return true;
+    }
+  }
+  return false;
+}
+
 Outcome Evaluator::call_reference(uint32_t function, const std::vector<Value>& args) {
   Outcome out;
   const Function& fn = m_.functions.at(function);

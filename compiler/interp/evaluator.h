@@ -76,6 +76,10 @@ class Evaluator {
   // The tree-walker alone (no fast guards, no native code): the reference for the other two.
   Outcome call_reference(uint32_t function, const std::vector<ir::Value>& args);
   Outcome call_table(uint32_t table, const std::vector<ir::Value>& args);
+  // The hot path for a caller that tests conditions many times over (the rules network): native code,
+  // else the guard fast path, without building an Outcome. False when neither applies or the call
+  // raised: the caller then uses call(), which evaluates (and words any error) the usual way.
+  bool try_fast(uint32_t function, const ir::Value* args, ir::Value& out);
   Arena& arena() { return arena_; }
   // The engine clock moves between calls; `today` reads this.
   void set_today(int64_t days) { host_.today = days; }

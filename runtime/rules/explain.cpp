@@ -30,12 +30,41 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
   const ir::RuleIR& r = p_.rules[rule];
   out.push_back("rule " + r.name + " (salience " + std::to_string(r.salience) + ", " +
                 std::to_string(r.patterns.size()) + " pattern" + (r.patterns.size() == 1 ? "" : "s") + ")");
-  auto fit = facts_.find(fid);
-  if (fit == facts_.end()) {
+  FactSlot* slot = facts_->find(fid);
+  if (!slot) {
     out.push_back("fact #" + std::to_string(fid) + " is not in working memory");
     return out;
   }
-  Record* fact = fit->second.rec;
+  Record* fact = slot->rec;
+  // Facts of a type that pass a pattern's own conditions, counted on demand (alpha memories keep only
+  // what joins need).
+  auto passing = [&](const ir::PatternIR& p) {
+    size_t count = 0;
+    facts_->for_each([&](int64_t, FactSlot* f) {
+      if (f->rec->type_id != p.layout) return;
+      Value one[1] = {Value::of_record(f->rec)};
+      if (p.eq_value != kNone) {
+        auto c = ev_.call(p.eq_value, {});
+        std::string want, have;
+        if (!c.ok() || !encode(c.value, want) || p.eq_slot >= f->rec->nslots ||
+            !encode(f->rec->slots[p.eq_slot], have) || want != have)
+          return;
+      }
+      if (p.alpha != kNone) {
+        auto o = ev_.call(p.alpha, {one[0]});
+        if (!o.ok() || !o.value.u.i) return;
+      }
+      ++count;
+    });
+    return count;
+  };
+  auto entering_of = [](const Node& n) {
+    size_t count = 0;
+    for (Token* t = n.solo.lhead; t; t = t->lnext) ++count;
+    for (auto& [k, b] : n.buckets)
+      for (Token* t = b.lhead; t; t = t->lnext) ++count;
+    return count;
+  };
   auto where = [&](uint32_t fn) {
     const ir::Function& f = m_.functions[fn];
     return " (line " + std::to_string(f.span.line) + ")";
@@ -46,10 +75,10 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
     const ir::PatternIR& p = *n.p;
     std::string head = "pattern " + std::to_string(n.index + 1) + ": " + kind_word(p.kind) +
                        (p.layout < m_.layouts.size() ? m_.layouts[p.layout].name : std::string("value"));
-    size_t entering = 0;
-    for (auto& [k, m] : n.left) entering += m.size();
+    size_t entering = entering_of(n);
     if (p.kind == 3 || p.layout != fact->type_id) {
-      out.push_back(head + ": " + std::to_string(n.alpha_count) + " fact(s) pass its own conditions; " +
+      out.push_back(head + ": " +
+                    (p.kind == 3 ? "" : std::to_string(passing(p)) + " fact(s) pass its own conditions; ") +
                     std::to_string(entering) + " partial match(es) reach it");
       continue;
     }
@@ -80,10 +109,12 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
     std::string rk;
     size_t same_key = 0, pass = 0;
     std::string failed;
-    if (key_of(p.keys, false, one, rule, rk)) {
-      auto it = n.left.find(rk);
-      if (it != n.left.end()) {
-        for (auto& [s, t] : it->second) {
+    if (key_of(p.keys, false, one.data(), rule, rk)) {
+      const Bucket* b = p.keys.empty() ? &n.solo : nullptr;
+      if (!b)
+        if (auto it = n.buckets.find(rk); it != n.buckets.end()) b = &it->second;
+      if (b) {
+        for (Token* t = b->lhead; t; t = t->lnext) {
           ++same_key;
           if (p.beta == kNone) {
             ++pass;
@@ -117,7 +148,7 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
     if (t->terminal) full.push_back(t);
     for (Token* c = t->first_child; c; c = c->next_sibling) walk(c);
   };
-  for (Token* t : fit->second.tokens)
+  for (Token* t = slot->tokens; t; t = t->fnext)
     if (t->rule == rule) walk(t);
   std::sort(full.begin(), full.end(), [](Token* a, Token* b) { return a->seq < b->seq; });
   if (full.empty())

@@ -1,9 +1,8 @@
 #include "runtime/rules/network.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
-
-#include <algorithm>
 
 #include "runtime/rules/network_internals.h"
 #include "runtime/rules/token_pool.h"
@@ -15,7 +14,13 @@ using ir::Record;
 using ir::Value;
 
 Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& ev)
-    : p_(p), m_(m), ev_(ev), pool_(std::make_unique<TokenPool<Token>>()) {
+    : p_(p),
+      m_(m),
+      ev_(ev),
+      facts_(std::make_unique<FactTable<FactSlot>>()),
+      pool_(std::make_unique<TokenPool<Token>>()),
+      slots_(std::make_unique<TokenPool<FactSlot>>()) {
+  types_.resize(m.layouts.size());
   rules_.resize(p.rules.size());
   for (uint32_t r = 0; r < p.rules.size(); ++r) {
     const ir::RuleIR& rule = p.rules[r];
@@ -24,24 +29,34 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
       n->rule = r;
       n->index = k;
       n->p = &rule.patterns[k];
+      n->stores_facts = k > 0;
       if (n->p->kind == 3) {
-        for (uint32_t t : n->p->reads) readers_[t].push_back(n.get());
-      } else if (n->p->eq_value != kNone) {
-        auto o = ev_.call(n->p->eq_value, {});
-        if (o.ok() && encode(o.value, n->eq_key)) {
-          auto& idx = indexed_[n->p->layout];
-          auto it =
-              std::find_if(idx.begin(), idx.end(), [&](const EqIndex& e) { return e.slot == n->p->eq_slot; });
-          if (it == idx.end()) it = idx.insert(idx.end(), EqIndex{n->p->eq_slot, {}});
+        for (uint32_t t : n->p->reads)
+          if (t < types_.size()) types_[t].readers.push_back(n.get());
+      } else if (n->p->layout < types_.size()) {
+        TypeNodes& tn = types_[n->p->layout];
+        auto o = n->p->eq_value != kNone ? ev_.call(n->p->eq_value, {}) : interp::Outcome{};
+        if (n->p->eq_value != kNone && o.ok() && encode(o.value, n->eq_key)) {
+          auto it = std::find_if(tn.indexed.begin(), tn.indexed.end(),
+                                 [&](const EqIndex& e) { return e.slot == n->p->eq_slot; });
+          if (it == tn.indexed.end()) it = tn.indexed.insert(tn.indexed.end(), EqIndex{n->p->eq_slot, {}});
           it->nodes[n->eq_key].push_back(n.get());
-        } else
-          by_type_[n->p->layout].push_back(n.get());
-      } else {
-        by_type_[n->p->layout].push_back(n.get());
+        } else {
+          tn.plain.push_back(n.get());
+        }
       }
       rules_[r].push_back(std::move(n));
     }
   }
+  // The agenda's lists, highest salience first.
+  std::vector<int64_t> saliences;
+  for (const ir::RuleIR& rule : p.rules) saliences.push_back(rule.salience);
+  std::sort(saliences.begin(), saliences.end(), std::greater<>());
+  saliences.erase(std::unique(saliences.begin(), saliences.end()), saliences.end());
+  agenda_.resize(saliences.size());
+  for (const ir::RuleIR& rule : p.rules)
+    agenda_of_.push_back(static_cast<uint32_t>(std::find(saliences.begin(), saliences.end(), rule.salience) -
+                                               saliences.begin()));
   // Every rule starts with its empty match in the first node (a rule without patterns never fires).
   ++depth_;
   for (uint32_t r = 0; r < p.rules.size(); ++r) {
@@ -57,23 +72,33 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
 }
 
 Network::~Network() {
-  std::function<void(Token*)> free_tree = [&](Token* t) {
-    for (Token* c = t->first_child; c;) {
-      Token* next = c->next_sibling;
-      free_tree(c);
-      c = next;
-    }
+  // Depth first without recursion: a rule's root can hold a child per fact, and a chain is as long as
+  // the rule has patterns.
+  std::vector<Token*> todo(roots_.begin(), roots_.end());
+  while (!todo.empty()) {
+    Token* t = todo.back();
+    todo.pop_back();
+    for (Token* c = t->first_child; c; c = c->next_sibling) todo.push_back(c);
     pool_->destroy(t);
-  };
-  for (Token* r : roots_) free_tree(r);
+  }
   for (Token* t : graveyard_) pool_->destroy(t);
+  facts_->for_each([&](int64_t, FactSlot* f) { slots_->destroy(f); });
+}
+
+bool Network::contains(int64_t id) const {
+  return facts_->find(id) != nullptr;
+}
+size_t Network::fact_count() const {
+  return facts_->size();
 }
 
 // ---------------------------------------------------------------- evaluation
 
-bool Network::call_bool(uint32_t fn, const std::vector<Value>& args, uint32_t rule) {
+bool Network::call_bool(uint32_t fn, const Value* args, uint32_t rule) {
   if (fn == kNone) return true;
-  auto o = ev_.call(fn, args);
+  Value v;
+  if (ev_.try_fast(fn, args, v)) return v.u.i != 0;
+  auto o = ev_.call(fn, std::vector<Value>(args, args + m_.functions[fn].params.size()));
   if (!o.ok()) {
     errors_.push_back(p_.rules[rule].name + " failed: " + o.error->message);
     return false;
@@ -81,18 +106,39 @@ bool Network::call_bool(uint32_t fn, const std::vector<Value>& args, uint32_t ru
   return o.value.u.i != 0;
 }
 
-bool Network::key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const std::vector<Value>& args,
-                     uint32_t rule, std::string& out) {
+bool Network::key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const Value* args, uint32_t rule,
+                     std::string& out) {
   out.clear();
   for (const ir::JoinKeyIR& k : keys) {
-    auto o = ev_.call(left ? k.left : k.right, args);
-    if (!o.ok()) {
-      errors_.push_back(p_.rules[rule].name + " failed: " + o.error->message);
-      return false;
+    uint32_t fn = left ? k.left : k.right;
+    Value v;
+    if (!ev_.try_fast(fn, args, v)) {
+      auto o = ev_.call(fn, std::vector<Value>(args, args + m_.functions[fn].params.size()));
+      if (!o.ok()) {
+        errors_.push_back(p_.rules[rule].name + " failed: " + o.error->message);
+        return false;
+      }
+      v = o.value;
     }
-    if (!encode(o.value, out)) return false;
+    if (!encode(v, out)) return false;
   }
   return true;
+}
+
+Network::Bucket* Network::bucket(Node& n, const std::string& key) {
+  if (n.p->keys.empty()) return &n.solo;
+  auto it = n.buckets.find(key);
+  if (it == n.buckets.end()) it = n.buckets.emplace(key, Bucket{}).first;
+  return &it->second;
+}
+
+void Network::drop_if_empty(Node& n, Bucket* b) {
+  if (b == &n.solo || !b->empty()) return;
+  for (auto it = n.buckets.begin(); it != n.buckets.end(); ++it)
+    if (&it->second == b) {
+      n.buckets.erase(it);
+      return;
+    }
 }
 
 // ---------------------------------------------------------------- working memory
@@ -100,89 +146,119 @@ bool Network::key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const st
 const std::vector<Network::Node*>& Network::candidates(Record* fact) {
   std::vector<Node*>& out = candidates_;
   out.clear();
-  if (auto it = by_type_.find(fact->type_id); it != by_type_.end()) out = it->second;
-  if (auto it = indexed_.find(fact->type_id); it != indexed_.end()) {
-    std::string k;
-    for (const EqIndex& e : it->second) {
-      k.clear();
-      if (e.slot >= fact->nslots || !encode(fact->slots[e.slot], k)) continue;
-      auto hit = e.nodes.find(k);
-      if (hit != e.nodes.end()) out.insert(out.end(), hit->second.begin(), hit->second.end());
-    }
+  const TypeNodes* tn = type_nodes(fact->type_id);
+  if (!tn) return out;
+  out.insert(out.end(), tn->plain.begin(), tn->plain.end());
+  size_t sources = tn->plain.empty() ? 0 : 1;
+  for (const EqIndex& e : tn->indexed) {
+    eqkey_.clear();
+    if (e.slot >= fact->nslots || !encode(fact->slots[e.slot], eqkey_)) continue;
+    auto hit = e.nodes.find(eqkey_);
+    if (hit == e.nodes.end()) continue;
+    out.insert(out.end(), hit->second.begin(), hit->second.end());
+    ++sources;
+  }
+  // Each source is in rule order already; only a merge of several needs sorting.
+  if (sources > 1)
     std::sort(out.begin(), out.end(),
               [](Node* a, Node* b) { return a->rule != b->rule ? a->rule < b->rule : a->index < b->index; });
-  }
   return out;
 }
 
 void Network::insert(Record* fact, int64_t id) {
   if (!fact) return;
   const int64_t fid = id ? id : fact->id;
-  if (fid == 0 || facts_.count(fid)) return;
+  if (fid == 0 || facts_->find(fid)) return;
   ++depth_;
-  FactInfo& fi = facts_[fid];
-  fi.rec = fact;
-  std::string rk;
+  FactSlot* f = slots_->make();
+  f->rec = fact;
+  f->id = fid;
+  facts_->put(fid, f);
+  const Value arg = Value::of_record(fact);
   for (Node* n : candidates(fact)) {
-    args_.assign(1, Value::of_record(fact));
-    if (!call_bool(n->p->alpha, args_, n->rule)) continue;
-    if (!key_of(n->p->keys, false, args_, n->rule, rk)) continue;
-    ++n->alpha_count;
-    auto& right = n->right[rk];
-    right.emplace_hint(right.end(), fid);  // ids mostly grow: constant time then
-    fi.alphas.emplace_back(n, rk);
-    right_activate(*n, fid, rk);
+    if (!call_bool(n->p->alpha, &arg, n->rule)) continue;
+    if (!key_of(n->p->keys, false, &arg, n->rule, rkey_)) continue;
+    Bucket* b = bucket(*n, rkey_);
+    if (n->stores_facts) {
+      auto& right = b->right;
+      if (right.empty() || right.back().id < fid) {
+        right.push_back({fid, f});  // ids mostly grow: an append
+      } else {
+        auto pos = std::lower_bound(right.begin(), right.end(), fid,
+                                    [](const Bucket::Entry& e, int64_t v) { return e.id < v; });
+        if (pos != right.end() && pos->id == fid) {
+          pos->slot = f;  // the tombstone of its own retraction (an update): revived in place
+          --b->dead;
+        } else {
+          right.insert(pos, {fid, f});
+        }
+      }
+    }
+    if (n->stores_facts || n->p->kind == 1 || n->p->kind == 2)
+      f->nodes.emplace_back(n, n->stores_facts ? b : nullptr);
+    right_activate(*n, *b, f);
   }
-  fi.alphas.shrink_to_fit();  // held as long as the fact: a doubling's slack would be most of it
-  if (auto it = readers_.find(fact->type_id); it != readers_.end())
-    for (Node* n : it->second) recompute(*n);
+  if (const TypeNodes* tn = type_nodes(fact->type_id))
+    for (Node* n : tn->readers) recompute(*n);
   --depth_;
   reap();
 }
 
 void Network::retract(int64_t id) {
-  auto it = facts_.find(id);
-  if (it == facts_.end()) return;
+  FactSlot* f = facts_->find(id);
+  if (!f) return;
   ++depth_;
-  uint32_t type = it->second.rec->type_id;
-  auto alphas = std::move(it->second.alphas);
-  for (auto& [n, rk] : alphas) {
-    auto r = n->right.find(rk);
-    if (r != n->right.end()) {
-      r->second.erase(id);
-      if (r->second.empty()) n->right.erase(r);
+  const uint32_t type = f->rec->type_id;
+  for (auto& [n, b] : f->nodes) {
+    if (b) {
+      auto& right = b->right;
+      auto pos = std::lower_bound(right.begin(), right.end(), id,
+                                  [](const Bucket::Entry& e, int64_t v) { return e.id < v; });
+      if (pos != right.end() && pos->id == id && pos->slot) {
+        pos->slot = nullptr;
+        ++b->dead;
+      }
+      if (b->dead * 2 > right.size()) {
+        right.erase(
+            std::remove_if(right.begin(), right.end(), [](const Bucket::Entry& e) { return !e.slot; }),
+            right.end());
+        b->dead = 0;
+      }
     }
-    --n->alpha_count;
-    if (n->p->kind != 1 && n->p->kind != 2) continue;
-    auto b = n->blocks.find(id);
-    if (b == n->blocks.end()) continue;
-    std::vector<Token*> met = std::move(b->second);
-    n->blocks.erase(b);
-    for (Token* t : met) {
-      if (t->dead) continue;
-      auto& bl = t->blockers;
-      bl.erase(std::remove(bl.begin(), bl.end(), id), bl.end());
-      if (!bl.empty()) continue;
-      if (n->p->kind == 1)
-        child(t, *n, 0, nullptr);  // nothing blocks the `not` any more
-      else
-        remove_children(t);  // `exists` lost its last fact
+    if (n->p->kind == 1 || n->p->kind == 2) {
+      auto bl = n->blocks.find(id);
+      if (bl != n->blocks.end()) {
+        std::vector<Token*> met = std::move(bl->second);
+        n->blocks.erase(bl);
+        for (Token* t : met) {
+          if (t->dead) continue;
+          auto it = n->blockers.find(t);
+          if (it == n->blockers.end()) continue;
+          auto& ids = it->second;
+          ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+          if (!ids.empty()) continue;
+          n->blockers.erase(it);
+          if (n->p->kind == 1)
+            child(t, *n, nullptr, nullptr);  // nothing blocks the `not` any more
+          else
+            remove_children(t);  // `exists` lost its last fact
+        }
+      }
     }
+    if (b) drop_if_empty(*n, b);
   }
   // Every partial match that bound the fact goes, with what was built on it.
-  auto fit = facts_.find(id);
-  std::vector<Token*> toks = std::move(fit->second.tokens);
-  for (Token* t : toks)
-    if (!t->dead) remove_token(t);
-  facts_.erase(id);
-  if (auto rit = readers_.find(type); rit != readers_.end())
-    for (Node* n : rit->second) recompute(*n);
+  while (Token* t = f->tokens) remove_token(t);
+  facts_->erase(id);
+  slots_->destroy(f);
+  if (const TypeNodes* tn = type_nodes(type))
+    for (Node* n : tn->readers) recompute(*n);
   --depth_;
   reap();
 }
 
 void Network::update(Record* fact) {
-  if (!fact || !facts_.count(fact->id)) return insert(fact);
+  if (!fact || !facts_->find(fact->id)) return insert(fact);
   ++depth_;  // refraction is settled once, after the fact is back
   retract(fact->id);
   insert(fact);
@@ -196,32 +272,32 @@ bool Network::beta_ok(Node& n, Token* t, Record* fact) {
   if (n.p->beta == kNone) return true;
   bound_values(t, args_);
   args_.push_back(Value::of_record(fact));
-  return call_bool(n.p->beta, args_, n.rule);
+  return call_bool(n.p->beta, args_.data(), n.rule);
 }
 
-void Network::right_activate(Node& n, int64_t fid, const std::string& rk) {
-  auto it = n.left.find(rk);
-  if (it == n.left.end()) return;
-  std::vector<Token*>& toks = right_tokens_;
-  toks.clear();
-  for (auto& [s, t] : it->second) toks.push_back(t);
-  Record* fact = facts_[fid].rec;
-  for (Token* t : toks) {
-    if (t->dead || !beta_ok(n, t, fact)) continue;
+void Network::block(Node& n, Token* t, int64_t fid) {
+  n.blocks[fid].push_back(t);
+  n.blockers[t].push_back(fid);
+}
+
+void Network::right_activate(Node& n, Bucket& b, FactSlot* f) {
+  // The list does not change under the walk: what a match builds goes to later nodes.
+  for (Token* t = b.lhead; t; t = t->lnext) {
+    if (t->dead || !beta_ok(n, t, f->rec)) continue;
     switch (n.p->kind) {
       case 0:
-        child(t, n, fid, nullptr);
+        child(t, n, f, nullptr);
         break;
-      case 1:  // not: the first matching fact blocks the match
-        t->blockers.push_back(fid);
-        n.blocks[fid].push_back(t);
-        if (t->blockers.size() == 1) remove_children(t);
+      case 1: {  // not: the first matching fact blocks the match
+        block(n, t, f->id);
+        if (n.blockers[t].size() == 1) remove_children(t);
         break;
-      case 2:  // exists: the first matching fact lets it through
-        t->blockers.push_back(fid);
-        n.blocks[fid].push_back(t);
-        if (t->blockers.size() == 1) child(t, n, 0, nullptr);
+      }
+      case 2: {  // exists: the first matching fact lets it through
+        block(n, t, f->id);
+        if (n.blockers[t].size() == 1) child(t, n, nullptr, nullptr);
         break;
+      }
       default:
         break;
     }
@@ -229,61 +305,64 @@ void Network::right_activate(Node& n, int64_t fid, const std::string& rk) {
 }
 
 void Network::left_activate(Node& n, Token* t) {
+  Bucket* b = nullptr;
   if (n.p->kind == 3) {
     // Accumulations have no key: they see every partial match and recompute on changes.
-    t->lkey.clear();
-    n.left[t->lkey].emplace(t->seq, t);
-    t->in_left = true;
+    b = &n.solo;
+  } else if (!n.p->keys.empty()) {
+    bound_values(t, args_);
+    if (!key_of(n.p->keys, true, args_.data(), n.rule, lkey_)) return;
+    b = bucket(n, lkey_);
+  } else {
+    b = &n.solo;
+  }
+  t->bucket = b;
+  t->lprev = b->ltail;
+  (b->ltail ? b->ltail->lnext : b->lhead) = t;
+  b->ltail = t;
+  if (n.p->kind == 3) {
     bound_values(t, args_);
     auto o = ev_.call(n.p->condition, args_);
     if (!o.ok()) {
       errors_.push_back(p_.rules[n.rule].name + " failed: " + o.error->message);
       return;
     }
-    child(t, n, 0, &o.value);
+    child(t, n, nullptr, &o.value);
     return;
   }
-  if (!n.p->keys.empty()) {
-    bound_values(t, args_);
-    if (!key_of(n.p->keys, true, args_, n.rule, t->lkey)) return;
-  } else {
-    t->lkey.clear();
-  }
-  n.left[t->lkey].emplace(t->seq, t);
-  t->in_left = true;
-  auto it = n.right.find(t->lkey);
-  std::vector<int64_t> fids;
-  if (it != n.right.end()) fids.assign(it->second.begin(), it->second.end());
-  for (int64_t fid : fids) {
+  // The facts do not change under the walk (nothing inserts or retracts during propagation); indexes,
+  // not iterators, all the same.
+  bool blocked = false;
+  for (size_t i = 0; i < b->right.size(); ++i) {
+    FactSlot* f = b->right[i].slot;
+    if (!f) continue;
     if (t->dead) return;
-    if (!beta_ok(n, t, facts_[fid].rec)) continue;
+    if (!beta_ok(n, t, f->rec)) continue;
     if (n.p->kind == 0) {
-      child(t, n, fid, nullptr);
+      child(t, n, f, nullptr);
     } else {
-      t->blockers.push_back(fid);
-      n.blocks[fid].push_back(t);
+      block(n, t, f->id);
+      blocked = true;
     }
   }
-  if ((n.p->kind == 1 && t->blockers.empty()) || (n.p->kind == 2 && !t->blockers.empty()))
-    child(t, n, 0, nullptr);
+  if ((n.p->kind == 1 && !blocked) || (n.p->kind == 2 && blocked)) child(t, n, nullptr, nullptr);
 }
 
-Network::Token* Network::child(Token* parent, Node& n, int64_t fid, const Value* v) {
+Network::Token* Network::child(Token* parent, Node& n, FactSlot* f, const Value* v) {
   Token* c = pool_->make();
   ++live_tokens_;
   c->parent = parent;
   c->rule = parent->rule;
-  c->level = parent->level + 1;
+  c->level = static_cast<uint16_t>(parent->level + 1);
   c->seq = ++seq_;
   if (n.p->kind == 0) {
-    FactInfo& fi = facts_[fid];
-    c->val = Value::of_record(fi.rec);
-    c->bound = true;
-    c->fact = fid;
-    fi.tokens.push_back(c);
+    c->rec = f->rec;
+    c->fact = f->id;
+    c->fnext = f->tokens;
+    if (f->tokens) f->tokens->fprev = c;
+    f->tokens = c;
   } else if (n.p->kind == 3) {
-    c->val = *v;
-    c->bound = true;
+    c->acc = new Value(*v);
   }
   c->prev_sibling = parent->last_child;
   (parent->last_child ? parent->last_child->next_sibling : parent->first_child) = c;
@@ -310,33 +389,35 @@ void Network::remove_token(Token* t) {
   t->dead = true;
   --live_tokens_;
   remove_children(t);
-  auto& nodes = rules_[t->rule];
-  if (t->in_left && t->level < nodes.size()) {
-    Node& n = *nodes[t->level];
-    auto it = n.left.find(t->lkey);
-    if (it != n.left.end()) {
-      it->second.erase(t->seq);
-      if (it->second.empty()) n.left.erase(it);
-    }
-    for (int64_t fid : t->blockers) {
-      auto b = n.blocks.find(fid);
-      if (b == n.blocks.end()) continue;
-      auto& v = b->second;
-      v.erase(std::remove(v.begin(), v.end(), t), v.end());
-      if (v.empty()) n.blocks.erase(b);
-    }
-  }
-  if (t->terminal) terminal_remove(t);
-  if (t->fact) {
-    auto f = facts_.find(t->fact);
-    if (f != facts_.end()) {
-      auto& v = f->second.tokens;
-      auto pos = std::find(v.begin(), v.end(), t);
-      if (pos != v.end()) {
-        *pos = v.back();
-        v.pop_back();
+  if (t->terminal) {
+    terminal_remove(t);
+  } else if (Bucket* b = t->bucket) {
+    (t->lprev ? t->lprev->lnext : b->lhead) = t->lnext;
+    (t->lnext ? t->lnext->lprev : b->ltail) = t->lprev;
+    t->lprev = t->lnext = nullptr;
+    t->bucket = nullptr;
+    Node& n = *rules_[t->rule][t->level];
+    if (auto it = n.blockers.find(t); it != n.blockers.end()) {
+      for (int64_t fid : it->second) {
+        auto bl = n.blocks.find(fid);
+        if (bl == n.blocks.end()) continue;
+        auto& v = bl->second;
+        v.erase(std::remove(v.begin(), v.end(), t), v.end());
+        if (v.empty()) n.blocks.erase(bl);
       }
+      n.blockers.erase(it);
     }
+    drop_if_empty(n, b);
+  }
+  if (t->fact) {
+    // Unlinked from its fact's list; the fact entry outlives its tokens (retract removes them first).
+    if (t->fprev) {
+      t->fprev->fnext = t->fnext;
+    } else if (FactSlot* f = facts_->find(t->fact)) {
+      f->tokens = t->fnext;
+    }
+    if (t->fnext) t->fnext->fprev = t->fprev;
+    t->fprev = t->fnext = nullptr;
   }
   if (t->linked) {
     Token* p = t->parent;
@@ -349,47 +430,59 @@ void Network::remove_token(Token* t) {
 
 void Network::recompute(Node& n) {
   std::vector<Token*> toks;
-  for (auto& [k, m] : n.left)
-    for (auto& [s, t] : m) toks.push_back(t);
-  std::sort(toks.begin(), toks.end(), [](Token* a, Token* b) { return a->seq < b->seq; });
+  for (Token* t = n.solo.lhead; t; t = t->lnext) toks.push_back(t);  // seq order; children may change it
   for (Token* t : toks) {
     if (t->dead) continue;
     bound_values(t, args_);
     auto o = ev_.call(n.p->condition, args_);
-    if (o.ok() && t->first_child && t->first_child == t->last_child &&
-        std::memcmp(&t->first_child->val, &o.value, sizeof(Value)) == 0)
+    if (o.ok() && t->first_child && t->first_child == t->last_child && t->first_child->acc &&
+        std::memcmp(t->first_child->acc, &o.value, sizeof(Value)) == 0)
       continue;  // the same value: the matches built on it stand
     remove_children(t);
     if (!o.ok()) {
       errors_.push_back(p_.rules[n.rule].name + " failed: " + o.error->message);
       continue;
     }
-    child(t, n, 0, &o.value);
+    child(t, n, nullptr, &o.value);
   }
 }
 
 // ---------------------------------------------------------------- agenda, refraction, support
 
-MatchKey Network::key_for(Token* t) const {
+namespace {
+
+// "rule:12,40": the rule, then per parameter the fact's id or "=" and the accumulated value.
+void append_part(MatchKey& k, bool first, int64_t fact, const Value& v) {
+  if (!first) k += ",";
+  if (fact)
+    k += std::to_string(fact);
+  else
+    k += "=" + interp::to_string(v);
+}
+
+}  // namespace
+
+MatchKey Firing::key() const {
+  MatchKey k = (rule_name ? *rule_name : std::string()) + ":";
+  for (size_t i = 0; i < facts.size(); ++i) append_part(k, i == 0, i < ids.size() ? ids[i] : 0, facts[i]);
+  return k;
+}
+
+MatchKey Network::key_for(const Token* t) const {
   std::vector<const Token*> chain;
   for (const Token* p = t; p; p = p->parent)
-    if (p->bound) chain.push_back(p);
+    if (p->bound()) chain.push_back(p);
   MatchKey k = p_.rules[t->rule].name + ":";
-  for (size_t i = chain.size(); i-- > 0;) {
-    if (i + 1 != chain.size()) k += ",";
-    if (chain[i]->fact)
-      k += std::to_string(chain[i]->fact);
-    else
-      k += "=" + interp::to_string(chain[i]->val);
-  }
+  for (size_t i = chain.size(); i-- > 0;)
+    append_part(k, i + 1 == chain.size(), chain[i]->fact, chain[i]->fact ? Value::none() : chain[i]->value());
   return k;
 }
 
 void Network::agenda_unlink(Token* t) {
-  AgendaList& l = agenda_[-p_.rules[t->rule].salience];
-  (t->agenda_prev ? t->agenda_prev->agenda_next : l.head) = t->agenda_next;
-  (t->agenda_next ? t->agenda_next->agenda_prev : l.tail) = t->agenda_prev;
-  t->agenda_prev = t->agenda_next = nullptr;
+  AgendaList& l = agenda_[agenda_of_[t->rule]];
+  (t->lprev ? t->lprev->lnext : l.head) = t->lnext;
+  (t->lnext ? t->lnext->lprev : l.tail) = t->lprev;
+  t->lprev = t->lnext = nullptr;
   t->on_agenda = false;
   --agenda_count_;
 }
@@ -413,9 +506,9 @@ void Network::terminal_add(Token* t) {
   }
   t->on_agenda = true;
   // Appended: t is the newest token (child() numbers it just before), so the list stays in seq order.
-  AgendaList& l = agenda_[-p_.rules[t->rule].salience];
-  t->agenda_prev = l.tail;
-  (l.tail ? l.tail->agenda_next : l.head) = t;
+  AgendaList& l = agenda_[agenda_of_[t->rule]];
+  t->lprev = l.tail;
+  (l.tail ? l.tail->lnext : l.head) = t;
   l.tail = t;
   ++agenda_count_;
 }
@@ -430,29 +523,37 @@ void Network::terminal_remove(Token* t) {
 bool Network::next(Firing& out) {
   if (agenda_count_ == 0) return false;
   Token* t = nullptr;
-  for (auto& [s, l] : agenda_)
+  for (AgendaList& l : agenda_)
     if ((t = l.head)) break;
   agenda_unlink(t);
   t->fired = true;
   out.rule = t->rule;
-  bound_values(t, out.facts);
-  out.key = key_for(t);
+  out.rule_name = &p_.rules[t->rule].name;
+  out.facts.clear();
+  out.ids.clear();
+  for (const Token* p = t; p; p = p->parent)
+    if (p->bound()) {
+      out.facts.push_back(p->value());
+      out.ids.push_back(p->fact);
+    }
+  std::reverse(out.facts.begin(), out.facts.end());
+  std::reverse(out.ids.begin(), out.ids.end());
   return true;
 }
 
 std::vector<MatchKey> Network::agenda_keys() const {
   std::vector<MatchKey> out;
-  for (auto& [s, l] : agenda_)
-    for (Token* t = l.head; t; t = t->agenda_next) out.push_back(key_for(t));
+  for (const AgendaList& l : agenda_)
+    for (Token* t = l.head; t; t = t->lnext) out.push_back(key_for(t));
   return out;
 }
 
 void Network::mark_fired(const std::unordered_set<MatchKey>& keys) {
   // A match restored as fired does not fire again; a key whose match is not there yet holds when it is.
   std::unordered_set<MatchKey> absent = keys;
-  for (auto& [s, l] : agenda_)
+  for (AgendaList& l : agenda_)
     for (Token* t = l.head; t;) {
-      Token* next = t->agenda_next;
+      Token* next = t->lnext;
       MatchKey k = key_for(t);
       if (keys.count(k)) {
         absent.erase(k);

@@ -33,6 +33,8 @@ namespace orgos::rules {
 
 template <typename T>
 class TokenPool;
+template <typename T>
+class FactTable;
 
 // The identity of one match: the rule and the facts (and accumulated values) it matched. Refraction and
 // logical support are keyed by it. Printable ("rule:12,40").
@@ -42,7 +44,11 @@ using MatchKey = std::string;
 struct Firing {
   uint32_t rule = 0;
   std::vector<ir::Value> facts;  // the rule's parameters: bound facts and accumulations, in order
-  MatchKey key;
+  std::vector<int64_t> ids;      // per parameter: the fact's id, 0 for an accumulated value
+  const std::string* rule_name = nullptr;
+  // The match's identity, made on demand: most firings (a benchmark, a rule without durable facts) never
+  // need it, and building the string was a tenth of a firing's cost.
+  MatchKey key() const;
 };
 
 class Network {
@@ -56,8 +62,8 @@ class Network {
   void insert(ir::Record* fact, int64_t id = 0);  // id: the fact's id when the record has none (events)
   void update(ir::Record* fact);  // its fields changed in place: matches are recomputed, refraction kept
   void retract(int64_t id);
-  bool contains(int64_t id) const { return facts_.count(id) != 0; }
-  size_t fact_count() const { return facts_.size(); }
+  bool contains(int64_t id) const;
+  size_t fact_count() const;
 
   // ---- agenda
   // Takes the next activation (highest salience, then the oldest), marks it fired; false when empty.
@@ -85,55 +91,61 @@ class Network {
 
   struct Token;
   struct Node;
+  struct Bucket;
+  struct FactSlot;
 
  private:
-  struct FactInfo {
-    ir::Record* rec = nullptr;
-    std::vector<std::pair<Node*, std::string>> alphas;  // nodes whose alpha memory holds it, its join key
-    std::vector<Token*> tokens;                         // partial matches that bound it
-  };
-
-  bool call_bool(uint32_t fn, const std::vector<ir::Value>& args, uint32_t rule);
-  bool key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const std::vector<ir::Value>& args,
-              uint32_t rule, std::string& out);
+  bool call_bool(uint32_t fn, const ir::Value* args, uint32_t rule);
+  bool key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const ir::Value* args, uint32_t rule,
+              std::string& out);
+  Bucket* bucket(Node& n, const std::string& key);  // found or made
+  void drop_if_empty(Node& n, Bucket* b);
   void left_activate(Node& n, Token* t);
-  void right_activate(Node& n, int64_t fid, const std::string& rk);
+  void right_activate(Node& n, Bucket& b, FactSlot* f);
   bool beta_ok(Node& n, Token* t, ir::Record* fact);
-  Token* child(Token* parent, Node& n, int64_t fid, const ir::Value* v);
+  Token* child(Token* parent, Node& n, FactSlot* f, const ir::Value* v);
   void remove_token(Token* t);
   void remove_children(Token* t);
+  void block(Node& n, Token* t, int64_t fid);
   void terminal_add(Token* t);
   void terminal_remove(Token* t);
   void recompute(Node& n);
   void reap();
   const std::vector<Node*>& candidates(ir::Record* fact);  // into candidates_
-  MatchKey key_for(Token* t) const;
+  MatchKey key_for(const Token* t) const;
   void agenda_unlink(Token* t);
 
   const ir::Program& p_;
   const ir::Module& m_;
   interp::Evaluator& ev_;
-  std::vector<std::vector<std::unique_ptr<Node>>> rules_;     // per rule, one node per pattern
-  std::vector<Token*> roots_;                                 // per rule, the empty match
-  std::unordered_map<uint32_t, std::vector<Node*>> by_type_;  // fact type → nodes (unindexed)
-  // The `fact.field == constant` index: per fact type and field, the constant's bytes → its nodes, so a
-  // fact costs one lookup per indexed field, not one comparison per rule.
+  std::vector<std::vector<std::unique_ptr<Node>>> rules_;  // per rule, one node per pattern
+  std::vector<Token*> roots_;                              // per rule, the empty match
+  // Per fact type (layout id): the nodes a fact of it may enter. Unindexed nodes are tried one by one;
+  // the `fact.field == constant` index maps the constant's bytes to its nodes, so a fact costs one lookup
+  // per indexed field, not one comparison per rule.
   struct EqIndex {
     uint32_t slot = 0;
     std::unordered_map<std::string, std::vector<Node*>> nodes;
   };
-  std::unordered_map<uint32_t, std::vector<EqIndex>> indexed_;
-  std::unordered_map<uint32_t, std::vector<Node*>> readers_;  // fact type → accumulations reading it
-  std::unordered_map<int64_t, FactInfo> facts_;
-  // The agenda: per salience (key: -salience, so the highest first) an intrusive list of activations in
-  // creation order. A token is appended when it is made, so each list is in activation order; adding and
-  // removing cost no allocation and no tree walk.
+  struct TypeNodes {
+    std::vector<Node*> plain;
+    std::vector<EqIndex> indexed;
+    std::vector<Node*> readers;  // accumulations reading every fact of the type
+  };
+  std::vector<TypeNodes> types_;
+  const TypeNodes* type_nodes(uint32_t type) const { return type < types_.size() ? &types_[type] : nullptr; }
+  std::unique_ptr<FactTable<FactSlot>> facts_;
+  // The agenda: per salience, highest first, an intrusive list of activations in creation order. A token
+  // is appended when it is made, so each list is in activation order; adding and removing cost no
+  // allocation and no search. rule → its list: agenda_of_.
   struct AgendaList {
     Token *head = nullptr, *tail = nullptr;
   };
-  std::map<int64_t, AgendaList> agenda_;
+  std::vector<AgendaList> agenda_;
+  std::vector<uint32_t> agenda_of_;
   size_t agenda_count_ = 0;
-  std::unique_ptr<TokenPool<Token>> pool_;  // every token's storage
+  std::unique_ptr<TokenPool<Token>> pool_;      // every token's storage
+  std::unique_ptr<TokenPool<FactSlot>> slots_;  // every fact entry's storage
   // Refraction lives on the full-match token (Token::fired), so a firing touches no map. Keys are
   // looked up only across a change: the fired matches whose token went during the current outermost
   // change (an update retracts and re-inserts; a match that comes back keeps its refraction), and the
@@ -146,11 +158,12 @@ class Network {
   std::vector<int64_t> unsupported_;
   std::vector<std::string> errors_;
   std::vector<Token*> graveyard_;
-  // Scratch, reused so that a fact's way through the network frees nothing: insert and right_activate
-  // are never re-entered (propagation goes down through left_activate only).
+  // Scratch, reused so that a fact's way through the network allocates nothing: candidates_ and rkey_
+  // serve insert only (never re-entered: propagation goes down through left_activate); args_ is filled
+  // right before each call.
   std::vector<ir::Value> args_;
   std::vector<Node*> candidates_;
-  std::vector<Token*> right_tokens_;
+  std::string rkey_, lkey_, eqkey_;
   uint64_t seq_ = 0;
   size_t live_tokens_ = 0;
   int depth_ = 0;  // public calls in progress (reap and settle at the outermost)

@@ -1,12 +1,11 @@
 // The match network's memories (network.h), shared by its implementation and the explanations.
 #pragma once
 #include <algorithm>
-#include <map>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "runtime/rules/fact_table.h"
 #include "runtime/rules/network.h"
 
 namespace orgos::rules {
@@ -50,42 +49,75 @@ inline bool encode(const Value& v, std::string& out) {
   }
 }
 
+// One join key's share of a node: the partial matches that arrived with that key (the beta memory) and
+// the facts that passed the pattern's own conditions with it (the alpha memory). Equal keys meet here.
+struct Network::Bucket {
+  // Partial matches, an intrusive list (Token::lprev/lnext) in arrival order, which is seq order.
+  Token *lhead = nullptr, *ltail = nullptr;
+  // Facts in id order (a left activation meets them in that order). A retracted fact leaves a tombstone
+  // (slot null, id kept) that its re-insertion revives in place, so an update costs a binary search and
+  // not a shift of the facts after it; tombstones are swept when they are half of the memory.
+  struct Entry {
+    int64_t id;
+    FactSlot* slot;
+  };
+  std::vector<Entry> right;
+  size_t dead = 0;
+  bool empty() const { return !lhead && right.size() == dead; }
+};
+
 struct Network::Node {
   uint32_t rule = 0, index = 0;
   const ir::PatternIR* p = nullptr;
-  std::string eq_key;                                                // the alpha index constant
-  size_t alpha_count = 0;                                            // facts in the alpha memory
-  std::unordered_map<std::string, std::set<int64_t>> right;          // join key → facts, in id order
-  std::unordered_map<std::string, std::map<uint64_t, Token*>> left;  // join key → partial matches
-  std::unordered_map<int64_t, std::vector<Token*>> blocks;           // not/exists: fact → matches it meets
+  std::string eq_key;  // the alpha index constant
+  // Facts are stored in the alpha memory only where a partial match can arrive later: every node but a
+  // rule's first, whose only partial match (the rule's empty match) arrives before any fact.
+  bool stores_facts = false;
+  Bucket solo;  // the only bucket of a node without a join key
+  std::unordered_map<std::string, Bucket> buckets;
+  // not/exists: fact → partial matches it meets, and the other way round.
+  std::unordered_map<int64_t, std::vector<Token*>> blocks;
+  std::unordered_map<const Token*, std::vector<int64_t>> blockers;
+};
+
+// A fact in working memory.
+struct Network::FactSlot {
+  ir::Record* rec = nullptr;
+  int64_t id = 0;
+  Token* tokens = nullptr;  // partial matches that bound it (Token::fprev/fnext)
+  // The nodes that hold it (stored in their alpha memory, or blocking there): what a retraction visits.
+  std::vector<std::pair<Node*, Bucket*>> nodes;
 };
 
 struct Network::Token {
   Token* parent = nullptr;
-  uint32_t rule = 0, level = 0;  // patterns 0..level-1 are matched
-  uint64_t seq = 0;
-  // What this level bound (a fact or an accumulated value; `not` and `exists` bind nothing). The rule's
-  // parameters are gathered up the parent chain (bound_values): a copy of them in every token was a heap
-  // block per match and most of a token's size.
-  Value val = Value::none();
-  bool bound = false;
-  int64_t fact = 0;  // the fact this level bound (0: none)
-  std::string lkey;  // key in the next node's beta memory
-  bool in_left = false, dead = false, terminal = false, on_agenda = false, fired = false;
   // The children, in creation order, as an intrusive list: a partial match high in the network (a rule's
   // root) can hold one child per fact, and removing one must not cost a scan of its siblings.
   Token *first_child = nullptr, *last_child = nullptr, *prev_sibling = nullptr, *next_sibling = nullptr;
-  bool linked = false;  // in its parent's list
-  // On the agenda: the list of its salience, in activation order (appended as they are created).
-  Token *agenda_prev = nullptr, *agenda_next = nullptr;
-  std::vector<int64_t> blockers;  // not/exists: the facts that match it
+  // A full match: its salience's agenda list. Otherwise: its bucket's list of partial matches.
+  Token *lprev = nullptr, *lnext = nullptr;
+  Bucket* bucket = nullptr;  // where it is a partial match (null: nowhere yet)
+  // What this level bound: a fact (rec, fact), an accumulated value (acc), or nothing (`not`, `exists`).
+  // The rule's parameters are gathered up the parent chain (bound_values).
+  ir::Record* rec = nullptr;
+  ir::Value* acc = nullptr;
+  Token *fprev = nullptr, *fnext = nullptr;  // the bound fact's list of tokens
+  uint64_t seq = 0;
+  int64_t fact = 0;  // the bound fact's id (0: none)
+  uint32_t rule = 0;
+  uint16_t level = 0;  // patterns 0..level-1 are matched
+  bool dead : 1 = false, terminal : 1 = false, on_agenda : 1 = false, fired : 1 = false, linked : 1 = false;
+
+  ~Token() { delete acc; }
+  bool bound() const { return rec || acc; }
+  Value value() const { return rec ? Value::of_record(rec) : *acc; }
 };
 
 // The rule's parameters a partial match has bound, in order.
 inline void bound_values(const Network::Token* t, std::vector<Value>& out) {
   out.clear();
   for (; t; t = t->parent)
-    if (t->bound) out.push_back(t->val);
+    if (t->bound()) out.push_back(t->value());
   std::reverse(out.begin(), out.end());
 }
 

@@ -1593,13 +1593,14 @@ struct Engine::Impl {
       const RuleIR& r = P().rules[f.rule];
       firing_chain.push_back(r.name);
       if (++firings_this_input > opts.max_rule_firings_per_input) throw RuleRunaway{runaway_message()};
-      if (durable(f.key)) store.put_meta("fired:" + f.key, "1");
+      const rules::MatchKey key = f.key();
+      if (durable(key)) store.put_meta("fired:" + key, "1");
       std::string on;
       for (const Value& v : f.facts)
         if (v.tag == kTagRecord && v.u.r->id > 0)
           on += (on.empty() ? " on " : ", ") + layout_name(v.u.r->type_id) + " #" + std::to_string(v.u.r->id);
       trace("rule " + r.name + " fires" + on);
-      firing_key = f.key;
+      firing_key = key;
       try {
         run_actions(r.actions, f.facts);
       } catch (const Fail& e) {

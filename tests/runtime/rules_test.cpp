@@ -85,7 +85,7 @@ struct World {
   std::vector<std::string> fire() {
     std::vector<std::string> out;
     rules::Firing f;
-    while (net->next(f)) out.push_back(f.key);
+    while (net->next(f)) out.push_back(f.key());
     return out;
   }
 };
@@ -202,7 +202,7 @@ TEST(Rules, LogicalSupportEndsWithTheMatch) {
   auto* x = w.make("Expense", {{"amount", Value::of_int(500)}, {"category", w.str("travel")}});
   rules::Firing f;
   ASSERT_TRUE(w.net->next(f));
-  w.net->support(f.key, 99);
+  w.net->support(f.key(), 99);
   EXPECT_TRUE(w.net->take_unsupported().empty());
   w.set(x, "amount", Value::of_int(5));
   w.net->update(x);
