@@ -6,9 +6,17 @@
 namespace orgos::workflow {
 
 inline void to_json(json& j, const TaskView& t) {
-  j = {{"id", t.id},         {"instance", t.instance},     {"process", t.process},   {"name", t.name},
-       {"role", t.role},     {"unit", t.unit},             {"status", t.status},     {"claimed_by", t.claimed_by},
-       {"approval", t.approval}, {"outcomes", t.outcomes}, {"due", t.due}};
+  j = {{"id", t.id},
+       {"instance", t.instance},
+       {"process", t.process},
+       {"name", t.name},
+       {"role", t.role},
+       {"unit", t.unit},
+       {"status", t.status},
+       {"claimed_by", t.claimed_by},
+       {"approval", t.approval},
+       {"outcomes", t.outcomes},
+       {"due", t.due}};
 }
 
 inline void to_json(json& j, const InstanceView& i) {
