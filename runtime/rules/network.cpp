@@ -356,8 +356,7 @@ Network::Token* Network::child(Token* parent, Node& n, FactSlot* f, const Value*
   c->level = static_cast<uint16_t>(parent->level + 1);
   c->seq = ++seq_;
   if (n.p->kind == 0) {
-    c->rec = f->rec;
-    c->fact = f->id;
+    c->fact = f;
     c->fnext = f->tokens;
     if (f->tokens) f->tokens->fprev = c;
     f->tokens = c;
@@ -410,12 +409,7 @@ void Network::remove_token(Token* t) {
     drop_if_empty(n, b);
   }
   if (t->fact) {
-    // Unlinked from its fact's list; the fact entry outlives its tokens (retract removes them first).
-    if (t->fprev) {
-      t->fprev->fnext = t->fnext;
-    } else if (FactSlot* f = facts_->find(t->fact)) {
-      f->tokens = t->fnext;
-    }
+    (t->fprev ? t->fprev->fnext : t->fact->tokens) = t->fnext;
     if (t->fnext) t->fnext->fprev = t->fprev;
     t->fprev = t->fnext = nullptr;
   }
@@ -474,7 +468,8 @@ MatchKey Network::key_for(const Token* t) const {
     if (p->bound()) chain.push_back(p);
   MatchKey k = p_.rules[t->rule].name + ":";
   for (size_t i = chain.size(); i-- > 0;)
-    append_part(k, i + 1 == chain.size(), chain[i]->fact, chain[i]->fact ? Value::none() : chain[i]->value());
+    append_part(k, i + 1 == chain.size(), chain[i]->fact_id(),
+                chain[i]->fact ? Value::none() : chain[i]->value());
   return k;
 }
 
@@ -534,7 +529,7 @@ bool Network::next(Firing& out) {
   for (const Token* p = t; p; p = p->parent)
     if (p->bound()) {
       out.facts.push_back(p->value());
-      out.ids.push_back(p->fact);
+      out.ids.push_back(p->fact_id());
     }
   std::reverse(out.facts.begin(), out.facts.end());
   std::reverse(out.ids.begin(), out.ids.end());

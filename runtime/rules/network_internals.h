@@ -97,20 +97,21 @@ struct Network::Token {
   // A full match: its salience's agenda list. Otherwise: its bucket's list of partial matches.
   Token *lprev = nullptr, *lnext = nullptr;
   Bucket* bucket = nullptr;  // where it is a partial match (null: nowhere yet)
-  // What this level bound: a fact (rec, fact), an accumulated value (acc), or nothing (`not`, `exists`).
-  // The rule's parameters are gathered up the parent chain (bound_values).
-  ir::Record* rec = nullptr;
+  // What this level bound: a fact, an accumulated value (acc), or nothing (`not`, `exists`). The fact's
+  // entry outlives the token (a retraction removes the fact's tokens first). The rule's parameters are
+  // gathered up the parent chain (bound_values).
+  FactSlot* fact = nullptr;
   ir::Value* acc = nullptr;
   Token *fprev = nullptr, *fnext = nullptr;  // the bound fact's list of tokens
   uint64_t seq = 0;
-  int64_t fact = 0;  // the bound fact's id (0: none)
   uint32_t rule = 0;
   uint16_t level = 0;  // patterns 0..level-1 are matched
   bool dead : 1 = false, terminal : 1 = false, on_agenda : 1 = false, fired : 1 = false, linked : 1 = false;
 
   ~Token() { delete acc; }
-  bool bound() const { return rec || acc; }
-  Value value() const { return rec ? Value::of_record(rec) : *acc; }
+  bool bound() const { return fact || acc; }
+  int64_t fact_id() const { return fact ? fact->id : 0; }
+  Value value() const { return fact ? Value::of_record(fact->rec) : *acc; }
 };
 
 // The rule's parameters a partial match has bound, in order.
