@@ -4,26 +4,37 @@
 // Workloads: a, b, c as in compare.sh; r is c with retract+insert instead of update (CLIPS `modify`
 // semantics: every match of a changed fact fires again).
 // Conditions run as native code (codegen::compile attached to the evaluator), as the workflow engine runs
-// them by default (ExecEngine::Jit); `object FILE` links object code from FILE as the engine links a bundle's
-// (FILE is written first if it does not exist: that is the build step); `interp` uses the interpreter.
+// them by default (ExecEngine::Jit); `bundle FILE` loads the program (IR and object code) from a bundle
+// and links its object code, as `orgctl run` does from its cached bundle (FILE is written first if it
+// does not exist: that is the build step); `interp` uses the interpreter.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
+#include "compiler/bundle/bundle.h"
 #include "compiler/codegen/jit.h"
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
+#include "orgos/version.h"
 #include "runtime/rules/network.h"
 
 using namespace orgos;
 using ir::Value;
 
 namespace {
+
+// The process's resident memory now, in MB (Linux: /proc/self/statm's second field, in pages).
+double rss_mb() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<double>(resident) * 4096.0 / 1e6;
+}
 
 double secs(std::chrono::steady_clock::time_point a) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
@@ -49,32 +60,66 @@ std::string program(char w) {
 int main(int argc, char** argv) {
   char w = argc > 1 ? argv[1][0] : 'a';
   if (std::string("abcr").find(w) == std::string::npos) {
-    std::fprintf(stderr, "usage: orgos_rules_driver a|b|c|r [interp] (unknown workload '%c')\n", w);
+    std::fprintf(stderr, "usage: orgos_rules_driver a|b|c|r [interp | bundle FILE] (unknown workload '%c')\n",
+                 w);
     return 2;
   }
-  // Mode: native code compiled in the process (default), native code from an object file (what a bundle
-  // carries: `orgctl build` compiles once, the engine only links it), or the interpreter.
+  // Mode: native code compiled in the process (default), the program loaded from a bundle (what the
+  // engine runs in production: `orgctl build` writes IR and object code once, the engine only links the
+  // object code; nothing is parsed), or the interpreter.
   const std::string mode = argc > 2 ? argv[2] : "";
-  if (!(mode.empty() || mode == "interp" || (mode == "object" && argc > 3))) {
+  if (!(mode.empty() || mode == "interp" || (mode == "bundle" && argc > 3))) {
     std::fprintf(
         stderr,
-        "usage: orgos_rules_driver a|b|c|r [interp | object FILE] (unknown option '%s'; object needs "
+        "usage: orgos_rules_driver a|b|c|r [interp | bundle FILE] (unknown option '%s'; bundle needs "
         "a file)\n",
         mode.c_str());
     return 2;
   }
   auto t0 = std::chrono::steady_clock::now();
-  auto c = driver::check_text("bench.org", program(w));
-  if (c->diags.has_errors()) {
-    std::fprintf(stderr, "%s", diag::render_all_text(c->sources, c->diags).c_str());
-    return 1;
+  bundle::Bundle prog;
+  const char* path = mode == "bundle" ? argv[3] : nullptr;
+  auto bytes = path ? bundle::read_file(path) : std::nullopt;
+  if (!bytes) {
+    // Compile: in the process (native, interp), or once for a bundle that does not exist yet (the build
+    // step, as `orgctl build`).
+    auto c = driver::check_text("bench.org", program(w));
+    if (c->diags.has_errors()) {
+      std::fprintf(stderr, "%s", diag::render_all_text(c->sources, c->diags).c_str());
+      return 1;
+    }
+    ir::Lowered lw = ir::lower(*c);
+    prog.host = bundle::host_triple();
+    prog.compiler = ORGOS_VERSION;
+    prog.files = {"bench.org"};
+    prog.module = std::move(lw.module);
+    prog.program = std::move(lw.program);
+    if (path) {
+      std::string why;
+      auto made = codegen::emit_object(prog.module, {}, nullptr, &why);
+      if (!made) {
+        std::fprintf(stderr, "orgos_rules_driver: native code failed (%s); run with `interp`\n", why.c_str());
+        return 1;
+      }
+      prog.object = std::move(*made);
+      if (!bundle::write_file(path, bundle::serialize(prog), why)) {
+        std::fprintf(stderr, "orgos_rules_driver: cannot write the bundle %s (%s)\n", path, why.c_str());
+        return 1;
+      }
+    }
+  } else {
+    auto loaded = bundle::deserialize(*bytes);
+    if (auto* e = std::get_if<bundle::LoadError>(&loaded)) {
+      std::fprintf(stderr, "orgos_rules_driver: %s: %s\n", path, e->message.c_str());
+      return 1;
+    }
+    prog = std::move(std::get<bundle::Bundle>(loaded));
   }
-  ir::Lowered lw = ir::lower(*c);
-  interp::Evaluator ev(lw.module);
+  interp::Evaluator ev(prog.module);
   if (mode.empty()) {
     std::string why;
     codegen::JitStats js;
-    auto code = codegen::compile(lw.module, {}, &js, &why);
+    auto code = codegen::compile(prog.module, {}, &js, &why);
     if (!code) {
       std::fprintf(stderr, "orgos_rules_driver: native code failed (%s); run with `interp`\n", why.c_str());
       return 1;
@@ -82,51 +127,31 @@ int main(int argc, char** argv) {
     ev.attach_native(std::move(code));
     std::fprintf(stderr, "native code: %zu functions, codegen %.1f ms, load %.1f ms\n", js.functions,
                  js.codegen_ms, js.load_ms);
-  } else if (mode == "object") {
-    // The object file is written when it does not exist yet (the build step), read otherwise.
-    const char* path = argv[3];
-    std::vector<uint8_t> obj;
-    if (std::ifstream in{path, std::ios::binary}) {
-      obj.assign(std::istreambuf_iterator<char>(in), {});
-    } else {
-      std::string why;
-      auto made = codegen::emit_object(lw.module, {}, nullptr, &why);
-      if (!made) {
-        std::fprintf(stderr, "orgos_rules_driver: native code failed (%s); run with `interp`\n", why.c_str());
-        return 1;
-      }
-      obj = std::move(*made);
-      std::ofstream out{path, std::ios::binary};
-      out.write(reinterpret_cast<const char*>(obj.data()), static_cast<std::streamsize>(obj.size()));
-      if (!out) {
-        std::fprintf(stderr, "orgos_rules_driver: cannot write the object file %s (check the directory)\n",
-                     path);
-        return 1;
-      }
-    }
+  } else if (mode == "bundle") {
     std::string why;
-    auto code = codegen::load_object(lw.module, obj, nullptr, &why);
+    auto code = codegen::load_object(prog.module, prog.object, nullptr, &why);
     if (!code) {
-      std::fprintf(stderr, "orgos_rules_driver: %s is not this workload's object code (%s); delete it\n",
-                   path, why.c_str());
+      std::fprintf(stderr, "orgos_rules_driver: %s is not this workload's bundle (%s); delete it\n", path,
+                   why.c_str());
       return 1;
     }
     ev.attach_native(std::move(code));
   }
-  rules::Network net(lw.program, lw.module, ev);
+  rules::Network net(prog.program, prog.module, ev);
   interp::Arena arena;
   auto layout = [&](const char* n) {
-    for (uint32_t i = 0; i < lw.module.layouts.size(); ++i)
-      if (lw.module.layouts[i].name == n) return i;
+    for (uint32_t i = 0; i < prog.module.layouts.size(); ++i)
+      if (prog.module.layouts[i].name == n) return i;
     return 0u;
   };
   auto make = [&](uint32_t t, int64_t id) {
-    auto* r = arena.record(t, static_cast<uint32_t>(lw.module.layouts[t].fields.size()));
+    auto* r = arena.record(t, static_cast<uint32_t>(prog.module.layouts[t].fields.size()));
     for (uint32_t i = 0; i < r->nslots; ++i) r->slots[i] = Value::none();
     r->id = id;
     return r;
   };
   double compile_s = secs(t0);
+  const double rss_compiled = rss_mb();
   auto t1 = std::chrono::steady_clock::now();
   size_t fired = 0;
   rules::Firing f;
@@ -180,9 +205,11 @@ int main(int argc, char** argv) {
     modify_s = secs(t2);
   }
   std::printf(
-      "workload %c (%s): compile %.3f s, insert+fire %.3f s (%zu firings), modify+refire %.3f s (%zu "
+      "workload %c (%s): compile %.4f s, insert+fire %.4f s (%zu firings), modify+refire %.4f s (%zu "
       "firings)\n",
       w, mode.empty() ? "native" : mode.c_str(), compile_s, load_s, fired, modify_s, refired);
+  std::fprintf(stderr, "resident memory: %.1f MB once compiled, %.1f MB at the end\n", rss_compiled,
+               rss_mb());
   // Like the CLIPS driver (which never destroys its environment), leave the freeing to process exit:
   // both processes' wall times then end at the same point.
   std::fflush(stdout);

@@ -11,7 +11,6 @@
 // - Reading a field of none, or a none where a value is needed, is an error.
 // - String comparison is bytewise; lower/upper change ASCII letters only.
 #pragma once
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -45,14 +44,24 @@ struct RuntimeError {
 // Allocation for values made during evaluation (strings, lists, records). Freed as a whole.
 class Arena {
  public:
+  Arena() = default;
+  Arena(const Arena&) = delete;  // next_ points into blocks_: neither copied nor moved
+  Arena& operator=(const Arena&) = delete;
   const ir::String* string(std::string_view s);
   ir::List* list(uint32_t len);
   ir::Record* record(uint32_t type_id, uint32_t nslots);
-  void clear() { blocks_.clear(); }
+  void clear() {
+    blocks_.clear();
+    next_ = nullptr;
+    left_ = 0;
+  }
 
  private:
+  static constexpr size_t kChunk = 64 << 10;
   void* alloc(size_t bytes);
-  std::deque<std::unique_ptr<char[]>> blocks_;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* next_ = nullptr;  // the current chunk's free space
+  size_t left_ = 0;
 };
 
 // What evaluation needs from the engine: the clock and the instances of a type.

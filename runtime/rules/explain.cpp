@@ -30,7 +30,7 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
   const ir::RuleIR& r = p_.rules[rule];
   out.push_back("rule " + r.name + " (salience " + std::to_string(r.salience) + ", " +
                 std::to_string(r.patterns.size()) + " pattern" + (r.patterns.size() == 1 ? "" : "s") + ")");
-  FactSlot* slot = facts_->find(fid);
+  FactSlot* slot = find_fact(fid);
   if (!slot) {
     out.push_back("fact #" + std::to_string(fid) + " is not in working memory");
     return out;
@@ -40,7 +40,7 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
   // what joins need).
   auto passing = [&](const ir::PatternIR& p) {
     size_t count = 0;
-    facts_->for_each([&](int64_t, FactSlot* f) {
+    facts_->for_each([&](FactSlot* f) {
       if (f->rec->type_id != p.layout) return;
       Value one[1] = {Value::of_record(f->rec)};
       if (p.eq_value != kNone) {
@@ -61,8 +61,9 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
   auto entering_of = [](const Node& n) {
     size_t count = 0;
     for (Token* t = n.solo.lhead; t; t = t->lnext) ++count;
-    for (auto& [k, b] : n.buckets)
-      for (Token* t = b.lhead; t; t = t->lnext) ++count;
+    n.buckets.for_each([&](const Bucket* b) {
+      for (Token* t = b->lhead; t; t = t->lnext) ++count;
+    });
     return count;
   };
   auto where = [&](uint32_t fn) {
@@ -110,9 +111,9 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
     size_t same_key = 0, pass = 0;
     std::string failed;
     if (key_of(p.keys, false, one.data(), rule, rk)) {
-      const Bucket* b = p.keys.empty() ? &n.solo : nullptr;
-      if (!b)
-        if (auto it = n.buckets.find(rk); it != n.buckets.end()) b = &it->second;
+      const Bucket* b = p.keys.empty()
+                            ? &n.solo
+                            : n.buckets.find(key_hash(rk), [&](const Bucket* x) { return x->key == rk; });
       if (b) {
         for (Token* t = b->lhead; t; t = t->lnext) {
           ++same_key;
@@ -145,8 +146,11 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
   // Full matches that contain the fact.
   std::vector<Token*> full;
   std::function<void(Token*)> walk = [&](Token* t) {
-    if (t->terminal) full.push_back(t);
-    for (Token* c = t->first_child; c; c = c->next_sibling) walk(c);
+    if (t->terminal) {
+      full.push_back(t);
+      return;
+    }
+    for (Token* c = partial(t)->first_child; c; c = c->next_sibling) walk(c);
   };
   for (Token* t = slot->tokens; t; t = t->fnext)
     if (t->rule == rule) walk(t);

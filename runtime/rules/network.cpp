@@ -17,8 +17,9 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
     : p_(p),
       m_(m),
       ev_(ev),
-      facts_(std::make_unique<FactTable<FactSlot>>()),
-      pool_(std::make_unique<TokenPool<Token>>()),
+      facts_(std::make_unique<FlatTable<FactSlot>>()),
+      full_(std::make_unique<TokenPool<Token>>()),
+      partials_(std::make_unique<TokenPool<Partial>>()),
       slots_(std::make_unique<TokenPool<FactSlot>>()) {
   types_.resize(m.layouts.size());
   rules_.resize(p.rules.size());
@@ -60,7 +61,7 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
   // Every rule starts with its empty match in the first node (a rule without patterns never fires).
   ++depth_;
   for (uint32_t r = 0; r < p.rules.size(); ++r) {
-    Token* t = pool_->make();
+    Partial* t = partials_->make();
     t->rule = r;
     t->seq = ++seq_;
     roots_.push_back(t);
@@ -78,15 +79,28 @@ Network::~Network() {
   while (!todo.empty()) {
     Token* t = todo.back();
     todo.pop_back();
-    for (Token* c = t->first_child; c; c = c->next_sibling) todo.push_back(c);
-    pool_->destroy(t);
+    if (!t->terminal)
+      for (Token* c = partial(t)->first_child; c; c = c->next_sibling) todo.push_back(c);
+    destroy(t);
   }
-  for (Token* t : graveyard_) pool_->destroy(t);
-  facts_->for_each([&](int64_t, FactSlot* f) { slots_->destroy(f); });
+  for (Token* t : graveyard_) destroy(t);
+  facts_->for_each([&](FactSlot* f) { slots_->destroy(f); });
+}
+
+// A fact's id is its hash in the table (ids are unique and non-zero): a hit is the fact.
+Network::FactSlot* Network::find_fact(int64_t id) const {
+  return facts_->find(static_cast<uint64_t>(id), [](const FactSlot*) { return true; });
+}
+
+void Network::destroy(Token* t) {
+  if (t->terminal)
+    full_->destroy(t);
+  else
+    partials_->destroy(partial(t));
 }
 
 bool Network::contains(int64_t id) const {
-  return facts_->find(id) != nullptr;
+  return find_fact(id) != nullptr;
 }
 size_t Network::fact_count() const {
   return facts_->size();
@@ -127,18 +141,19 @@ bool Network::key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const Va
 
 Network::Bucket* Network::bucket(Node& n, const std::string& key) {
   if (n.p->keys.empty()) return &n.solo;
-  auto it = n.buckets.find(key);
-  if (it == n.buckets.end()) it = n.buckets.emplace(key, Bucket{}).first;
-  return &it->second;
+  const uint64_t h = key_hash(key);
+  if (Bucket* b = n.buckets.find(h, [&](const Bucket* b) { return b->key == key; })) return b;
+  auto* b = new Bucket;
+  b->key = key;
+  b->hash = h;
+  n.buckets.put(h, b);
+  return b;
 }
 
 void Network::drop_if_empty(Node& n, Bucket* b) {
   if (b == &n.solo || !b->empty()) return;
-  for (auto it = n.buckets.begin(); it != n.buckets.end(); ++it)
-    if (&it->second == b) {
-      n.buckets.erase(it);
-      return;
-    }
+  n.buckets.erase(b->hash, b);
+  delete b;
 }
 
 // ---------------------------------------------------------------- working memory
@@ -168,12 +183,12 @@ const std::vector<Network::Node*>& Network::candidates(Record* fact) {
 void Network::insert(Record* fact, int64_t id) {
   if (!fact) return;
   const int64_t fid = id ? id : fact->id;
-  if (fid == 0 || facts_->find(fid)) return;
+  if (fid == 0 || find_fact(fid)) return;
   ++depth_;
   FactSlot* f = slots_->make();
   f->rec = fact;
   f->id = fid;
-  facts_->put(fid, f);
+  facts_->put(static_cast<uint64_t>(fid), f);
   const Value arg = Value::of_record(fact);
   for (Node* n : candidates(fact)) {
     if (!call_bool(n->p->alpha, &arg, n->rule)) continue;
@@ -205,7 +220,7 @@ void Network::insert(Record* fact, int64_t id) {
 }
 
 void Network::retract(int64_t id) {
-  FactSlot* f = facts_->find(id);
+  FactSlot* f = find_fact(id);
   if (!f) return;
   ++depth_;
   const uint32_t type = f->rec->type_id;
@@ -239,9 +254,9 @@ void Network::retract(int64_t id) {
           if (!ids.empty()) continue;
           n->blockers.erase(it);
           if (n->p->kind == 1)
-            child(t, *n, nullptr, nullptr);  // nothing blocks the `not` any more
+            child(partial(t), *n, nullptr, nullptr);  // nothing blocks the `not` any more
           else
-            remove_children(t);  // `exists` lost its last fact
+            remove_children(partial(t));  // `exists` lost its last fact
         }
       }
     }
@@ -249,7 +264,7 @@ void Network::retract(int64_t id) {
   }
   // Every partial match that bound the fact goes, with what was built on it.
   while (Token* t = f->tokens) remove_token(t);
-  facts_->erase(id);
+  facts_->erase(static_cast<uint64_t>(id), f);
   slots_->destroy(f);
   if (const TypeNodes* tn = type_nodes(type))
     for (Node* n : tn->readers) recompute(*n);
@@ -258,7 +273,7 @@ void Network::retract(int64_t id) {
 }
 
 void Network::update(Record* fact) {
-  if (!fact || !facts_->find(fact->id)) return insert(fact);
+  if (!fact || !find_fact(fact->id)) return insert(fact);
   ++depth_;  // refraction is settled once, after the fact is back
   retract(fact->id);
   insert(fact);
@@ -268,7 +283,7 @@ void Network::update(Record* fact) {
 
 // ---------------------------------------------------------------- propagation
 
-bool Network::beta_ok(Node& n, Token* t, Record* fact) {
+bool Network::beta_ok(Node& n, const Token* t, Record* fact) {
   if (n.p->beta == kNone) return true;
   bound_values(t, args_);
   args_.push_back(Value::of_record(fact));
@@ -282,7 +297,8 @@ void Network::block(Node& n, Token* t, int64_t fid) {
 
 void Network::right_activate(Node& n, Bucket& b, FactSlot* f) {
   // The list does not change under the walk: what a match builds goes to later nodes.
-  for (Token* t = b.lhead; t; t = t->lnext) {
+  for (Token* lt = b.lhead; lt; lt = lt->lnext) {
+    Partial* t = partial(lt);
     if (t->dead || !beta_ok(n, t, f->rec)) continue;
     switch (n.p->kind) {
       case 0:
@@ -304,7 +320,7 @@ void Network::right_activate(Node& n, Bucket& b, FactSlot* f) {
   }
 }
 
-void Network::left_activate(Node& n, Token* t) {
+void Network::left_activate(Node& n, Partial* t) {
   Bucket* b = nullptr;
   if (n.p->kind == 3) {
     // Accumulations have no key: they see every partial match and recompute on changes.
@@ -348,8 +364,11 @@ void Network::left_activate(Node& n, Token* t) {
   if ((n.p->kind == 1 && !blocked) || (n.p->kind == 2 && blocked)) child(t, n, nullptr, nullptr);
 }
 
-Network::Token* Network::child(Token* parent, Node& n, FactSlot* f, const Value* v) {
-  Token* c = pool_->make();
+Network::Token* Network::child(Partial* parent, Node& n, FactSlot* f, const Value* v) {
+  auto& nodes = rules_[parent->rule];
+  const bool full = parent->level + 1u >= nodes.size();
+  Token* c = full ? full_->make() : partials_->make();
+  c->terminal = full;  // also which pool it goes back to
   ++live_tokens_;
   c->parent = parent;
   c->rule = parent->rule;
@@ -362,20 +381,20 @@ Network::Token* Network::child(Token* parent, Node& n, FactSlot* f, const Value*
     f->tokens = c;
   } else if (n.p->kind == 3) {
     c->acc = new Value(*v);
+    c->has_acc = true;
   }
   c->prev_sibling = parent->last_child;
   (parent->last_child ? parent->last_child->next_sibling : parent->first_child) = c;
   parent->last_child = c;
   c->linked = true;
-  auto& nodes = rules_[c->rule];
-  if (c->level < nodes.size())
-    left_activate(*nodes[c->level], c);
-  else
+  if (full)
     terminal_add(c);
+  else
+    left_activate(*nodes[c->level], partial(c));
   return c;
 }
 
-void Network::remove_children(Token* t) {
+void Network::remove_children(Partial* t) {
   // Detach them all first (the chain stays readable: removed tokens are freed only at reap), then remove.
   Token* first = t->first_child;
   t->first_child = t->last_child = nullptr;
@@ -387,14 +406,13 @@ void Network::remove_children(Token* t) {
 void Network::remove_token(Token* t) {
   t->dead = true;
   --live_tokens_;
-  remove_children(t);
   if (t->terminal) {
     terminal_remove(t);
-  } else if (Bucket* b = t->bucket) {
+  } else if (remove_children(partial(t)); Bucket* b = partial(t)->bucket) {
     (t->lprev ? t->lprev->lnext : b->lhead) = t->lnext;
     (t->lnext ? t->lnext->lprev : b->ltail) = t->lprev;
     t->lprev = t->lnext = nullptr;
-    t->bucket = nullptr;
+    partial(t)->bucket = nullptr;
     Node& n = *rules_[t->rule][t->level];
     if (auto it = n.blockers.find(t); it != n.blockers.end()) {
       for (int64_t fid : it->second) {
@@ -408,13 +426,13 @@ void Network::remove_token(Token* t) {
     }
     drop_if_empty(n, b);
   }
-  if (t->fact) {
-    (t->fprev ? t->fprev->fnext : t->fact->tokens) = t->fnext;
+  if (FactSlot* f = t->bound_fact()) {
+    (t->fprev ? t->fprev->fnext : f->tokens) = t->fnext;
     if (t->fnext) t->fnext->fprev = t->fprev;
     t->fprev = t->fnext = nullptr;
   }
   if (t->linked) {
-    Token* p = t->parent;
+    Partial* p = partial(t->parent);
     (t->prev_sibling ? t->prev_sibling->next_sibling : p->first_child) = t->next_sibling;
     (t->next_sibling ? t->next_sibling->prev_sibling : p->last_child) = t->prev_sibling;
     t->linked = false;
@@ -423,13 +441,13 @@ void Network::remove_token(Token* t) {
 }
 
 void Network::recompute(Node& n) {
-  std::vector<Token*> toks;
-  for (Token* t = n.solo.lhead; t; t = t->lnext) toks.push_back(t);  // seq order; children may change it
-  for (Token* t : toks) {
+  std::vector<Partial*> toks;
+  for (Token* t = n.solo.lhead; t; t = t->lnext) toks.push_back(partial(t));  // seq order
+  for (Partial* t : toks) {
     if (t->dead) continue;
     bound_values(t, args_);
     auto o = ev_.call(n.p->condition, args_);
-    if (o.ok() && t->first_child && t->first_child == t->last_child && t->first_child->acc &&
+    if (o.ok() && t->first_child && t->first_child == t->last_child && t->first_child->has_acc &&
         std::memcmp(t->first_child->acc, &o.value, sizeof(Value)) == 0)
       continue;  // the same value: the matches built on it stand
     remove_children(t);
@@ -469,7 +487,7 @@ MatchKey Network::key_for(const Token* t) const {
   MatchKey k = p_.rules[t->rule].name + ":";
   for (size_t i = chain.size(); i-- > 0;)
     append_part(k, i + 1 == chain.size(), chain[i]->fact_id(),
-                chain[i]->fact ? Value::none() : chain[i]->value());
+                chain[i]->has_acc ? chain[i]->value() : Value::none());
   return k;
 }
 
@@ -524,15 +542,15 @@ bool Network::next(Firing& out) {
   t->fired = true;
   out.rule = t->rule;
   out.rule_name = &p_.rules[t->rule].name;
-  out.facts.clear();
-  out.ids.clear();
+  size_t n = 0;
+  for (const Token* p = t; p; p = p->parent) n += p->bound();
+  out.facts.resize(n);
+  out.ids.resize(n);
   for (const Token* p = t; p; p = p->parent)
     if (p->bound()) {
-      out.facts.push_back(p->value());
-      out.ids.push_back(p->fact_id());
+      out.facts[--n] = p->value();
+      out.ids[n] = p->fact_id();
     }
-  std::reverse(out.facts.begin(), out.facts.end());
-  std::reverse(out.ids.begin(), out.ids.end());
   return true;
 }
 
@@ -582,7 +600,7 @@ void Network::reap() {
     supports_.erase(s);
   }
   leaving_order_.clear();
-  for (Token* t : graveyard_) pool_->destroy(t);
+  for (Token* t : graveyard_) destroy(t);
   graveyard_.clear();
 }
 

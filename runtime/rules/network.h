@@ -34,7 +34,7 @@ namespace orgos::rules {
 template <typename T>
 class TokenPool;
 template <typename T>
-class FactTable;
+class FlatTable;
 
 // The identity of one match: the rule and the facts (and accumulated values) it matched. Refraction and
 // logical support are keyed by it. Printable ("rule:12,40").
@@ -90,6 +90,7 @@ class Network {
   size_t token_count() const { return live_tokens_; }
 
   struct Token;
+  struct Partial;
   struct Node;
   struct Bucket;
   struct FactSlot;
@@ -100,12 +101,12 @@ class Network {
               std::string& out);
   Bucket* bucket(Node& n, const std::string& key);  // found or made
   void drop_if_empty(Node& n, Bucket* b);
-  void left_activate(Node& n, Token* t);
+  void left_activate(Node& n, Partial* t);
   void right_activate(Node& n, Bucket& b, FactSlot* f);
-  bool beta_ok(Node& n, Token* t, ir::Record* fact);
-  Token* child(Token* parent, Node& n, FactSlot* f, const ir::Value* v);
+  bool beta_ok(Node& n, const Token* t, ir::Record* fact);
+  Token* child(Partial* parent, Node& n, FactSlot* f, const ir::Value* v);
   void remove_token(Token* t);
-  void remove_children(Token* t);
+  void remove_children(Partial* t);
   void block(Node& n, Token* t, int64_t fid);
   void terminal_add(Token* t);
   void terminal_remove(Token* t);
@@ -119,7 +120,7 @@ class Network {
   const ir::Module& m_;
   interp::Evaluator& ev_;
   std::vector<std::vector<std::unique_ptr<Node>>> rules_;  // per rule, one node per pattern
-  std::vector<Token*> roots_;                              // per rule, the empty match
+  std::vector<Partial*> roots_;                            // per rule, the empty match
   // Per fact type (layout id): the nodes a fact of it may enter. Unindexed nodes are tried one by one;
   // the `fact.field == constant` index maps the constant's bytes to its nodes, so a fact costs one lookup
   // per indexed field, not one comparison per rule.
@@ -134,7 +135,8 @@ class Network {
   };
   std::vector<TypeNodes> types_;
   const TypeNodes* type_nodes(uint32_t type) const { return type < types_.size() ? &types_[type] : nullptr; }
-  std::unique_ptr<FactTable<FactSlot>> facts_;
+  std::unique_ptr<FlatTable<FactSlot>> facts_;  // working memory: fact id → fact
+  FactSlot* find_fact(int64_t id) const;
   // The agenda: per salience, highest first, an intrusive list of activations in creation order. A token
   // is appended when it is made, so each list is in activation order; adding and removing cost no
   // allocation and no search. rule → its list: agenda_of_.
@@ -144,7 +146,9 @@ class Network {
   std::vector<AgendaList> agenda_;
   std::vector<uint32_t> agenda_of_;
   size_t agenda_count_ = 0;
-  std::unique_ptr<TokenPool<Token>> pool_;      // every token's storage
+  std::unique_ptr<TokenPool<Token>> full_;        // full matches' storage
+  std::unique_ptr<TokenPool<Partial>> partials_;  // partial matches' storage
+  void destroy(Token* t);
   std::unique_ptr<TokenPool<FactSlot>> slots_;  // every fact entry's storage
   // Refraction lives on the full-match token (Token::fired), so a firing touches no map. Keys are
   // looked up only across a change: the fired matches whose token went during the current outermost

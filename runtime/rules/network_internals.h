@@ -5,7 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime/rules/fact_table.h"
+#include "runtime/rules/flat_table.h"
 #include "runtime/rules/network.h"
 
 namespace orgos::rules {
@@ -52,6 +52,8 @@ inline bool encode(const Value& v, std::string& out) {
 // One join key's share of a node: the partial matches that arrived with that key (the beta memory) and
 // the facts that passed the pattern's own conditions with it (the alpha memory). Equal keys meet here.
 struct Network::Bucket {
+  std::string key;  // the join key's bytes (empty: a node's only bucket)
+  uint64_t hash = 0;
   // Partial matches, an intrusive list (Token::lprev/lnext) in arrival order, which is seq order.
   Token *lhead = nullptr, *ltail = nullptr;
   // Facts in id order (a left activation meets them in that order). A retracted fact leaves a tombstone
@@ -73,8 +75,11 @@ struct Network::Node {
   // Facts are stored in the alpha memory only where a partial match can arrive later: every node but a
   // rule's first, whose only partial match (the rule's empty match) arrives before any fact.
   bool stores_facts = false;
-  Bucket solo;  // the only bucket of a node without a join key
-  std::unordered_map<std::string, Bucket> buckets;
+  Bucket solo;                // the only bucket of a node without a join key
+  FlatTable<Bucket> buckets;  // by key; the node owns them (freed when empty, and with the node)
+  ~Node() {
+    buckets.for_each([](Bucket* b) { delete b; });
+  }
   // not/exists: fact → partial matches it meets, and the other way round.
   std::unordered_map<int64_t, std::vector<Token*>> blocks;
   std::unordered_map<const Token*, std::vector<int64_t>> blockers;
@@ -89,30 +94,52 @@ struct Network::FactSlot {
   std::vector<std::pair<Node*, Bucket*>> nodes;
 };
 
+// A match of a rule's first `level` patterns. A full match (terminal) is the smaller Token; a partial
+// one, which later patterns extend, is a Partial (its children and its bucket). Most tokens of a large
+// load are full matches (all of them in a single-pattern rule set), and their size is the memory the
+// load touches, so a full match carries nothing it does not use: 80 bytes, a partial one 104.
 struct Network::Token {
-  Token* parent = nullptr;
-  // The children, in creation order, as an intrusive list: a partial match high in the network (a rule's
-  // root) can hold one child per fact, and removing one must not cost a scan of its siblings.
-  Token *first_child = nullptr, *last_child = nullptr, *prev_sibling = nullptr, *next_sibling = nullptr;
-  // A full match: its salience's agenda list. Otherwise: its bucket's list of partial matches.
+  Token* parent = nullptr;  // a Partial (or null: a rule's root)
+  // Its place in the parent's children: a root can hold one child per fact, and removing one must not
+  // cost a scan of its siblings.
+  Token *prev_sibling = nullptr, *next_sibling = nullptr;
+  // A full match: its salience's agenda list. A partial one: its bucket's list of partial matches.
   Token *lprev = nullptr, *lnext = nullptr;
-  Bucket* bucket = nullptr;  // where it is a partial match (null: nowhere yet)
-  // What this level bound: a fact, an accumulated value (acc), or nothing (`not`, `exists`). The fact's
-  // entry outlives the token (a retraction removes the fact's tokens first). The rule's parameters are
-  // gathered up the parent chain (bound_values).
-  FactSlot* fact = nullptr;
-  ir::Value* acc = nullptr;
+  // What this level bound: a fact, an accumulated value (has_acc), or nothing (`not`, `exists`). The
+  // fact's entry outlives the token (a retraction removes the fact's tokens first). The rule's
+  // parameters are gathered up the parent chain (bound_values).
+  union {
+    FactSlot* fact = nullptr;
+    ir::Value* acc;
+  };
   Token *fprev = nullptr, *fnext = nullptr;  // the bound fact's list of tokens
   uint64_t seq = 0;
   uint32_t rule = 0;
   uint16_t level = 0;  // patterns 0..level-1 are matched
-  bool dead : 1 = false, terminal : 1 = false, on_agenda : 1 = false, fired : 1 = false, linked : 1 = false;
+  bool dead : 1 = false, terminal : 1 = false, on_agenda : 1 = false, fired : 1 = false, linked : 1 = false,
+              has_acc : 1 = false;
 
-  ~Token() { delete acc; }
-  bool bound() const { return fact || acc; }
-  int64_t fact_id() const { return fact ? fact->id : 0; }
-  Value value() const { return fact ? Value::of_record(fact->rec) : *acc; }
+  Token() = default;
+  Token(const Token&) = delete;
+  Token& operator=(const Token&) = delete;
+  ~Token() {
+    if (has_acc) delete acc;
+  }
+  bool bound() const { return fact != nullptr; }  // either member: both are pointers
+  FactSlot* bound_fact() const { return has_acc ? nullptr : fact; }
+  int64_t fact_id() const { return has_acc || !fact ? 0 : fact->id; }
+  Value value() const { return has_acc ? *acc : Value::of_record(fact->rec); }
 };
+
+struct Network::Partial : Network::Token {
+  // The children, in creation order, as an intrusive list.
+  Token *first_child = nullptr, *last_child = nullptr;
+  Bucket* bucket = nullptr;  // where it waits for facts (null: nowhere yet)
+};
+
+inline Network::Partial* partial(Network::Token* t) {
+  return static_cast<Network::Partial*>(t);
+}
 
 // The rule's parameters a partial match has bound, in order.
 inline void bound_values(const Network::Token* t, std::vector<Value>& out) {

@@ -1,0 +1,112 @@
+// The match network's hash tables: open addressing over (hash, pointer) slots, linear probing,
+// backward-shift deletion (no tombstones pile up). Working memory maps fact ids to facts through it, and
+// every node maps join keys to its buckets. The node-based std::unordered_map these replace spent a tenth
+// of a 100,000-fact load rehashing (an allocation per entry, a division per lookup); here a lookup is a
+// multiply and a probe into a flat array of 16-byte slots, and growing moves only those slots.
+//
+// The table stores a 64-bit hash per entry, never 0 (the empty mark). Where the hash is the key itself
+// (fact ids: unique and non-zero) a match on it is exact; otherwise the caller's predicate confirms it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+namespace orgos::rules {
+
+template <typename T>
+class FlatTable {
+ public:
+  // The entry with hash `h` that `same` accepts, or null.
+  template <typename Same>
+  T* find(uint64_t h, Same&& same) const {
+    if (slots_.empty()) return nullptr;
+    for (size_t i = home(h);; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.hash == h && same(s.value)) return s.value;
+      if (s.hash == 0) return nullptr;
+    }
+  }
+
+  // Adds an entry (the caller knows it is absent).
+  void put(uint64_t h, T* value) {
+    if ((count_ + 1) * 4 > slots_.size() * 3) grow();
+    size_t i = home(h);
+    while (slots_[i].hash != 0) i = (i + 1) & mask_;
+    slots_[i] = {h, value};
+    ++count_;
+  }
+
+  // Removes the entry `value` (hash `h`) if present; the entries after it in its probe run move back.
+  void erase(uint64_t h, const T* value) {
+    if (slots_.empty()) return;
+    size_t i = home(h);
+    while (!(slots_[i].hash == h && slots_[i].value == value)) {
+      if (slots_[i].hash == 0) return;
+      i = (i + 1) & mask_;
+    }
+    for (size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+      if (slots_[j].hash == 0) break;
+      size_t k = home(slots_[j].hash);
+      // Slot j may fill the hole at i when its home is not cyclically within (i, j].
+      if (((j - k) & mask_) >= ((j - i) & mask_)) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = {};
+    --count_;
+  }
+
+  size_t size() const { return count_; }
+
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const Slot& s : slots_)
+      if (s.hash != 0) f(s.value);
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    T* value = nullptr;
+  };
+
+  // Fibonacci hashing: the top bits of a multiply. Ids are mostly consecutive; this spreads them.
+  size_t home(uint64_t h) const { return static_cast<size_t>((h * 0x9E3779B97F4A7C15ull) >> shift_); }
+
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    size_t n = old.empty() ? 16 : old.size() * 2;
+    slots_.assign(n, Slot{});
+    mask_ = n - 1;
+    shift_ = 64 - static_cast<unsigned>(__builtin_ctzll(n));
+    count_ = 0;
+    for (const Slot& s : old)
+      if (s.hash != 0) put(s.hash, s.value);
+  }
+
+  std::vector<Slot> slots_;
+  size_t mask_ = 0, count_ = 0;
+  unsigned shift_ = 64;
+};
+
+// A join key's hash (its encoded bytes, see encode()): keys are short (a tag and 8 bytes for one
+// number or reference), so they are read as two words and mixed; longer ones go to std::hash. Never 0.
+inline uint64_t key_hash(std::string_view k) {
+  uint64_t h;
+  if (k.size() <= 16) {
+    uint64_t a = 0, b = 0;
+    std::memcpy(&a, k.data(), k.size() < 8 ? k.size() : 8);
+    if (k.size() > 8) std::memcpy(&b, k.data() + 8, k.size() - 8);
+    h = (a ^ (b * 0xC2B2AE3D27D4EB4Full) ^ k.size()) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+  } else {
+    h = std::hash<std::string_view>{}(k);
+  }
+  return h | 1;
+}
+
+}  // namespace orgos::rules
