@@ -1,12 +1,13 @@
 // The OrgOS side of the CLIPS comparison (bench/clips/compare.sh): the same generated workloads, run on
-// runtime/rules directly (compile the rules, insert the facts, fire the agenda). One workload per process,
+// runtime/rules directly (load the rules, insert the facts, fire the agenda). One workload per process,
 // so /usr/bin/time -v reports its peak memory. Prints the firings and the wall time of each phase.
 // Workloads: a, b, c as in compare.sh; r is c with retract+insert instead of update (CLIPS `modify`
 // semantics: every match of a changed fact fires again).
-// Conditions run as native code (codegen::compile attached to the evaluator), as the workflow engine runs
-// them by default (ExecEngine::Jit); `bundle FILE` loads the program (IR and object code) from a bundle
-// and links its object code, as `orgctl run` does from its cached bundle (FILE is written first if it
-// does not exist: that is the build step); `interp` uses the interpreter.
+// The rules run as the engine runs a project in production: from a bundle written by `orgctl compile`
+// (IR and native object code), whose object code is linked into the process (`bundle FILE`); conditions
+// run as native code. `interp` compiles the rules in the process and runs them in the interpreter. The
+// driver links only the object loader of compiler/codegen, not the code generator: running bundles needs
+// no more (see compiler/codegen/CMakeLists.txt).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +19,6 @@
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
-#include "orgos/version.h"
 #include "runtime/rules/network.h"
 
 using namespace orgos;
@@ -59,55 +59,39 @@ std::string program(char w) {
 
 int main(int argc, char** argv) {
   char w = argc > 1 ? argv[1][0] : 'a';
-  if (std::string("abcr").find(w) == std::string::npos) {
-    std::fprintf(stderr, "usage: orgos_rules_driver a|b|c|r [interp | bundle FILE] (unknown workload '%c')\n",
-                 w);
+  const std::string mode = argc > 2 ? argv[2] : "";
+  if (std::string("abcr").find(w) == std::string::npos || argv[1][1] ||
+      !(mode == "source" || mode == "interp" || (mode == "bundle" && argc > 3))) {
+    std::fprintf(stderr,
+                 "usage: orgos_rules_driver a|b|c|r source | interp | bundle FILE\n"
+                 "  source       print the workload's rules (compile them with `orgctl compile FILE.org -o "
+                 "FILE.orgb`)\n"
+                 "  bundle FILE  run from that bundle (IR and native code)\n"
+                 "  interp       compile in the process and run the conditions in the interpreter\n");
     return 2;
   }
-  // Mode: native code compiled in the process (default), the program loaded from a bundle (what the
-  // engine runs in production: `orgctl build` writes IR and object code once, the engine only links the
-  // object code; nothing is parsed), or the interpreter.
-  const std::string mode = argc > 2 ? argv[2] : "";
-  if (!(mode.empty() || mode == "interp" || (mode == "bundle" && argc > 3))) {
-    std::fprintf(
-        stderr,
-        "usage: orgos_rules_driver a|b|c|r [interp | bundle FILE] (unknown option '%s'; bundle needs "
-        "a file)\n",
-        mode.c_str());
-    return 2;
+  if (mode == "source") {
+    std::fputs(program(w).c_str(), stdout);
+    return 0;
   }
   auto t0 = std::chrono::steady_clock::now();
   bundle::Bundle prog;
-  const char* path = mode == "bundle" ? argv[3] : nullptr;
-  auto bytes = path ? bundle::read_file(path) : std::nullopt;
-  if (!bytes) {
-    // Compile: in the process (native, interp), or once for a bundle that does not exist yet (the build
-    // step, as `orgctl build`).
+  if (mode == "interp") {
     auto c = driver::check_text("bench.org", program(w));
     if (c->diags.has_errors()) {
       std::fprintf(stderr, "%s", diag::render_all_text(c->sources, c->diags).c_str());
       return 1;
     }
     ir::Lowered lw = ir::lower(*c);
-    prog.host = bundle::host_triple();
-    prog.compiler = ORGOS_VERSION;
-    prog.files = {"bench.org"};
     prog.module = std::move(lw.module);
     prog.program = std::move(lw.program);
-    if (path) {
-      std::string why;
-      auto made = codegen::emit_object(prog.module, {}, nullptr, &why);
-      if (!made) {
-        std::fprintf(stderr, "orgos_rules_driver: native code failed (%s); run with `interp`\n", why.c_str());
-        return 1;
-      }
-      prog.object = std::move(*made);
-      if (!bundle::write_file(path, bundle::serialize(prog), why)) {
-        std::fprintf(stderr, "orgos_rules_driver: cannot write the bundle %s (%s)\n", path, why.c_str());
-        return 1;
-      }
-    }
   } else {
+    const char* path = argv[3];
+    auto bytes = bundle::read_file(path);
+    if (!bytes) {
+      std::fprintf(stderr, "orgos_rules_driver: cannot read %s (write it with `orgctl compile`)\n", path);
+      return 1;
+    }
     auto loaded = bundle::deserialize(*bytes);
     if (auto* e = std::get_if<bundle::LoadError>(&loaded)) {
       std::fprintf(stderr, "orgos_rules_driver: %s: %s\n", path, e->message.c_str());
@@ -116,23 +100,12 @@ int main(int argc, char** argv) {
     prog = std::move(std::get<bundle::Bundle>(loaded));
   }
   interp::Evaluator ev(prog.module);
-  if (mode.empty()) {
-    std::string why;
-    codegen::JitStats js;
-    auto code = codegen::compile(prog.module, {}, &js, &why);
-    if (!code) {
-      std::fprintf(stderr, "orgos_rules_driver: native code failed (%s); run with `interp`\n", why.c_str());
-      return 1;
-    }
-    ev.attach_native(std::move(code));
-    std::fprintf(stderr, "native code: %zu functions, codegen %.1f ms, load %.1f ms\n", js.functions,
-                 js.codegen_ms, js.load_ms);
-  } else if (mode == "bundle") {
+  if (mode == "bundle") {
     std::string why;
     auto code = codegen::load_object(prog.module, prog.object, nullptr, &why);
     if (!code) {
-      std::fprintf(stderr, "orgos_rules_driver: %s is not this workload's bundle (%s); delete it\n", path,
-                   why.c_str());
+      std::fprintf(stderr, "orgos_rules_driver: %s has no usable object code (%s); compile it again\n",
+                   argv[3], why.c_str());
       return 1;
     }
     ev.attach_native(std::move(code));

@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
       refired = EnvRun(env, -1);
       modify_s = now() - t2;
     }
-    printf("workload %c: compile %.3f s, insert+fire %.3f s (%lld firings), modify+refire %.3f s (%lld firings)\n",
+    printf("workload %c: compile %.4f s, insert+fire %.4f s (%lld firings), modify+refire %.4f s (%lld firings)\n",
            w, compile_s, load_s, fired, modify_s, refired);
     return 0;
   }
@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
       assert_fact(f);
     }
     fired = EnvRun(env, -1);
-    printf("workload b: compile %.3f s, insert+fire %.3f s (%lld firings), modify+refire 0.000 s (0 firings)\n",
+    printf("workload b: compile %.4f s, insert+fire %.4f s (%lld firings), modify+refire 0.0000 s (0 firings)\n",
            compile_s, now() - t1, fired);
     return 0;
   }

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # OrgOS's rules engine against CLIPS 6.30 (Debian's clips/libclips-dev, a Rete engine in C), side by side in
 # one run. Same facts, same rules, same firings: for each workload the script generates the CLIPS rules,
-# runs each side in its own process under /usr/bin/time -v (wall time, peak RSS), keeps the best of N runs,
-# checks that both sides report the same firing counts (it fails otherwise) and prints a table.
+# runs each side in its own process under /usr/bin/time -v (peak RSS), keeps the best of N runs, checks
+# that both sides report the same firing counts (it fails otherwise) and prints a table.
+#
+# Time is reported two ways. Engine time: what each driver measures around its engine's work (inserting
+# the facts and firing the agenda, then the modification and the refiring), the throughput the goal is
+# about. Process time: the whole process from exec to exit (microseconds from bash's EPOCHREALTIME),
+# which adds start-up and loading the rules (CLIPS parses its .clp file, OrgOS links a bundle's code).
 #
 #   bench/clips/compare.sh [BUILD_DIR] [REPEAT]     (defaults: build/release, 3; MXFAST=default: see run())
 #
@@ -20,11 +25,14 @@ root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build/release}
 repeat=${2:-3}
 orgos=$build/bench/orgos_rules_driver
+orgctl=$build/tools/orgctl/orgctl
 
-if [[ ! -x $orgos ]]; then
-  echo "compare.sh: $orgos is missing; build first (cmake --build --preset release)" >&2
-  exit 1
-fi
+for exe in "$orgos" "$orgctl"; do
+  if [[ ! -x $exe ]]; then
+    echo "compare.sh: $exe is missing; build first (cmake --build --preset release)" >&2
+    exit 1
+  fi
+done
 
 need=()
 [[ -x /usr/bin/time ]] || need+=(time)
@@ -79,77 +87,88 @@ else
   tunables=(env GLIBC_TUNABLES=glibc.malloc.mxfast=0)
 fi
 
-# OrgOS's conditions run as native code, as the engine runs them: by default linked from object code made
-# beforehand (a bundle carries its object code, compiled once by `orgctl build`; the build step below is
-# not timed, as CLIPS's rule file is written beforehand). ORGOS_EXEC=jit compiles in each timed process
-# (LLVM codegen, ~0.3 s for 100 rules), ORGOS_EXEC=interp uses the interpreter.
-orgos_exec=${ORGOS_EXEC:-object}
+# OrgOS runs each workload as the engine runs a project in production: from a bundle `orgctl compile`
+# wrote (IR and native object code; written here once, not timed, as CLIPS's rule file is written
+# beforehand), whose object code the timed process links; conditions run as native code.
+# ORGOS_EXEC=interp compiles the rules in the timed process and runs them in the interpreter instead.
+orgos_exec=${ORGOS_EXEC:-bundle}
 case $orgos_exec in
-  object) orgos_mode=(object) ;;
-  jit) orgos_mode=() ;;
-  interp) orgos_mode=(interp) ;;
+  bundle | interp) ;;
   *)
-    echo "compare.sh: ORGOS_EXEC must be object, jit or interp (not '$orgos_exec')" >&2
+    echo "compare.sh: ORGOS_EXEC must be bundle or interp (not '$orgos_exec')" >&2
     exit 2
     ;;
 esac
-if [[ $orgos_exec == object ]]; then
+if [[ $orgos_exec == bundle ]]; then
   for w in a b c r; do
-    "$orgos" "$w" object "$work/$w.o" >/dev/null  # the build step: writes the object file
+    "$orgos" "$w" source >"$work/$w.org"
+    if ! msg=$("$orgctl" compile "$work/$w.org" -o "$work/$w.orgb" 2>&1); then
+      echo "compare.sh: orgctl compile failed for workload $w:" >&2
+      echo "$msg" >&2
+      exit 1
+    fi
   done
 fi
 
-# run SIDE WORKLOAD: one process under /usr/bin/time -v; prints "seconds kbytes firings refirings phases"
+# run SIDE WORKLOAD: one process under /usr/bin/time -v; prints
+# "engine_s process_s kbytes firings/refirings phases"
 run() {
-  local out
+  local cmd
   if [[ $1 == clips ]]; then
-    out=$("${tunables[@]}" /usr/bin/time -v "$work/clips_driver" "$work/$2.clp" "$2" 2>&1)
+    cmd=("$work/clips_driver" "$work/$2.clp" "$2")
+  elif [[ $orgos_exec == bundle ]]; then
+    cmd=("$orgos" "$2" bundle "$work/$2.orgb")
   else
-    local mode=("${orgos_mode[@]}")
-    [[ $orgos_exec == object ]] && mode+=("$work/$2.o")
-    out=$("${tunables[@]}" /usr/bin/time -v "$orgos" "$2" "${mode[@]}" 2>&1)
+    cmd=("$orgos" "$2" interp)
   fi
-  local wall rss line
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; ++i) s = s * 60 + p[i]; print s}' <<<"$out")
+  local out t0 t1
+  t0=$EPOCHREALTIME
+  out=$("${tunables[@]}" /usr/bin/time -v "${cmd[@]}" 2>&1)
+  t1=$EPOCHREALTIME
+  local rss line
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' <<<"$out")
   line=$(grep '^workload' <<<"$out") || {
     echo "compare.sh: $1 $2 failed:" >&2
     echo "$out" >&2
     exit 1
   }
-  local f1 f2 ph
+  local f1 f2 c l m
   f1=$(sed -E 's/.*insert\+fire [0-9.]+ s \(([0-9]+) firings\).*/\1/' <<<"$line")
   f2=$(sed -E 's/.*modify\+refire [0-9.]+ s \(([0-9]+) firings\).*/\1/' <<<"$line")
-  ph=$(sed -E 's/.*compile ([0-9.]+) s, insert\+fire ([0-9.]+) s.*modify\+refire ([0-9.]+) s.*/\1+\2+\3/' <<<"$line")
-  echo "$wall $rss $f1 $f2 $ph"
+  read -r c l m < <(sed -E 's/.*compile ([0-9.]+) s, insert\+fire ([0-9.]+) s.*modify\+refire ([0-9.]+) s.*/\1 \2 \3/' <<<"$line")
+  awk -v c="$c" -v l="$l" -v m="$m" -v a="$t0" -v b="$t1" -v r="$rss" -v f="$f1/$f2" \
+    'BEGIN {printf "%.4f %.4f %s %s %s+%s+%s\n", l + m, b - a, r, f, c, l, m}'
 }
 
-# best SIDE WORKLOAD: the fastest of $repeat runs (its peak RSS is the largest seen)
+# best SIDE WORKLOAD: the fastest engine time and the fastest process time of $repeat runs (each its own
+# best), and the largest peak RSS seen
 best() {
-  local bw="" br=0 bf="" bp=""
+  local be="" bp="" br=0 bf="" bph=""
   for ((i = 0; i < repeat; ++i)); do
-    read -r w r f1 f2 ph < <(run "$1" "$2")
-    if [[ -z $bw ]] || awk "BEGIN {exit !($w < $bw)}"; then
-      bw=$w
-      bp=$ph
+    read -r e p r f ph < <(run "$1" "$2")
+    if [[ -z $be ]] || awk "BEGIN {exit !($e < $be)}"; then
+      be=$e
+      bph=$ph
     fi
+    if [[ -z $bp ]] || awk "BEGIN {exit !($p < $bp)}"; then bp=$p; fi
     ((r > br)) && br=$r
-    if [[ -n $bf && $bf != "$f1/$f2" ]]; then
-      echo "compare.sh: $1 $2 fired $f1/$f2, an earlier run $bf" >&2
+    if [[ -n $bf && $bf != "$f" ]]; then
+      echo "compare.sh: $1 $2 fired $f, an earlier run $bf" >&2
       exit 1
     fi
-    bf="$f1/$f2"
+    bf=$f
   done
-  echo "$bw $br $bf $bp"
+  echo "$be $bp $br $bf $bph"
 }
 
-printf '%-3s %12s %10s %10s %7s %12s %12s %s\n' wl firings "CLIPS s" "OrgOS s" ratio "CLIPS KB" "OrgOS KB" \
-  "phases compile+load+modify s (CLIPS | OrgOS)"
+printf '%-3s %15s | %9s %9s %7s | %9s %9s %7s | %9s %9s | %s\n' wl "firings" "CLIPS s" "OrgOS s" ratio \
+  "CLIPS s" "OrgOS s" ratio "CLIPS KB" "OrgOS KB" "phases load+insert/fire+modify s (CLIPS | OrgOS)"
+printf '%-3s %15s | %27s | %27s | %19s |\n' "" "" "engine (insert+fire+modify)" "whole process" "peak RSS"
 status=0
 for w in a b c r; do
-  read -r cw cr cf cp < <(best clips "$w")
-  read -r ow or of op < <(best orgos "$w")
-  if [[ -z ${cw:-} || -z ${ow:-} ]]; then
+  read -r ce cp cr cf cph < <(best clips "$w")
+  read -r oe op or of oph < <(best orgos "$w")
+  if [[ -z ${ce:-} || -z ${oe:-} ]]; then
     echo "compare.sh: workload $w did not run (see above)" >&2
     exit 1
   fi
@@ -157,7 +176,9 @@ for w in a b c r; do
     echo "compare.sh: workload $w: CLIPS fired $cf, OrgOS $of (insert/modify): the programs differ" >&2
     status=1
   fi
-  ratio=$(awk "BEGIN {printf \"%.1fx\", $cw / $ow}")
-  printf '%-3s %12s %10s %10s %7s %12s %12s %s | %s\n' "$w" "$of" "$cw" "$ow" "$ratio" "$cr" "$or" "$cp" "$op"
+  er=$(awk "BEGIN {printf \"%.1fx\", $ce / $oe}")
+  pr=$(awk "BEGIN {printf \"%.1fx\", $cp / $op}")
+  printf '%-3s %15s | %9s %9s %7s | %9s %9s %7s | %9s %9s | %s | %s\n' "$w" "$of" "$ce" "$oe" "$er" "$cp" "$op" \
+    "$pr" "$cr" "$or" "$cph" "$oph"
 done
 exit $status

@@ -1,28 +1,25 @@
 #include "compiler/codegen/jit.h"
 
-#include <llvm/ExecutionEngine/Orc/ExecutorProcessControl.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
-#include <llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
-#include <llvm/ExecutionEngine/SectionMemoryManager.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
-#include <llvm/Object/ObjectFile.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
-#include <llvm/TargetParser/Host.h>
 
 #include <chrono>
 #include <map>
 #include <mutex>
 
 #include "compiler/bundle/bundle.h"
+#include "compiler/codegen/llvm_support.h"
+#include "compiler/codegen/native_abi.h"
 #include "compiler/interp/evaluator.h"
 
 namespace orgos::codegen {
@@ -34,19 +31,6 @@ using ir::Op;
 
 namespace {
 
-// ---- runtime support: what generated code calls. Plain functions, registered as absolute symbols.
-
-int32_t rt_eval(interp::NativeCtx* ctx, uint32_t node, const ir::Value* args, uint32_t nargs,
-                uint32_t nlocals, ir::Value* out) {
-  return ctx->eval->eval_for_native(*ctx->nodes[node], args, nargs, nlocals, out);
-}
-int32_t rt_dec_mul(const ir::Dec* a, const ir::Dec* b, ir::Dec* out) {
-  return interp::dec::mul(*a, *b, *out) ? 0 : 1;
-}
-int32_t rt_dec_div(const ir::Dec* a, const ir::Dec* b, ir::Dec* out) {
-  return interp::dec::div(*a, *b, *out);
-}
-
 // Offsets inside ir::Value and ir::Record (value.h keeps them stable: they are the ABI).
 constexpr uint64_t kAuxOffset = offsetof(ir::Value, aux);
 constexpr uint64_t kTagOffset = offsetof(ir::Value, tag);
@@ -55,159 +39,6 @@ constexpr uint64_t kNslotsOffset = offsetof(ir::Record, nslots);
 constexpr uint64_t kTodayOffset = offsetof(interp::NativeCtx, today);
 constexpr uint64_t kDepthOffset = offsetof(interp::NativeCtx, depth);
 constexpr int32_t kMaxCallDepth = 200;  // the evaluator's limit (evaluator.cpp)
-
-bool wide(Kind k) {
-  return k == Kind::Dec || k == Kind::Money;
-}
-bool int_like(Kind k) {
-  return k == Kind::Int || k == Kind::Bool || k == Kind::Date || k == Kind::Dur || k == Kind::Enum;
-}
-bool numeric(Kind k) {
-  return int_like(k) || wide(k);
-}
-
-// What is compiled inline; every other node goes to runtime support (the evaluator). Constants that are
-// pointers (strings) go too: object code must hold no addresses, so that a bundle can cache it.
-bool compiled_inline(const Node& n) {
-  switch (n.op) {
-    case Op::Const:
-      return n.type.kind != Kind::Str && n.type.kind != Kind::List && n.type.kind != Kind::Rec;
-    case Op::Param:
-    case Op::Today:
-    case Op::Field:
-    case Op::OptField:
-    case Op::IntToDec:
-    case Op::And:
-    case Op::Or:
-    case Op::Not:
-    case Op::IsNone:
-    case Op::CallFn:
-      return true;
-    case Op::Coalesce:
-      return n.type.kind != Kind::None;
-    case Op::Neg:
-      return n.type.kind == Kind::Int || n.type.kind == Kind::Dur || wide(n.type.kind);
-    case Op::Add:
-    case Op::Sub:
-    case Op::Mul:
-    case Op::Div:
-    case Op::Mod: {
-      Kind ka = n.kids[0]->type.kind, kb = n.kids[1]->type.kind;
-      if (!numeric(kb)) return false;
-      switch (ka) {
-        case Kind::Int:
-        case Kind::Date:
-          return true;
-        case Kind::Dur:
-          return kb == Kind::Dur || kb == Kind::Int;
-        case Kind::Dec:
-        case Kind::Money:
-          return n.op != Op::Mod;
-        default:
-          return false;
-      }
-    }
-    case Op::Eq:
-    case Op::Ne:
-    case Op::Lt:
-    case Op::Le:
-    case Op::Gt:
-    case Op::Ge:
-      return numeric(n.kids[0]->type.kind) && numeric(n.kids[1]->type.kind);
-    default:
-      return false;
-  }
-}
-
-// The nodes generated code hands to the evaluator, numbered in the order Gen meets them: a pre-order walk
-// that stops at each such node (every inline operation generates its operands in order).
-void collect_fallbacks(const Node& n, std::vector<const Node*>& out) {
-  if (!compiled_inline(n)) {
-    out.push_back(&n);
-    return;
-  }
-  for (auto& k : n.kids) collect_fallbacks(*k, out);
-}
-
-// Every body that becomes native code, in the order both the generator and the loader number them: the
-// module's functions, then each decision table's row conditions, table by table, row by row.
-void collect_all_fallbacks(const ir::Module& m, std::vector<const Node*>& out) {
-  for (const ir::Function& f : m.functions)
-    if (f.body) collect_fallbacks(*f.body, out);
-  for (const ir::Table& t : m.tables)
-    for (const ir::TableRow& r : t.rows)
-      if (r.condition) collect_fallbacks(*r.condition, out);
-}
-
-// A fingerprint of everything the generated code depends on: functions (name, arity, locals) and the shape
-// of every body and row condition (operations, indexes, result kinds, constants). Object code carries it, and
-// load_object refuses code whose fingerprint differs from the program it is asked to run: symbols of the
-// same names from another program would otherwise be called with the wrong frames.
-struct Fingerprint {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bits
-  void add(uint64_t v) {
-    for (int i = 0; i < 8; ++i) {
-      h ^= (v >> (8 * i)) & 0xff;
-      h *= 1099511628211ull;
-    }
-  }
-  void add(const std::string& t) {
-    add(t.size());
-    for (unsigned char c : t) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-  }
-  void add(const Node& n) {
-    add(static_cast<uint64_t>(n.op));
-    add(n.index);
-    add(static_cast<uint64_t>(n.type.kind));
-    add(static_cast<uint64_t>(n.agg));
-    add(static_cast<uint64_t>(n.fn));
-    add(n.value.tag);
-    add(n.value.aux);
-    // Constants by value; strings, lists and records are pointers (the text is added below).
-    if (n.value.tag == ir::kTagDec || n.value.tag == ir::kTagMoney) {
-      add(static_cast<uint64_t>(n.value.u.d));
-      add(static_cast<uint64_t>(n.value.u.d >> 64));
-    } else if (n.value.tag != ir::kTagString && n.value.tag != ir::kTagRecord &&
-               n.value.tag != ir::kTagList) {
-      add(static_cast<uint64_t>(n.value.u.i));
-    }
-    add(n.text);
-    add(n.kids.size());
-    for (auto& k : n.kids) {  // some operations leave an optional operand empty
-      add(k ? 1 : 0);
-      if (k) add(*k);
-    }
-  }
-};
-
-uint64_t ir_fingerprint(const ir::Module& m) {
-  Fingerprint f;
-  f.add(m.functions.size());
-  for (const ir::Function& fn : m.functions) {
-    f.add(fn.name);
-    f.add(fn.params.size());
-    f.add(fn.nlocals);
-    if (fn.body) f.add(*fn.body);
-  }
-  f.add(m.tables.size());
-  for (const ir::Table& t : m.tables) {
-    f.add(t.name);
-    f.add(t.inputs.size());
-    f.add(t.rows.size());
-    for (const ir::TableRow& r : t.rows) {
-      f.add(r.condition ? 1 : 0);
-      if (r.condition) f.add(*r.condition);
-    }
-  }
-  return f.h;
-}
-
-std::string row_symbol(size_t table, size_t row) {
-  return "orgos_row_" + std::to_string(table) + "_" + std::to_string(row);
-}
 
 // A value in registers: its tag, its payload (i64, or i128 for Decimal and Money) and its aux word.
 struct CV {
@@ -730,13 +561,6 @@ llvm::CodeGenOpt::Level level(int n) {
   }
 }
 
-std::string message(llvm::Error e) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << e;
-  return os.str();
-}
-
 }  // namespace
 
 namespace {
@@ -750,10 +574,6 @@ llvm::Expected<llvm::orc::JITTargetMachineBuilder> host_machine(int opt_level) {
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (jtmb) jtmb->setCodeGenOptLevel(level(opt_level));
   return jtmb;
-}
-
-double ms_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
 }  // namespace
@@ -831,96 +651,6 @@ std::optional<std::vector<uint8_t>> emit_object(const ir::Module& m, const JitOp
     stats->codegen_ms = ms_since(t0);
   }
   return std::vector<uint8_t>(buf.begin(), buf.end());
-}
-
-namespace {
-
-// What loaded object code lives in: an ORC session with one JITDylib and RuntimeDyld's object linking
-// layer. Only linking is needed here (the code is compiled already), so there is no LLJIT: LLJIT also
-// builds a TargetMachine and a compile layer, which cost about 4 MB of resident memory and a few
-// milliseconds that a process running from a bundle never uses.
-struct ObjectSession {
-  std::unique_ptr<llvm::orc::ExecutionSession> es;
-  std::unique_ptr<llvm::orc::RTDyldObjectLinkingLayer> layer;
-  ~ObjectSession() {
-    if (es)
-      if (auto e = es->endSession()) es->reportError(std::move(e));
-  }
-};
-
-}  // namespace
-
-std::shared_ptr<const interp::NativeCode> load_object(const ir::Module& m, const std::vector<uint8_t>& object,
-                                                      JitStats* stats, std::string* error) {
-  auto t0 = std::chrono::steady_clock::now();
-  auto fail = [&](std::string why) -> std::shared_ptr<const interp::NativeCode> {
-    if (error) *error = std::move(why);
-    return nullptr;
-  };
-  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(
-      llvm::StringRef(reinterpret_cast<const char*>(object.data()), object.size()), "orgos-object");
-  // Refuse anything that is not an object file for this machine before the linker sees it.
-  auto parsed = llvm::object::ObjectFile::createObjectFile(buffer->getMemBufferRef());
-  if (!parsed) return fail("the object code is not a valid object file: " + message(parsed.takeError()));
-  const llvm::Triple host(llvm::sys::getProcessTriple());
-  if ((*parsed)->getArch() != host.getArch())
-    return fail("the object code is for another machine (" +
-                std::string(llvm::Triple::getArchTypeName((*parsed)->getArch())) + ")");
-  auto epc = llvm::orc::SelfExecutorProcessControl::Create();
-  if (!epc) return fail(message(epc.takeError()));
-  auto session = std::make_shared<ObjectSession>();
-  session->es = std::make_unique<llvm::orc::ExecutionSession>(std::move(*epc));
-  llvm::orc::ExecutionSession& es = *session->es;
-  session->layer = std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
-      es, [] { return std::make_unique<llvm::SectionMemoryManager>(); });
-  auto jd = es.createJITDylib("orgos");
-  if (!jd) return fail(message(jd.takeError()));
-  // Symbol names as the object file spells them: Mach-O prefixes an underscore, ELF and COFF do not.
-  const std::string prefix = host.isOSBinFormatMachO() ? "_" : "";
-  auto name = [&](const std::string& n) { return es.intern(prefix + n); };
-  llvm::orc::SymbolMap support;
-  auto add = [&](const char* n, auto* fn) {
-    support[name(n)] =
-        llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(fn), llvm::JITSymbolFlags::Exported);
-  };
-  add("orgos_rt_eval", &rt_eval);
-  add("orgos_rt_dec_mul", &rt_dec_mul);
-  add("orgos_rt_dec_div", &rt_dec_div);
-  if (auto e = jd->define(llvm::orc::absoluteSymbols(std::move(support)))) return fail(message(std::move(e)));
-  if (auto e = session->layer->add(*jd, std::move(buffer))) return fail(message(std::move(e)));
-
-  // The fingerprint first (the first lookup links the object): another program's object is refused as
-  // such, whatever symbols it has. Then every function and row in one lookup.
-  auto fp = es.lookup(llvm::orc::makeJITDylibSearchOrder(&*jd), name("orgos_ir_fingerprint"));
-  if (!fp) return fail("the object code carries no program fingerprint: " + message(fp.takeError()));
-  if (*llvm::jitTargetAddressToPointer<const uint64_t*>(fp->getAddress()) != ir_fingerprint(m))
-    return fail("the object code was made for another program (its fingerprint differs from this one's)");
-  std::vector<std::string> wanted;
-  for (size_t i = 0; i < m.functions.size(); ++i) wanted.push_back("orgos_fn_" + std::to_string(i));
-  for (size_t t = 0; t < m.tables.size(); ++t)
-    for (size_t r = 0; r < m.tables[t].rows.size(); ++r)
-      if (m.tables[t].rows[r].condition) wanted.push_back(row_symbol(t, r));
-  llvm::orc::SymbolLookupSet set;
-  for (const std::string& w : wanted) set.add(name(w));
-  auto found = es.lookup(llvm::orc::makeJITDylibSearchOrder(&*jd), std::move(set));
-  if (!found) return fail("the object code does not match the bundle's IR: " + message(found.takeError()));
-  auto at = [&](const std::string& w) { return (*found)[name(w)].getAddress(); };
-  auto code = std::make_shared<interp::NativeCode>();
-  collect_all_fallbacks(m, code->nodes);
-  code->functions.resize(m.functions.size(), nullptr);
-  for (size_t i = 0; i < m.functions.size(); ++i)
-    code->functions[i] =
-        llvm::jitTargetAddressToPointer<interp::NativeFn>(at("orgos_fn_" + std::to_string(i)));
-  code->table_rows.resize(m.tables.size());
-  for (size_t t = 0; t < m.tables.size(); ++t) {
-    code->table_rows[t].resize(m.tables[t].rows.size(), nullptr);
-    for (size_t r = 0; r < m.tables[t].rows.size(); ++r)
-      if (m.tables[t].rows[r].condition)
-        code->table_rows[t][r] = llvm::jitTargetAddressToPointer<interp::NativeFn>(at(row_symbol(t, r)));
-  }
-  code->owner = std::move(session);
-  if (stats) stats->load_ms = ms_since(t0);
-  return code;
 }
 
 std::shared_ptr<const interp::NativeCode> compile(const ir::Module& m, const JitOptions& opts,
