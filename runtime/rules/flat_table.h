@@ -7,11 +7,13 @@
 // The table stores a 64-bit hash per entry, never 0 (the empty mark). Where the hash is the key itself
 // (fact ids: unique and non-zero) a match on it is exact; otherwise the caller's predicate confirms it.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace orgos::rules {
@@ -67,6 +69,11 @@ class FlatTable {
     for (const Slot& s : slots_)
       if (s.hash != 0) f(s.value);
   }
+  template <typename F>
+  void for_each_entry(F&& f) const {
+    for (const Slot& s : slots_)
+      if (s.hash != 0) f(s.hash, s.value);
+  }
 
  private:
   struct Slot {
@@ -91,6 +98,75 @@ class FlatTable {
   std::vector<Slot> slots_;
   size_t mask_ = 0, count_ = 0;
   unsigned shift_ = 64;
+};
+
+// Working memory's index, fact id → entry. Ids are mostly the engine's record counters, dense from 1, so
+// those live in a plain array indexed by id (one access, in id order when facts arrive in order); ids far
+// beyond the count (or not positive: events) go to a FlatTable. An id is in one of the two, never both:
+// growing the array takes over the table's entries that fall in its new range.
+template <typename T>
+class FactIndex {
+ public:
+  T* find(int64_t id) const {
+    if (id > 0 && static_cast<uint64_t>(id) <= dense_.size()) return dense_[static_cast<size_t>(id - 1)];
+    return sparse_.find(static_cast<uint64_t>(id), [](const T*) { return true; });
+  }
+
+  // Adds `id` (absent).
+  void put(int64_t id, T* value) {
+    ++count_;
+    if (id > 0 && static_cast<uint64_t>(id) > dense_.size() &&
+        static_cast<uint64_t>(id) <= 2 * count_ + kSlack)
+      grow(static_cast<size_t>(id));
+    if (id > 0 && static_cast<uint64_t>(id) <= dense_.size())
+      dense_[static_cast<size_t>(id - 1)] = value;
+    else
+      sparse_.put(static_cast<uint64_t>(id), value);
+  }
+
+  void erase(int64_t id, const T* value) {
+    if (id > 0 && static_cast<uint64_t>(id) <= dense_.size()) {
+      if (dense_[static_cast<size_t>(id - 1)] == value) {
+        dense_[static_cast<size_t>(id - 1)] = nullptr;
+        --count_;
+      }
+      return;
+    }
+    size_t before = sparse_.size();
+    sparse_.erase(static_cast<uint64_t>(id), value);
+    count_ -= before - sparse_.size();
+  }
+
+  size_t size() const { return count_; }
+
+  template <typename F>
+  void for_each(F&& f) const {
+    for (T* v : dense_)
+      if (v) f(v);
+    sparse_.for_each(f);
+  }
+
+ private:
+  static constexpr uint64_t kSlack = 1024;  // ids up to twice the count plus this are dense enough
+
+  void grow(size_t id) {
+    const size_t old = dense_.size();
+    dense_.resize(std::max(id, old * 2), nullptr);
+    // Entries of the sparse table now inside the array move there.
+    std::vector<std::pair<int64_t, T*>> moving;
+    sparse_.for_each_entry([&](uint64_t h, T* v) {
+      int64_t k = static_cast<int64_t>(h);
+      if (k > 0 && static_cast<uint64_t>(k) <= dense_.size()) moving.emplace_back(k, v);
+    });
+    for (auto& [k, v] : moving) {
+      sparse_.erase(static_cast<uint64_t>(k), v);
+      dense_[static_cast<size_t>(k - 1)] = v;
+    }
+  }
+
+  std::vector<T*> dense_;
+  FlatTable<T> sparse_;
+  size_t count_ = 0;
 };
 
 // A join key's hash (its encoded bytes, see encode()): keys are short (a tag and 8 bytes for one

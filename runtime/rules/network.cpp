@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "runtime/rules/flat_table.h"
 #include "runtime/rules/network_internals.h"
 #include "runtime/rules/token_pool.h"
 
@@ -17,7 +18,7 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
     : p_(p),
       m_(m),
       ev_(ev),
-      facts_(std::make_unique<FlatTable<FactSlot>>()),
+      facts_(std::make_unique<FactIndex<FactSlot>>()),
       full_(std::make_unique<TokenPool<Token>>()),
       partials_(std::make_unique<TokenPool<Partial>>()),
       slots_(std::make_unique<TokenPool<FactSlot>>()) {
@@ -40,8 +41,19 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
         if (n->p->eq_value != kNone && o.ok() && encode(o.value, n->eq_key)) {
           auto it = std::find_if(tn.indexed.begin(), tn.indexed.end(),
                                  [&](const EqIndex& e) { return e.slot == n->p->eq_slot; });
-          if (it == tn.indexed.end()) it = tn.indexed.insert(tn.indexed.end(), EqIndex{n->p->eq_slot, {}});
-          it->nodes[n->eq_key].push_back(n.get());
+          if (it == tn.indexed.end()) {
+            it = tn.indexed.emplace(tn.indexed.end());
+            it->slot = n->p->eq_slot;
+            it->by_key = std::make_unique<FlatTable<EqNodes>>();
+          }
+          const uint64_t h = key_hash(n->eq_key);
+          EqNodes* e = it->by_key->find(h, [&](const EqNodes* x) { return x->key == n->eq_key; });
+          if (!e) {
+            e = it->entries.emplace_back(std::make_unique<EqNodes>()).get();
+            e->key = n->eq_key;
+            it->by_key->put(h, e);
+          }
+          e->nodes.push_back(n.get());
         } else {
           tn.plain.push_back(n.get());
         }
@@ -87,9 +99,8 @@ Network::~Network() {
   facts_->for_each([&](FactSlot* f) { slots_->destroy(f); });
 }
 
-// A fact's id is its hash in the table (ids are unique and non-zero): a hit is the fact.
 Network::FactSlot* Network::find_fact(int64_t id) const {
-  return facts_->find(static_cast<uint64_t>(id), [](const FactSlot*) { return true; });
+  return facts_->find(id);
 }
 
 void Network::destroy(Token* t) {
@@ -158,22 +169,33 @@ void Network::drop_if_empty(Node& n, Bucket* b) {
 
 // ---------------------------------------------------------------- working memory
 
+const std::vector<Network::Node*>* Network::EqIndex::find(const std::string& key) const {
+  const EqNodes* e = by_key->find(key_hash(key), [&](const EqNodes* x) { return x->key == key; });
+  return e ? &e->nodes : nullptr;
+}
+
 const std::vector<Network::Node*>& Network::candidates(Record* fact) {
   std::vector<Node*>& out = candidates_;
   out.clear();
   const TypeNodes* tn = type_nodes(fact->type_id);
   if (!tn) return out;
-  out.insert(out.end(), tn->plain.begin(), tn->plain.end());
-  size_t sources = tn->plain.empty() ? 0 : 1;
+  // One source (the common case: the plain nodes, or one index): its list, as it is, in rule order.
+  const std::vector<Node*>* only = tn->plain.empty() ? nullptr : &tn->plain;
+  size_t sources = only ? 1 : 0;
   for (const EqIndex& e : tn->indexed) {
     eqkey_.clear();
     if (e.slot >= fact->nslots || !encode(fact->slots[e.slot], eqkey_)) continue;
-    auto hit = e.nodes.find(eqkey_);
-    if (hit == e.nodes.end()) continue;
-    out.insert(out.end(), hit->second.begin(), hit->second.end());
-    ++sources;
+    const std::vector<Node*>* hit = e.find(eqkey_);
+    if (!hit) continue;
+    if (sources++ == 0) {
+      only = hit;
+      continue;
+    }
+    if (out.empty()) out.assign(only->begin(), only->end());
+    out.insert(out.end(), hit->begin(), hit->end());
   }
-  // Each source is in rule order already; only a merge of several needs sorting.
+  if (sources == 1) return *only;
+  // Each source is in rule order already; a merge of several is sorted.
   if (sources > 1)
     std::sort(out.begin(), out.end(),
               [](Node* a, Node* b) { return a->rule != b->rule ? a->rule < b->rule : a->index < b->index; });
@@ -188,7 +210,7 @@ void Network::insert(Record* fact, int64_t id) {
   FactSlot* f = slots_->make();
   f->rec = fact;
   f->id = fid;
-  facts_->put(static_cast<uint64_t>(fid), f);
+  facts_->put(fid, f);
   const Value arg = Value::of_record(fact);
   for (Node* n : candidates(fact)) {
     if (!call_bool(n->p->alpha, &arg, n->rule)) continue;
@@ -264,7 +286,7 @@ void Network::retract(int64_t id) {
   }
   // Every partial match that bound the fact goes, with what was built on it.
   while (Token* t = f->tokens) remove_token(t);
-  facts_->erase(static_cast<uint64_t>(id), f);
+  facts_->erase(id, f);
   slots_->destroy(f);
   if (const TypeNodes* tn = type_nodes(type))
     for (Node* n : tn->readers) recompute(*n);

@@ -35,6 +35,8 @@ template <typename T>
 class TokenPool;
 template <typename T>
 class FlatTable;
+template <typename T>
+class FactIndex;
 
 // The identity of one match: the rule and the facts (and accumulated values) it matched. Refraction and
 // logical support are keyed by it. Printable ("rule:12,40").
@@ -124,9 +126,15 @@ class Network {
   // Per fact type (layout id): the nodes a fact of it may enter. Unindexed nodes are tried one by one;
   // the `fact.field == constant` index maps the constant's bytes to its nodes, so a fact costs one lookup
   // per indexed field, not one comparison per rule.
+  struct EqNodes {
+    std::string key;  // the constant's bytes (encode)
+    std::vector<Node*> nodes;
+  };
   struct EqIndex {
     uint32_t slot = 0;
-    std::unordered_map<std::string, std::vector<Node*>> nodes;
+    std::vector<std::unique_ptr<EqNodes>> entries;
+    std::unique_ptr<FlatTable<EqNodes>> by_key;  // key_hash(key) → entry
+    const std::vector<Node*>* find(const std::string& key) const;
   };
   struct TypeNodes {
     std::vector<Node*> plain;
@@ -135,7 +143,7 @@ class Network {
   };
   std::vector<TypeNodes> types_;
   const TypeNodes* type_nodes(uint32_t type) const { return type < types_.size() ? &types_[type] : nullptr; }
-  std::unique_ptr<FlatTable<FactSlot>> facts_;  // working memory: fact id → fact
+  std::unique_ptr<FactIndex<FactSlot>> facts_;  // working memory: fact id → fact
   FactSlot* find_fact(int64_t id) const;
   // The agenda: per salience, highest first, an intrusive list of activations in creation order. A token
   // is appended when it is made, so each list is in activation order; adding and removing cost no
