@@ -16,12 +16,12 @@ inline bool wide(ir::Kind k) {
   return k == ir::Kind::Dec || k == ir::Kind::Money;
 }
 inline bool int_like(ir::Kind k) {
-  return k == ir::Kind::Int || k == ir::Kind::Bool || k == ir::Kind::Date || k == ir::Kind::Dur || k == ir::Kind::Enum;
+  return k == ir::Kind::Int || k == ir::Kind::Bool || k == ir::Kind::Date || k == ir::Kind::Dur ||
+         k == ir::Kind::Enum;
 }
 inline bool numeric(ir::Kind k) {
   return int_like(k) || wide(k);
 }
-
 
 bool compiled_inline(const ir::Node& n);
 // Every body that becomes native code, in the order both the generator and the loader number them: the
