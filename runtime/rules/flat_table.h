@@ -171,17 +171,33 @@ class FactIndex {
 
 // A join key's hash (its encoded bytes, see encode()): keys are short (a tag and 8 bytes for one
 // number or reference), so they are read as two words and mixed; longer ones go to std::hash. Never 0.
+// Keys of equal bytes hash equal; the table compares the bytes on a hash match.
 inline uint64_t key_hash(std::string_view k) {
-  uint64_t h;
-  if (k.size() <= 16) {
-    uint64_t a = 0, b = 0;
-    std::memcpy(&a, k.data(), k.size() < 8 ? k.size() : 8);
-    if (k.size() > 8) std::memcpy(&b, k.data() + 8, k.size() - 8);
-    h = (a ^ (b * 0xC2B2AE3D27D4EB4Full) ^ k.size()) * 0x9E3779B97F4A7C15ull;
-    h ^= h >> 29;
+  const char* p = k.data();
+  const size_t n = k.size();
+  uint64_t a, b;
+  // Whole-word loads only (overlapping when n is not a multiple): byte-wise copies into a zeroed word
+  // made every lookup wait on a store-to-load forward.
+  if (n >= 8 && n <= 16) {
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t x, y;
+    std::memcpy(&x, p, 4);
+    std::memcpy(&y, p + n - 4, 4);
+    a = x;
+    b = y;
+  } else if (n > 0 && n < 4) {
+    a = static_cast<unsigned char>(p[0]) | static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8 |
+        static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16;
+    b = 0;
+  } else if (n == 0) {
+    a = b = 0;
   } else {
-    h = std::hash<std::string_view>{}(k);
+    return std::hash<std::string_view>{}(k) | 1;
   }
+  uint64_t h = (a ^ (b * 0xC2B2AE3D27D4EB4Full) ^ n) * 0x9E3779B97F4A7C15ull;
+  h ^= h >> 29;
   return h | 1;
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/rules/network.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <utility>
 
@@ -297,8 +298,10 @@ void Network::retract(int64_t id) {
 void Network::update(Record* fact) {
   if (!fact || !find_fact(fact->id)) return insert(fact);
   ++depth_;  // refraction is settled once, after the fact is back
+  ++updating_;
   retract(fact->id);
   insert(fact);
+  --updating_;
   --depth_;
   reap();
 }
@@ -487,11 +490,24 @@ namespace {
 
 // "rule:12,40": the rule, then per parameter the fact's id or "=" and the accumulated value.
 void append_part(MatchKey& k, bool first, int64_t fact, const Value& v) {
-  if (!first) k += ",";
-  if (fact)
-    k += std::to_string(fact);
-  else
-    k += "=" + interp::to_string(v);
+  if (!first) k += ',';
+  if (fact) {
+    char buf[24];
+    k.append(buf, std::to_chars(buf, buf + sizeof buf, fact).ptr);
+  } else {
+    k += '=';
+    k += interp::to_string(v);
+  }
+}
+
+// The parts of a match's key from its root down: the parent chain, walked back by recursion (a chain is
+// as long as its rule has patterns).
+void append_chain(MatchKey& k, const Network::Token* t, bool& first) {
+  if (!t) return;
+  append_chain(k, t->parent, first);
+  if (!t->bound()) return;
+  append_part(k, first, t->fact_id(), t->has_acc ? t->value() : Value::none());
+  first = false;
 }
 
 }  // namespace
@@ -503,13 +519,13 @@ MatchKey Firing::key() const {
 }
 
 MatchKey Network::key_for(const Token* t) const {
-  std::vector<const Token*> chain;
-  for (const Token* p = t; p; p = p->parent)
-    if (p->bound()) chain.push_back(p);
-  MatchKey k = p_.rules[t->rule].name + ":";
-  for (size_t i = chain.size(); i-- > 0;)
-    append_part(k, i + 1 == chain.size(), chain[i]->fact_id(),
-                chain[i]->has_acc ? chain[i]->value() : Value::none());
+  const std::string& name = p_.rules[t->rule].name;
+  MatchKey k;
+  k.reserve(name.size() + 1 + 8 * t->level);
+  k += name;
+  k += ':';
+  bool first = true;
+  append_chain(k, t, first);
   return k;
 }
 
@@ -552,7 +568,26 @@ void Network::terminal_remove(Token* t) {
   if (t->on_agenda) agenda_unlink(t);
   if (!t->fired) return;
   MatchKey k = key_for(t);
+  if (updating_ == 0) {
+    // Outside an update a match that leaves cannot come back within the same change (a retraction
+    // or an insertion removes matches or adds others, never both of one match): it has ended now.
+    end_match(std::move(k));
+    return;
+  }
   if (leaving_[k]++ == 0) leaving_order_.push_back(std::move(k));
+}
+
+void Network::end_match(MatchKey k) {
+  auto s = supports_.find(k);
+  if (s != supports_.end()) {
+    for (int64_t d : s->second)
+      if (--support_count_[d] == 0) {
+        support_count_.erase(d);
+        unsupported_.push_back(d);
+      }
+    supports_.erase(s);
+  }
+  ended_.push_back(std::move(k));
 }
 
 bool Network::next(Firing& out) {
@@ -609,18 +644,8 @@ void Network::support(const MatchKey& k, int64_t derived) {
 // end their refraction and withdraw their support; tokens removed on the way are freed.
 void Network::reap() {
   if (depth_ > 0) return;
-  for (const MatchKey& k : leaving_order_) {
-    if (!leaving_.erase(k)) continue;  // the match came back
-    ended_.push_back(k);
-    auto s = supports_.find(k);
-    if (s == supports_.end()) continue;
-    for (int64_t d : s->second)
-      if (--support_count_[d] == 0) {
-        support_count_.erase(d);
-        unsupported_.push_back(d);
-      }
-    supports_.erase(s);
-  }
+  for (MatchKey& k : leaving_order_)
+    if (leaving_.erase(k)) end_match(std::move(k));  // else: the match came back
   leaving_order_.clear();
   for (Token* t : graveyard_) destroy(t);
   graveyard_.clear();

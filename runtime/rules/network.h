@@ -112,6 +112,7 @@ class Network {
   void block(Node& n, Token* t, int64_t fid);
   void terminal_add(Token* t);
   void terminal_remove(Token* t);
+  void end_match(MatchKey k);  // a fired match that no longer holds: refraction and support end
   void recompute(Node& n);
   void reap();
   const std::vector<Node*>& candidates(ir::Record* fact);  // into candidates_
@@ -178,7 +179,8 @@ class Network {
   std::string rkey_, lkey_, eqkey_;
   uint64_t seq_ = 0;
   size_t live_tokens_ = 0;
-  int depth_ = 0;  // public calls in progress (reap and settle at the outermost)
+  int depth_ = 0;     // public calls in progress (reap and settle at the outermost)
+  int updating_ = 0;  // update() calls in progress (a match may leave and come back)
 };
 
 }  // namespace orgos::rules

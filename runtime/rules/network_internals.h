@@ -143,10 +143,11 @@ inline Network::Partial* partial(Network::Token* t) {
 
 // The rule's parameters a partial match has bound, in order.
 inline void bound_values(const Network::Token* t, std::vector<Value>& out) {
-  out.clear();
+  size_t n = 0;
+  for (const Network::Token* p = t; p; p = p->parent) n += p->bound();
+  out.resize(n);
   for (; t; t = t->parent)
-    if (t->bound()) out.push_back(t->value());
-  std::reverse(out.begin(), out.end());
+    if (t->bound()) out[--n] = t->value();
 }
 
 }  // namespace orgos::rules
