@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "compiler/interp/memory_blocks.h"
 #include "compiler/syntax/literal.h"
 
 namespace orgos::interp {
@@ -45,19 +46,21 @@ constexpr int kMaxCallDepth = 200;
 
 // ------------------------------------------------------------------ arena
 
-// Values are carved from 64 KiB chunks (a bump pointer): the engine and the rules benchmark make records by
-// the hundred thousand, and a malloc (plus a zeroing and a deque entry) for each was most of their cost.
-// A large request gets a block of its own. Everything goes at clear().
+// Values are carved from chunks (a bump pointer): the engine and the rules benchmark make records by the
+// hundred thousand, and a malloc (plus a zeroing and a deque entry) for each was most of their cost.
+// Chunks grow as memory_blocks.h schedules them (64 KiB, then huge pages); a request larger than a
+// quarter of the current chunk gets a block of its own. Everything goes at clear().
 void* Arena::alloc(size_t bytes) {
-  bytes = (bytes + 15) & ~size_t{15};  // new char[] is 16-aligned (operator new's default alignment)
-  if (bytes > kChunk / 4) {
-    blocks_.push_back(std::unique_ptr<char[]>(new char[bytes]));
+  bytes = (bytes + 15) & ~size_t{15};  // malloc'd blocks are 16-aligned
+  if (bytes > chunk_ / 4) {
+    blocks_.emplace_back(static_cast<char*>(alloc_block(bytes)));
     return blocks_.back().get();
   }
   if (left_ < bytes) {
-    blocks_.push_back(std::unique_ptr<char[]>(new char[kChunk]));
+    blocks_.emplace_back(static_cast<char*>(alloc_block(chunk_)));
     next_ = blocks_.back().get();
-    left_ = kChunk;
+    left_ = chunk_;
+    chunk_ = next_block_size(chunk_);
   }
   void* p = next_;
   next_ += bytes;

@@ -11,6 +11,7 @@
 // - Reading a field of none, or a none where a value is needed, is an error.
 // - String comparison is bytewise; lower/upper change ASCII letters only.
 #pragma once
+#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <string>
@@ -54,13 +55,18 @@ class Arena {
     blocks_.clear();
     next_ = nullptr;
     left_ = 0;
+    chunk_ = kFirstChunk;
   }
 
  private:
-  static constexpr size_t kChunk = 64 << 10;
+  static constexpr size_t kFirstChunk = 64 << 10;
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
   void* alloc(size_t bytes);
-  std::vector<std::unique_ptr<char[]>> blocks_;
-  char* next_ = nullptr;  // the current chunk's free space
+  std::vector<std::unique_ptr<char, Free>> blocks_;
+  size_t chunk_ = kFirstChunk;  // the next chunk's size
+  char* next_ = nullptr;        // the current chunk's free space
   size_t left_ = 0;
 };
 

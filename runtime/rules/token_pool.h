@@ -1,15 +1,9 @@
 // Storage for the match network's tokens: fixed-size slots carved from large blocks, reused through a
 // free list. A workload builds and drops hundreds of thousands of partial matches; one malloc per token
 // (and glibc's bookkeeping and consolidation of those small blocks) was about half of the match time.
-// The pool owns the memory: it is returned all at once when the network goes.
-//
-// Blocks grow geometrically (a small network stays small) up to 4 MiB; blocks of 2 MiB and more (a pool
-// past 2 MiB) are aligned to 2 MiB and offered to the kernel as transparent huge pages: first touches of
-// fresh memory (a page fault per 4 KiB) had become a third of a large load's time. (Measured both ways:
-// holding huge pages back until a pool has 8 MiB saved no memory on the benchmarks and cost 20% time.)
+// The pool owns the memory: it is returned all at once when the network goes. Blocks come from
+// compiler/interp/memory_blocks.h (growing, then huge pages).
 #pragma once
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
@@ -17,6 +11,8 @@
 #include <new>
 #include <utility>
 #include <vector>
+
+#include "compiler/interp/memory_blocks.h"
 
 // Under AddressSanitizer a free slot is poisoned, so a stale token pointer is still reported as a
 // use-after-free although the memory stays in the pool.
@@ -63,17 +59,10 @@ class TokenPool {
     Slot* next;
     alignas(T) std::byte bytes[sizeof(T)];
   };
-  static constexpr size_t kFirstBlock = 16 << 10, kMaxBlock = 4 << 20, kHuge = 2 << 20;
-
   void grow() {
     const size_t bytes = next_bytes_;
-    next_bytes_ = std::min(next_bytes_ * 2, kMaxBlock);
-    const bool huge = bytes % kHuge == 0;
-    void* mem = huge ? std::aligned_alloc(kHuge, bytes) : std::malloc(bytes);
-    if (!mem) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-    if (huge) ::madvise(mem, bytes, MADV_HUGEPAGE);  // advice only: fine if refused
-#endif
+    next_bytes_ = interp::next_block_size(bytes);
+    void* mem = interp::alloc_block(bytes);
     blocks_.emplace_back(static_cast<Slot*>(mem), Release{bytes});
     Slot* b = blocks_.back().get();
     const size_t n = bytes / sizeof(Slot);
@@ -94,7 +83,7 @@ class TokenPool {
   };
   std::vector<std::unique_ptr<Slot, Release>> blocks_;
   Slot* free_ = nullptr;
-  size_t next_bytes_ = kFirstBlock;
+  size_t next_bytes_ = 16 << 10;
 };
 
 }  // namespace orgos::rules
