@@ -33,6 +33,20 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
       n->index = k;
       n->p = &rule.patterns[k];
       n->stores_facts = k > 0;
+      auto field_ref = [&](uint32_t fn, FieldRef& out) {
+        const ir::Node* b = fn < m.functions.size() ? m.functions[fn].body.get() : nullptr;
+        if (!b || b->op != ir::Op::Field || b->kids.size() != 1 || !b->kids[0] || b->kids[0]->op != ir::Op::Param)
+          return false;
+        out = {b->kids[0]->index, b->index};
+        return true;
+      };
+      for (const ir::JoinKeyIR& key : n->p->keys) {
+        FieldRef l, r;
+        if (field_ref(key.left, l)) n->left_fields.push_back(l);
+        if (field_ref(key.right, r)) n->right_fields.push_back(r);
+      }
+      if (n->left_fields.size() != n->p->keys.size()) n->left_fields.clear();
+      if (n->right_fields.size() != n->p->keys.size()) n->right_fields.clear();
       if (n->p->kind == 3) {
         for (uint32_t t : n->p->reads)
           if (t < types_.size()) types_[t].readers.push_back(n.get());
@@ -151,6 +165,21 @@ bool Network::key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const Va
   return true;
 }
 
+namespace {
+
+// The key from field references, over the parameters' records; false when a parameter is not a record
+// or lacks the slot (the caller then calls the key functions, which word the error).
+bool field_key(const std::vector<FieldRef>& refs, const Record* const* params, size_t nparams, std::string& out) {
+  out.clear();
+  for (const FieldRef& f : refs) {
+    if (f.param >= nparams || !params[f.param] || f.slot >= params[f.param]->nslots) return false;
+    if (!encode(params[f.param]->slots[f.slot], out)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Network::Bucket* Network::bucket(Node& n, const std::string& key) {
   if (n.p->keys.empty()) return &n.solo;
   const uint64_t h = key_hash(key);
@@ -215,7 +244,13 @@ void Network::insert(Record* fact, int64_t id) {
   const Value arg = Value::of_record(fact);
   for (Node* n : candidates(fact)) {
     if (!call_bool(n->p->alpha, &arg, n->rule)) continue;
-    if (!key_of(n->p->keys, false, &arg, n->rule, rkey_)) continue;
+    if (n->p->keys.empty()) {
+      rkey_.clear();
+    } else if (const Record* self = fact;
+               !(!n->right_fields.empty() && field_key(n->right_fields, &self, 1, rkey_)) &&
+               !key_of(n->p->keys, false, &arg, n->rule, rkey_)) {
+      continue;
+    }
     Bucket* b = bucket(*n, rkey_);
     if (n->stores_facts) {
       auto& right = b->right;
@@ -351,8 +386,20 @@ void Network::left_activate(Node& n, Partial* t) {
     // Accumulations have no key: they see every partial match and recompute on changes.
     b = &n.solo;
   } else if (!n.p->keys.empty()) {
-    bound_values(t, args_);
-    if (!key_of(n.p->keys, true, args_.data(), n.rule, lkey_)) return;
+    // The bound facts, root first: straight from the chain when the keys are fields of them.
+    const Record* params[16];
+    size_t np = 0;
+    bool direct = !n.left_fields.empty() && t->level <= 16;
+    if (direct) {
+      for (const Token* p = t; p; p = p->parent) np += p->bound();
+      size_t i = np;
+      for (const Token* p = t; p; p = p->parent)
+        if (p->bound()) params[--i] = p->has_acc ? nullptr : p->fact->rec;
+    }
+    if (!(direct && field_key(n.left_fields, params, np, lkey_))) {
+      bound_values(t, args_);
+      if (!key_of(n.p->keys, true, args_.data(), n.rule, lkey_)) return;
+    }
     b = bucket(n, lkey_);
   } else {
     b = &n.solo;

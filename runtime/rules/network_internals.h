@@ -68,9 +68,17 @@ struct Network::Bucket {
   bool empty() const { return !lhead && right.size() == dead; }
 };
 
+// A join key that is one field of one parameter (`e.skill`): read from the record directly, without
+// calling its function (the common case; the call is the fallback for anything unusual, such as none).
+struct FieldRef {
+  uint32_t param = 0, slot = 0;
+};
+
 struct Network::Node {
   uint32_t rule = 0, index = 0;
   const ir::PatternIR* p = nullptr;
+  // Per join key, its field reference when every key of the side is one (else empty).
+  std::vector<FieldRef> left_fields, right_fields;
   std::string eq_key;  // the alpha index constant
   // Facts are stored in the alpha memory only where a partial match can arrive later: every node but a
   // rule's first, whose only partial match (the rule's empty match) arrives before any fact.
