@@ -183,7 +183,7 @@ bool field_key(const std::vector<FieldRef>& refs, const Record* const* params, s
 Network::Bucket* Network::bucket(Node& n, const std::string& key) {
   if (n.p->keys.empty()) return &n.solo;
   const uint64_t h = key_hash(key);
-  if (Bucket* b = n.buckets.find(h, [&](const Bucket* b) { return b->key == key; })) return b;
+  if (Bucket* b = n.buckets.find(h, [&](const Bucket* b) { return same_key(b->key, key); })) return b;
   auto* b = new Bucket;
   b->key = key;
   b->hash = h;
@@ -193,6 +193,7 @@ Network::Bucket* Network::bucket(Node& n, const std::string& key) {
 
 void Network::drop_if_empty(Node& n, Bucket* b) {
   if (b == &n.solo || !b->empty()) return;
+  ++generation_;
   n.buckets.erase(b->hash, b);
   delete b;
 }
@@ -200,7 +201,7 @@ void Network::drop_if_empty(Node& n, Bucket* b) {
 // ---------------------------------------------------------------- working memory
 
 const std::vector<Network::Node*>* Network::EqIndex::find(const std::string& key) const {
-  const EqNodes* e = by_key->find(key_hash(key), [&](const EqNodes* x) { return x->key == key; });
+  const EqNodes* e = by_key->find(key_hash(key), [&](const EqNodes* x) { return same_key(x->key, key); });
   return e ? &e->nodes : nullptr;
 }
 
@@ -237,6 +238,7 @@ void Network::insert(Record* fact, int64_t id) {
   const int64_t fid = id ? id : fact->id;
   if (fid == 0 || find_fact(fid)) return;
   ++depth_;
+  ++generation_;
   FactSlot* f = slots_->make();
   f->rec = fact;
   f->id = fid;
@@ -281,6 +283,7 @@ void Network::retract(int64_t id) {
   FactSlot* f = find_fact(id);
   if (!f) return;
   ++depth_;
+  ++generation_;
   const uint32_t type = f->rec->type_id;
   for (auto& [n, b] : f->nodes) {
     if (b) {
@@ -396,11 +399,28 @@ void Network::left_activate(Node& n, Partial* t) {
       for (const Token* p = t; p; p = p->parent)
         if (p->bound()) params[--i] = p->has_acc ? nullptr : p->fact->rec;
     }
-    if (!(direct && field_key(n.left_fields, params, np, lkey_))) {
-      bound_values(t, args_);
-      if (!key_of(n.p->keys, true, args_.data(), n.rule, lkey_)) return;
+    auto& memo = n.memo;
+    const size_t nrefs = n.left_fields.size();
+    bool hit = direct && nrefs <= 4 && memo.generation == generation_;
+    for (size_t i = 0; hit && i < nrefs; ++i) {
+      const uint32_t k = n.left_fields[i].param;
+      hit = k < np && params[k] && params[k] == memo.recs[i];
     }
-    b = bucket(n, lkey_);
+    if (hit) {
+      b = memo.bucket;
+    } else {
+      if (!(direct && field_key(n.left_fields, params, np, lkey_))) {
+        bound_values(t, args_);
+        if (!key_of(n.p->keys, true, args_.data(), n.rule, lkey_)) return;
+        direct = false;
+      }
+      b = bucket(n, lkey_);
+      if (direct && nrefs <= 4) {
+        memo.generation = generation_;
+        for (size_t i = 0; i < nrefs; ++i) memo.recs[i] = params[n.left_fields[i].param];
+        memo.bucket = b;
+      }
+    }
   } else {
     b = &n.solo;
   }

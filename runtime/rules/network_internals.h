@@ -79,6 +79,14 @@ struct Network::Node {
   const ir::PatternIR* p = nullptr;
   // Per join key, its field reference when every key of the side is one (else empty).
   std::vector<FieldRef> left_fields, right_fields;
+  // The bucket the last partial match went to, and the records its key was read from: siblings (the
+  // matches one fact makes with several facts of a previous pattern) often share the key. Valid while
+  // Network::generation_ is `generation` (records do not change within a change; a freed bucket bumps it).
+  struct {
+    uint64_t generation = 0;
+    const ir::Record* recs[4] = {};
+    Bucket* bucket = nullptr;
+  } memo;
   std::string eq_key;  // the alpha index constant
   // Facts are stored in the alpha memory only where a partial match can arrive later: every node but a
   // rule's first, whose only partial match (the rule's empty match) arrives before any fact.
