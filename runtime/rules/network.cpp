@@ -35,7 +35,8 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
       n->stores_facts = k > 0;
       auto field_ref = [&](uint32_t fn, FieldRef& out) {
         const ir::Node* b = fn < m.functions.size() ? m.functions[fn].body.get() : nullptr;
-        if (!b || b->op != ir::Op::Field || b->kids.size() != 1 || !b->kids[0] || b->kids[0]->op != ir::Op::Param)
+        if (!b || b->op != ir::Op::Field || b->kids.size() != 1 || !b->kids[0] ||
+            b->kids[0]->op != ir::Op::Param)
           return false;
         out = {b->kids[0]->index, b->index};
         return true;
@@ -169,7 +170,8 @@ namespace {
 
 // The key from field references, over the parameters' records; false when a parameter is not a record
 // or lacks the slot (the caller then calls the key functions, which word the error).
-bool field_key(const std::vector<FieldRef>& refs, const Record* const* params, size_t nparams, std::string& out) {
+bool field_key(const std::vector<FieldRef>& refs, const Record* const* params, size_t nparams,
+               std::string& out) {
   out.clear();
   for (const FieldRef& f : refs) {
     if (f.param >= nparams || !params[f.param] || f.slot >= params[f.param]->nslots) return false;
@@ -666,8 +668,9 @@ bool Network::next(Firing& out) {
   t->fired = true;
   out.rule = t->rule;
   out.rule_name = &p_.rules[t->rule].name;
-  size_t n = 0;
-  for (const Token* p = t; p; p = p->parent) n += p->bound();
+  // One walk up the chain (its tokens are cold by now): filled from the back, at most one parameter
+  // per level; levels that bound nothing (not, exists) leave a gap at the front, closed after.
+  size_t n = t->level;
   out.facts.resize(n);
   out.ids.resize(n);
   for (const Token* p = t; p; p = p->parent)
@@ -675,6 +678,10 @@ bool Network::next(Firing& out) {
       out.facts[--n] = p->value();
       out.ids[n] = p->fact_id();
     }
+  if (n) {
+    out.facts.erase(out.facts.begin(), out.facts.begin() + static_cast<std::ptrdiff_t>(n));
+    out.ids.erase(out.ids.begin(), out.ids.begin() + static_cast<std::ptrdiff_t>(n));
+  }
   return true;
 }
 
