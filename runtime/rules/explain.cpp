@@ -152,9 +152,11 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
     }
     for (Token* c = partial(t)->first_child; c; c = c->next_sibling) walk(c);
   };
+  // The fact's tokens are listed newest first; children are in creation order: oldest match first.
+  std::vector<Token*> bound;
   for (Token* t = slot->tokens; t; t = t->fnext)
-    if (t->rule == rule) walk(t);
-  std::sort(full.begin(), full.end(), [](Token* a, Token* b) { return a->seq < b->seq; });
+    if (t->rule == rule) bound.push_back(t);
+  for (auto it = bound.rbegin(); it != bound.rend(); ++it) walk(*it);
   if (full.empty())
     out.push_back("no full match contains fact #" + std::to_string(fid) + ": the rule does not fire for it");
   for (Token* t : full)

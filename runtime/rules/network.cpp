@@ -91,7 +91,6 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
   for (uint32_t r = 0; r < p.rules.size(); ++r) {
     Partial* t = partials_->make();
     t->rule = r;
-    t->seq = ++seq_;
     roots_.push_back(t);
     ++live_tokens_;
     if (!rules_[r].empty()) left_activate(*rules_[r][0], t);
@@ -467,7 +466,6 @@ Network::Token* Network::child(Partial* parent, Node& n, FactSlot* f, const Valu
   c->parent = parent;
   c->rule = parent->rule;
   c->level = static_cast<uint16_t>(parent->level + 1);
-  c->seq = ++seq_;
   if (n.p->kind == 0) {
     c->fact = f;
     c->fnext = f->tokens;
@@ -536,7 +534,7 @@ void Network::remove_token(Token* t) {
 
 void Network::recompute(Node& n) {
   std::vector<Partial*> toks;
-  for (Token* t = n.solo.lhead; t; t = t->lnext) toks.push_back(partial(t));  // seq order
+  for (Token* t = n.solo.lhead; t; t = t->lnext) toks.push_back(partial(t));  // creation order
   for (Partial* t : toks) {
     if (t->dead) continue;
     bound_values(t, args_);
@@ -625,7 +623,7 @@ void Network::terminal_add(Token* t) {
     }
   }
   t->on_agenda = true;
-  // Appended: t is the newest token (child() numbers it just before), so the list stays in seq order.
+  // Appended: t is the newest token (child() made it just now), so the list stays in creation order.
   AgendaList& l = agenda_[agenda_of_[t->rule]];
   t->lprev = l.tail;
   (l.tail ? l.tail->lnext : l.head) = t;

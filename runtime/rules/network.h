@@ -177,7 +177,6 @@ class Network {
   std::vector<ir::Value> args_;
   std::vector<Node*> candidates_;
   std::string rkey_, lkey_, eqkey_;
-  uint64_t seq_ = 0;
   size_t live_tokens_ = 0;
   int depth_ = 0;            // public calls in progress (reap and settle at the outermost)
   int updating_ = 0;         // update() calls in progress (a match may leave and come back)
