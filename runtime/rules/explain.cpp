@@ -9,37 +9,101 @@ namespace orgos::rules {
 
 namespace {
 
-const char* kind_word(uint8_t k) {
+const char* kind_name(uint8_t k) {
   switch (k) {
     case 1:
-      return "not ";
+      return "not";
     case 2:
-      return "exists ";
+      return "exists";
     case 3:
-      return "accumulate ";
+      return "accumulate";
     default:
-      return "";
+      return "fact";
   }
+}
+
+std::string line_of(uint32_t line) {
+  return " (line " + std::to_string(line) + ")";
 }
 
 }  // namespace
 
-std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
+std::vector<std::string> Explanation::lines() const {
+  if (!known_rule) return {"no such rule"};
   std::vector<std::string> out;
-  if (rule >= p_.rules.size()) return {"no such rule"};
-  const ir::RuleIR& r = p_.rules[rule];
-  out.push_back("rule " + r.name + " (salience " + std::to_string(r.salience) + ", " +
-                std::to_string(r.patterns.size()) + " pattern" + (r.patterns.size() == 1 ? "" : "s") + ")");
-  FactSlot* slot = find_fact(fid);
-  if (!slot) {
-    out.push_back("fact #" + std::to_string(fid) + " is not in working memory");
+  out.push_back("rule " + rule + " (salience " + std::to_string(salience) + ", " +
+                std::to_string(pattern_count) + " pattern" + (pattern_count == 1 ? "" : "s") + ")");
+  if (!in_memory) {
+    out.push_back("fact #" + std::to_string(fact) + " is not in working memory");
     return out;
   }
+  for (const PatternReport& p : patterns) {
+    std::string head =
+        "pattern " + std::to_string(p.number) + ": " + (p.kind == "fact" ? "" : p.kind + " ") + p.type;
+    if (!p.of_fact_type) {
+      out.push_back(head + ": " +
+                    (p.facts_passing >= 0
+                         ? std::to_string(p.facts_passing) + " fact(s) pass its own conditions; "
+                         : std::string()) +
+                    std::to_string(p.partial_matches) + " partial match(es) reach it");
+      continue;
+    }
+    if (p.verdict == "fails_index") {
+      out.push_back(head + ": the fact fails `" + p.field + " == …`" + line_of(p.line));
+      continue;
+    }
+    if (p.verdict == "fails_condition") {
+      out.push_back(head + ": the fact fails its own condition" + line_of(p.line) +
+                    (p.error.empty() ? "" : ": " + p.error));
+      continue;
+    }
+    std::string l = head + ": the fact passes its own conditions";
+    if (p.joined) {
+      l += "; " + std::to_string(p.partial_matches) + " partial match(es) reach it, " +
+           std::to_string(p.same_key) + " with an equal join key" + (p.has_key ? "" : " (no join key)") +
+           ", " + std::to_string(p.passing_join) + " pass the rest of the condition";
+      if (p.same_key > p.passing_join)
+        l += "; the first failure is the condition" + line_of(p.join_failure_line) +
+             (p.join_error.empty() ? "" : ": " + p.join_error);
+    }
+    out.push_back(l);
+  }
+  if (!of_any_pattern) {
+    out.push_back("no pattern of " + rule + " matches a " + fact_type);
+    return out;
+  }
+  if (matches.empty())
+    out.push_back("no full match contains fact #" + std::to_string(fact) + ": the rule does not fire for it");
+  for (const MatchReport& m : matches)
+    out.push_back("match " + m.key + ": " +
+                  (m.state == "on_agenda" ? "on the agenda"
+                   : m.state == "fired"   ? "fired"
+                                          : "not fired"));
+  return out;
+}
+
+Explanation Network::explain(uint32_t rule, int64_t fid) {
+  Explanation x;
+  x.fact = fid;
+  if (rule >= p_.rules.size()) {
+    x.known_rule = false;
+    return x;
+  }
+  const ir::RuleIR& r = p_.rules[rule];
+  x.rule = r.name;
+  x.salience = r.salience;
+  x.pattern_count = r.patterns.size();
+  FactSlot* slot = find_fact(fid);
+  if (!slot) {
+    x.in_memory = false;
+    return x;
+  }
   Record* fact = slot->rec;
+  x.fact_type = fact->type_id < m_.layouts.size() ? m_.layouts[fact->type_id].name : std::string();
   // Facts of a type that pass a pattern's own conditions, counted on demand (alpha memories keep only
   // what joins need).
   auto passing = [&](const ir::PatternIR& p) {
-    size_t count = 0;
+    int64_t count = 0;
     facts_->for_each([&](FactSlot* f) {
       if (f->rec->type_id != p.layout) return;
       Value one[1] = {Value::of_record(f->rec)};
@@ -66,84 +130,77 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
     });
     return count;
   };
-  auto where = [&](uint32_t fn) {
-    const ir::Function& f = m_.functions[fn];
-    return " (line " + std::to_string(f.span.line) + ")";
-  };
+  auto line = [&](uint32_t fn) { return static_cast<uint32_t>(m_.functions[fn].span.line); };
   bool any_type = false;
   for (auto& np : rules_[rule]) {
     Node& n = *np;
     const ir::PatternIR& p = *n.p;
-    std::string head = "pattern " + std::to_string(n.index + 1) + ": " + kind_word(p.kind) +
-                       (p.layout < m_.layouts.size() ? m_.layouts[p.layout].name : std::string("value"));
-    size_t entering = entering_of(n);
+    PatternReport& pr = x.patterns.emplace_back();
+    pr.number = n.index + 1;
+    pr.kind = kind_name(p.kind);
+    pr.type = p.layout < m_.layouts.size() ? m_.layouts[p.layout].name : std::string("value");
+    pr.partial_matches = entering_of(n);
     if (p.kind == 3 || p.layout != fact->type_id) {
-      out.push_back(head + ": " +
-                    (p.kind == 3 ? "" : std::to_string(passing(p)) + " fact(s) pass its own conditions; ") +
-                    std::to_string(entering) + " partial match(es) reach it");
+      if (p.kind != 3) pr.facts_passing = passing(p);
       continue;
     }
     any_type = true;
+    pr.of_fact_type = true;
     std::vector<Value> one = {Value::of_record(fact)};
     if (p.eq_value != kNone) {
       std::string k;
       if (!(p.eq_slot < fact->nslots && encode(fact->slots[p.eq_slot], k) && k == n.eq_key)) {
-        out.push_back(head + ": the fact fails `" + m_.layouts[p.layout].fields[p.eq_slot] + " == …`" +
-                      where(p.eq_value));
+        pr.verdict = "fails_index";
+        pr.field = m_.layouts[p.layout].fields[p.eq_slot];
+        pr.line = line(p.eq_value);
         continue;
       }
     }
     if (p.alpha != kNone) {
       auto o = ev_.call(p.alpha, one);
       if (!o.ok() || !o.value.u.i) {
-        out.push_back(head + ": the fact fails its own condition" + where(p.alpha) +
-                      (o.ok() ? "" : ": " + o.error->message));
+        pr.verdict = "fails_condition";
+        pr.line = line(p.alpha);
+        if (!o.ok()) pr.error = o.error->message;
         continue;
       }
     }
-    std::string line = head + ": the fact passes its own conditions";
-    if (n.index == 0) {
-      out.push_back(line);
-      continue;
-    }
+    pr.verdict = "passes";
+    if (n.index == 0) continue;
     // Join: how many partial matches share its key, and how many of those pass the rest.
+    pr.joined = true;
+    pr.has_key = !p.keys.empty();
     std::string rk;
-    size_t same_key = 0, pass = 0;
-    std::string failed;
     if (key_of(p.keys, false, one.data(), rule, rk)) {
-      const Bucket* b = p.keys.empty()
-                            ? &n.solo
-                            : n.buckets.find(key_hash(rk), [&](const Bucket* x) { return x->key == rk; });
-      if (b) {
-        for (Token* t = b->lhead; t; t = t->lnext) {
-          ++same_key;
-          if (p.beta == kNone) {
-            ++pass;
-            continue;
-          }
-          std::vector<Value> a;
-          bound_values(t, a);
-          a.push_back(Value::of_record(fact));
-          auto o = ev_.call(p.beta, a);
-          if (o.ok() && o.value.u.i)
-            ++pass;
-          else if (failed.empty())
-            failed = where(p.beta) + (o.ok() ? "" : ": " + o.error->message);
+      const Bucket* b = p.keys.empty() ? &n.solo : n.buckets.find(key_hash(rk), [&](const Bucket* b) {
+        return same_key(b->key, rk);
+      });
+      for (Token* t = b ? b->lhead : nullptr; t; t = t->lnext) {
+        ++pr.same_key;
+        if (p.beta == kNone) {
+          ++pr.passing_join;
+          continue;
+        }
+        std::vector<Value> a;
+        bound_values(t, a);
+        a.push_back(Value::of_record(fact));
+        auto o = ev_.call(p.beta, a);
+        if (o.ok() && o.value.u.i) {
+          ++pr.passing_join;
+        } else if (!pr.join_failure_line) {
+          pr.join_failure_line = line(p.beta);
+          if (!o.ok()) pr.join_error = o.error->message;
         }
       }
     }
-    line += "; " + std::to_string(entering) + " partial match(es) reach it, " + std::to_string(same_key) +
-            " with an equal join key" + (p.keys.empty() ? " (no join key)" : "") + ", " +
-            std::to_string(pass) + " pass the rest of the condition";
-    if (same_key > pass) line += "; the first failure is the condition" + failed;
-    out.push_back(line);
   }
   take_errors();
   if (!any_type) {
-    out.push_back("no pattern of " + r.name + " matches a " + m_.layouts[fact->type_id].name);
-    return out;
+    x.of_any_pattern = false;
+    return x;
   }
-  // Full matches that contain the fact.
+  // Full matches that contain the fact, oldest first: the fact's tokens are listed newest first, and
+  // children are in creation order.
   std::vector<Token*> full;
   std::function<void(Token*)> walk = [&](Token* t) {
     if (t->terminal) {
@@ -152,19 +209,13 @@ std::vector<std::string> Network::explain(uint32_t rule, int64_t fid) {
     }
     for (Token* c = partial(t)->first_child; c; c = c->next_sibling) walk(c);
   };
-  // The fact's tokens are listed newest first; children are in creation order: oldest match first.
   std::vector<Token*> bound;
   for (Token* t = slot->tokens; t; t = t->fnext)
     if (t->rule == rule) bound.push_back(t);
   for (auto it = bound.rbegin(); it != bound.rend(); ++it) walk(*it);
-  if (full.empty())
-    out.push_back("no full match contains fact #" + std::to_string(fid) + ": the rule does not fire for it");
   for (Token* t : full)
-    out.push_back("match " + key_for(t) + ": " +
-                  (t->on_agenda ? "on the agenda"
-                   : t->fired   ? "fired"
-                                : "not fired"));
-  return out;
+    x.matches.push_back({key_for(t), t->on_agenda ? "on_agenda" : t->fired ? "fired" : "not_fired"});
+  return x;
 }
 
 }  // namespace orgos::rules

@@ -53,6 +53,45 @@ struct Firing {
   MatchKey key() const;
 };
 
+// Why a rule matched or did not match one fact (Network::explain), pattern by pattern: what `orgctl
+// explain` prints and, with --json, returns as data.
+struct PatternReport {
+  uint32_t number = 0;        // 1-based, in the rule's order
+  std::string kind;           // "fact", "not", "exists" or "accumulate"
+  std::string type;           // the pattern's fact type ("value" when it has none)
+  bool of_fact_type = false;  // the explained fact is of this type: verdict and the join are about it
+  // Of the fact's type: "passes", "fails_index" (its `field == constant`) or "fails_condition".
+  std::string verdict;
+  std::string field;               // fails_index: the field compared
+  uint32_t line = 0;               // the failing condition's source line (0: none)
+  std::string error;               // the error the failing condition raised, if it raised one
+  int64_t facts_passing = -1;      // another type's pattern: its facts that pass its own conditions
+  size_t partial_matches = 0;      // partial matches (of the patterns before) that reach this one
+  bool joined = false;             // the fact passes and this is not the first pattern: the join below
+  bool has_key = false;            // the join is hashed on a key
+  size_t same_key = 0;             // partial matches with the fact's join key
+  size_t passing_join = 0;         // of those, the ones that pass the rest of the condition
+  uint32_t join_failure_line = 0;  // the first failing rest-of-condition's line (0: none)
+  std::string join_error;
+};
+struct MatchReport {
+  std::string key;    // rule:fact ids (docs/rules.md)
+  std::string state;  // "on_agenda", "fired" or "not_fired"
+};
+struct Explanation {
+  std::string rule;
+  int64_t salience = 0;
+  size_t pattern_count = 0;
+  int64_t fact = 0;
+  std::string fact_type;
+  bool known_rule = true;
+  bool in_memory = true;       // false: the fact is not in working memory (nothing else is filled)
+  bool of_any_pattern = true;  // false: no pattern of the rule is of the fact's type
+  std::vector<PatternReport> patterns;
+  std::vector<MatchReport> matches;        // the full matches that hold the fact, oldest first
+  std::vector<std::string> lines() const;  // as text, one line per pattern and match
+};
+
 class Network {
  public:
   Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& ev);
@@ -86,7 +125,7 @@ class Network {
   std::vector<std::string> take_errors();
 
   // ---- explanation: whether `rule` matched (or would match) `fact`, pattern by pattern
-  std::vector<std::string> explain(uint32_t rule, int64_t fact);
+  Explanation explain(uint32_t rule, int64_t fact);
 
   // Counters (benchmarks, explain).
   size_t token_count() const { return live_tokens_; }

@@ -14,6 +14,7 @@
 
 #include "compiler/bundle/bundle.h"
 #include "compiler/interp/evaluator.h"
+#include "runtime/rules/network.h"
 #include "runtime/store/store.h"
 #include "runtime/workflow/value_codec.h"
 
@@ -41,12 +42,14 @@ struct InstanceView {
   int64_t started_at = 0, ended_at = 0;
 };
 
-// Why a rule fired or did not for one stored record (`orgctl explain`): the record's type and the lines of
-// rules::Network::explain, pattern by pattern, then the full matches that hold the record.
+// Why a rule fired or did not for one stored record (`orgctl explain`): the record's type and
+// rules::Network::explain's answer, pattern by pattern, then the full matches that hold the record, as data
+// (detail) and as the text `orgctl explain` prints (lines).
 struct RuleExplanation {
   std::string rule, type;
   int64_t fact = 0;
   std::vector<std::string> lines;
+  rules::Explanation detail;
 };
 
 // A KPI with its thresholds judged: "met"/"missed" against the target, and whether it crossed its warning or

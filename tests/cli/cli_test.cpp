@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace {
@@ -287,6 +288,22 @@ TEST(Cli, ExplainSaysWhyARuleFiredOrNot) {
   EXPECT_NE(not_fired.out.find("the fact fails its own condition (line 305)"), std::string::npos)
       << not_fired.out;
   EXPECT_NE(not_fired.out.find("the rule does not fire for it"), std::string::npos) << not_fired.out;
+  // --json carries the answer as data too.
+  auto j = nlohmann::json::parse(not_fired.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << not_fired.out;
+  EXPECT_EQ(j["fires"], false);
+  EXPECT_EQ(j["in_working_memory"], true);
+  ASSERT_TRUE(j["patterns"].is_array() && !j["patterns"].empty()) << not_fired.out;
+  EXPECT_EQ(j["patterns"][0]["verdict"], "fails_condition") << not_fired.out;
+  EXPECT_EQ(j["patterns"][0]["line"], 305) << not_fired.out;
+  EXPECT_TRUE(j["matches"].empty());
+  auto fired_json = nlohmann::json::parse(run("explain unwatched_unapproved 51 " + tour + db + " --json").out,
+                                          nullptr, false);
+  ASSERT_FALSE(fired_json.is_discarded());
+  EXPECT_EQ(fired_json["fires"], true);
+  EXPECT_EQ(fired_json["matches"][0]["key"], "unwatched_unapproved:51");
+  EXPECT_EQ(fired_json["matches"][0]["state"], "fired");
+  EXPECT_EQ(fired_json["patterns"][1]["kind"], "not");
 
   // Bad input: each names what is unknown, exits non-zero and leaves the store as it was.
   auto before = fs::file_size(dir / "s.db");

@@ -216,11 +216,27 @@ TEST(Rules, ExplainNamesTheFailingPattern) {
   w.make("Course", {{"skill", w.str("cobol")}, {"title", w.str("old")}});
   w.fire();
   uint32_t rule = 1;  // staff_course
-  auto lines = w.net->explain(rule, e->id);
+  auto x = w.net->explain(rule, e->id);
   std::string all;
-  for (auto& l : lines) all += l + "\n";
+  for (auto& l : x.lines()) all += l + "\n";
   EXPECT_NE(all.find("no full match contains fact #2"), std::string::npos) << all;
   EXPECT_NE(all.find("pattern 1: Emp: the fact passes its own conditions"), std::string::npos) << all;
+  // The same answer as data.
+  EXPECT_EQ(x.rule, "staff_course");
+  EXPECT_EQ(x.fact, e->id);
+  EXPECT_TRUE(x.in_memory);
+  ASSERT_FALSE(x.patterns.empty());
+  EXPECT_EQ(x.patterns[0].number, 1u);
+  EXPECT_EQ(x.patterns[0].kind, "fact");
+  EXPECT_EQ(x.patterns[0].type, "Emp");
+  EXPECT_TRUE(x.patterns[0].of_fact_type);
+  EXPECT_EQ(x.patterns[0].verdict, "passes");
+  EXPECT_TRUE(x.matches.empty());
+  // A fact that is not in working memory, and a rule that does not exist.
+  auto gone = w.net->explain(rule, 424242);
+  EXPECT_FALSE(gone.in_memory);
+  EXPECT_NE(gone.lines().back().find("fact #424242 is not in working memory"), std::string::npos);
+  EXPECT_EQ(w.net->explain(9999, e->id).lines(), std::vector<std::string>{"no such rule"});
 }
 
 }  // namespace

@@ -37,7 +37,42 @@ void register_explain(CLI::App& app) {
       throw CLI::RuntimeError(kExitInputErrors);
     }
     if (*json_out) {
-      nlohmann::json j = {{"rule", x.rule}, {"record", x.fact}, {"type", x.type}, {"lines", x.lines}};
+      const orgos::rules::Explanation& d = x.detail;
+      nlohmann::json patterns = nlohmann::json::array();
+      for (const orgos::rules::PatternReport& p : d.patterns) {
+        nlohmann::json jp = {{"number", p.number},
+                             {"kind", p.kind},
+                             {"type", p.type},
+                             {"of_record_type", p.of_fact_type},
+                             {"partial_matches", p.partial_matches}};
+        if (p.facts_passing >= 0) jp["facts_passing"] = p.facts_passing;
+        if (p.of_fact_type) {
+          jp["verdict"] = p.verdict;
+          if (!p.field.empty()) jp["field"] = p.field;
+          if (p.line) jp["line"] = p.line;
+          if (!p.error.empty()) jp["error"] = p.error;
+        }
+        if (p.joined) {
+          nlohmann::json join = {{"keyed", p.has_key}, {"same_key", p.same_key}, {"passing", p.passing_join}};
+          if (p.join_failure_line) join["first_failure_line"] = p.join_failure_line;
+          if (!p.join_error.empty()) join["error"] = p.join_error;
+          jp["join"] = join;
+        }
+        patterns.push_back(jp);
+      }
+      nlohmann::json matches = nlohmann::json::array();
+      for (const orgos::rules::MatchReport& m : d.matches)
+        matches.push_back({{"key", m.key}, {"state", m.state}});
+      nlohmann::json j = {{"rule", x.rule},
+                          {"record", x.fact},
+                          {"type", x.type},
+                          {"salience", d.salience},
+                          {"in_working_memory", d.in_memory},
+                          {"record_type_in_rule", d.of_any_pattern},
+                          {"fires", !d.matches.empty()},
+                          {"patterns", patterns},
+                          {"matches", matches},
+                          {"lines", x.lines}};
       std::cout << j.dump(2) << "\n";
     } else {
       std::cout << x.type << " #" << x.fact << "\n";
