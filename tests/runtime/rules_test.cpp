@@ -7,6 +7,7 @@
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
+#include "runtime/rules/flat_table.h"
 
 using namespace orgos;
 using ir::Value;
@@ -237,6 +238,39 @@ TEST(Rules, ExplainNamesTheFailingPattern) {
   EXPECT_FALSE(gone.in_memory);
   EXPECT_NE(gone.lines().back().find("fact #424242 is not in working memory"), std::string::npos);
   EXPECT_EQ(w.net->explain(9999, e->id).lines(), std::vector<std::string>{"no such rule"});
+}
+
+}  // namespace
+
+namespace {
+
+// Working memory's id index: dense ids in an array, the rest in a hash table, an id in exactly one of the
+// two; growing the array takes over the table's entries that fall inside it.
+TEST(Rules, FactIndexMovesSparseIdsIntoItsArrayAsItGrows) {
+  rules::FactIndex<int> idx;
+  std::vector<int> values(7000);
+  auto at = [&](int64_t id) { return &values[static_cast<size_t>(id < 0 ? -id : id) % values.size()]; };
+  for (int64_t id : {int64_t{5000}, int64_t{-3}, int64_t{-1}, int64_t{1} << 40})
+    idx.put(id, at(id));  // sparse
+  for (int64_t id = 1; id <= 6000; ++id)
+    if (id != 5000) idx.put(id, at(id));  // the array grows past 5000
+  EXPECT_EQ(idx.size(), 6003u);
+  for (int64_t id = 1; id <= 6000; ++id) ASSERT_EQ(idx.find(id), at(id)) << id;
+  EXPECT_EQ(idx.find(-3), at(-3));
+  EXPECT_EQ(idx.find(int64_t{1} << 40), at(int64_t{1} << 40));
+  EXPECT_EQ(idx.find(6001), nullptr);
+  EXPECT_EQ(idx.find(-2), nullptr);
+  for (int64_t id = 1; id <= 6000; id += 2) idx.erase(id, at(id));
+  idx.erase(-3, at(-3));
+  idx.erase(777, at(777));  // absent (erased above): nothing happens
+  EXPECT_EQ(idx.size(), 3002u);
+  size_t seen = 0;
+  idx.for_each([&](int*) { ++seen; });
+  EXPECT_EQ(seen, 3002u);
+  EXPECT_EQ(idx.find(5000), at(5000));
+  EXPECT_EQ(idx.find(4999), nullptr);
+  EXPECT_EQ(idx.find(-3), nullptr);
+  EXPECT_EQ(idx.find(-1), at(-1));
 }
 
 }  // namespace
