@@ -37,12 +37,19 @@ class TokenPool {
   // tokens), the pool only releases the blocks.
   ~TokenPool() = default;
 
+  // A freed slot if there is one, else the next never-used slot of the newest block: a block is touched
+  // only as far as it is used (threading a free list through a whole new block touched all of it).
   template <typename... A>
   T* make(A&&... a) {
-    if (!free_) grow();
     Slot* s = free_;
-    ORGOS_POOL_UNPOISON(s, sizeof(Slot));
-    free_ = s->next;
+    if (s) {
+      ORGOS_POOL_UNPOISON(s, sizeof(Slot));
+      free_ = s->next;
+    } else {
+      if (fresh_ == end_) grow();
+      s = fresh_++;
+      ORGOS_POOL_UNPOISON(s, sizeof(Slot));
+    }
     return new (s->bytes) T(std::forward<A>(a)...);
   }
 
@@ -66,10 +73,8 @@ class TokenPool {
     blocks_.emplace_back(static_cast<Slot*>(mem), Release{bytes});
     Slot* b = blocks_.back().get();
     const size_t n = bytes / sizeof(Slot);
-    for (size_t i = n; i-- > 0;) {
-      b[i].next = free_;
-      free_ = &b[i];
-    }
+    fresh_ = b;
+    end_ = b + n;
     ORGOS_POOL_POISON(b, n * sizeof(Slot));
   }
 
@@ -82,7 +87,8 @@ class TokenPool {
     }
   };
   std::vector<std::unique_ptr<Slot, Release>> blocks_;
-  Slot* free_ = nullptr;
+  Slot* free_ = nullptr;                     // freed slots
+  Slot *fresh_ = nullptr, *end_ = nullptr;  // the newest block's never-used part
   size_t next_bytes_ = 16 << 10;
 };
 
