@@ -102,20 +102,18 @@ Explanation Network::explain(uint32_t rule, int64_t fid) {
   x.fact_type = fact->type_id < m_.layouts.size() ? m_.layouts[fact->type_id].name : std::string();
   // Facts of a type that pass a pattern's own conditions, counted on demand (alpha memories keep only
   // what joins need).
-  auto passing = [&](const ir::PatternIR& p) {
+  auto passing = [&](const Node& n) {
+    const ir::PatternIR& p = *n.p;
     int64_t count = 0;
     facts_->for_each([&](FactSlot* f) {
       if (f->rec->type_id != p.layout) return;
-      Value one[1] = {Value::of_record(f->rec)};
-      if (p.eq_value != kNone) {
-        auto c = ev_.call(p.eq_value, {});
-        std::string want, have;
-        if (!c.ok() || !encode(c.value, want) || p.eq_slot >= f->rec->nslots ||
-            !encode(f->rec->slots[p.eq_slot], have) || want != have)
+      if (!n.eq_key.empty()) {  // the index constant, encoded once when the network was built
+        std::string have;
+        if (p.eq_slot >= f->rec->nslots || !encode(f->rec->slots[p.eq_slot], have) || have != n.eq_key)
           return;
       }
       if (p.alpha != kNone) {
-        auto o = ev_.call(p.alpha, {one[0]});
+        auto o = ev_.call(p.alpha, {Value::of_record(f->rec)});
         if (!o.ok() || !o.value.u.i) return;
       }
       ++count;
@@ -141,13 +139,13 @@ Explanation Network::explain(uint32_t rule, int64_t fid) {
     pr.type = p.layout < m_.layouts.size() ? m_.layouts[p.layout].name : std::string("value");
     pr.partial_matches = entering_of(n);
     if (p.kind == 3 || p.layout != fact->type_id) {
-      if (p.kind != 3) pr.facts_passing = passing(p);
+      if (p.kind != 3) pr.facts_passing = passing(n);
       continue;
     }
     any_type = true;
     pr.of_fact_type = true;
     std::vector<Value> one = {Value::of_record(fact)};
-    if (p.eq_value != kNone) {
+    if (!n.eq_key.empty()) {
       std::string k;
       if (!(p.eq_slot < fact->nslots && encode(fact->slots[p.eq_slot], k) && k == n.eq_key)) {
         pr.verdict = "fails_index";

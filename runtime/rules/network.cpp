@@ -7,7 +7,7 @@
 
 #include "runtime/rules/flat_table.h"
 #include "runtime/rules/network_internals.h"
-#include "runtime/rules/token_pool.h"
+#include "runtime/rules/slot_pool.h"
 
 namespace orgos::rules {
 
@@ -20,9 +20,9 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
       m_(m),
       ev_(ev),
       facts_(std::make_unique<FactIndex<FactSlot>>()),
-      full_(std::make_unique<TokenPool<Token>>()),
-      partials_(std::make_unique<TokenPool<Partial>>()),
-      slots_(std::make_unique<TokenPool<FactSlot>>()) {
+      full_(std::make_unique<SlotPool<Token>>()),
+      partials_(std::make_unique<SlotPool<Partial>>()),
+      slots_(std::make_unique<SlotPool<FactSlot>>()) {
   types_.resize(m.layouts.size());
   rules_.resize(p.rules.size());
   for (uint32_t r = 0; r < p.rules.size(); ++r) {
@@ -134,33 +134,31 @@ size_t Network::fact_count() const {
 
 // ---------------------------------------------------------------- evaluation
 
-bool Network::call_bool(uint32_t fn, const Value* args, uint32_t rule) {
-  if (fn == kNone) return true;
-  Value v;
-  if (ev_.try_fast(fn, args, v)) return v.u.i != 0;
+// One condition or key function over `args`: native code or the guard fast path when they apply, else
+// the evaluator, whose error is recorded against the rule (an error counts as "does not match").
+bool Network::eval(uint32_t fn, const Value* args, uint32_t rule, Value& out) {
+  if (ev_.try_fast(fn, args, out)) return true;
   auto o = ev_.call(fn, std::vector<Value>(args, args + m_.functions[fn].params.size()));
   if (!o.ok()) {
     errors_.push_back(p_.rules[rule].name + " failed: " + o.error->message);
     return false;
   }
-  return o.value.u.i != 0;
+  out = o.value;
+  return true;
+}
+
+bool Network::call_bool(uint32_t fn, const Value* args, uint32_t rule) {
+  if (fn == kNone) return true;
+  Value v;
+  return eval(fn, args, rule, v) && v.u.i != 0;
 }
 
 bool Network::key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const Value* args, uint32_t rule,
                      std::string& out) {
   out.clear();
   for (const ir::JoinKeyIR& k : keys) {
-    uint32_t fn = left ? k.left : k.right;
     Value v;
-    if (!ev_.try_fast(fn, args, v)) {
-      auto o = ev_.call(fn, std::vector<Value>(args, args + m_.functions[fn].params.size()));
-      if (!o.ok()) {
-        errors_.push_back(p_.rules[rule].name + " failed: " + o.error->message);
-        return false;
-      }
-      v = o.value;
-    }
-    if (!encode(v, out)) return false;
+    if (!eval(left ? k.left : k.right, args, rule, v) || !encode(v, out)) return false;
   }
   return true;
 }

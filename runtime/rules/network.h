@@ -4,16 +4,14 @@
 // rules. Full matches become activations on an agenda, fired by the caller (the workflow engine or a
 // benchmark) in conflict-resolution order. The semantics are documented in docs/rules.md.
 //
-// Per rule, pattern k is one node with:
-// - an alpha memory: the facts of its type that pass its own-fact conditions (optionally found through
-//   an index on one `fact.field == constant`), hashed by the pattern's join key;
-// - a beta memory: the partial matches of patterns 0..k-1, hashed by the same key computed from them.
-// A fact entering meets only the partial matches with an equal key, and the other way round. `not` and
-// `exists` count the facts that match each partial match; an accumulation is recomputed for every
-// partial match when a fact of a type it reads changes.
+// Per rule, pattern k is one node. Facts of its type that pass its own-fact conditions (optionally found
+// through an index on one `fact.field == constant`) and the partial matches of patterns 0..k-1 meet in
+// buckets, one per join key (network_internals.h): a fact entering meets only the partial matches with an
+// equal key, and the other way round. `not` and `exists` count the facts that match each partial match; an
+// accumulation is recomputed for every partial match when a fact of a type it reads changes.
 //
-// Conditions run through interp::Evaluator::call; an evaluation error counts as "does not match" and
-// is reported through errors() (the engine traces it).
+// Conditions run as native code where the evaluator has it (Evaluator::try_fast), else in the evaluator;
+// an evaluation error counts as "does not match" and is reported through errors() (the engine traces it).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -32,7 +30,7 @@
 namespace orgos::rules {
 
 template <typename T>
-class TokenPool;
+class SlotPool;
 template <typename T>
 class FlatTable;
 template <typename T>
@@ -137,6 +135,7 @@ class Network {
   struct FactSlot;
 
  private:
+  bool eval(uint32_t fn, const ir::Value* args, uint32_t rule, ir::Value& out);
   bool call_bool(uint32_t fn, const ir::Value* args, uint32_t rule);
   bool key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const ir::Value* args, uint32_t rule,
               std::string& out);
@@ -194,10 +193,10 @@ class Network {
   std::vector<AgendaList> agenda_;
   std::vector<uint32_t> agenda_of_;
   size_t agenda_count_ = 0;
-  std::unique_ptr<TokenPool<Token>> full_;        // full matches' storage
-  std::unique_ptr<TokenPool<Partial>> partials_;  // partial matches' storage
+  std::unique_ptr<SlotPool<Token>> full_;        // full matches' storage
+  std::unique_ptr<SlotPool<Partial>> partials_;  // partial matches' storage
   void destroy(Token* t);
-  std::unique_ptr<TokenPool<FactSlot>> slots_;  // every fact entry's storage
+  std::unique_ptr<SlotPool<FactSlot>> slots_;  // every fact entry's storage
   // Refraction lives on the full-match token (Token::fired), so a firing touches no map. Keys are
   // looked up only across a change: the fired matches whose token went during the current outermost
   // change (an update retracts and re-inserts; a match that comes back keeps its refraction), and the

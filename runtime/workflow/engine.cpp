@@ -2218,9 +2218,7 @@ RuleExplanation Engine::explain(const std::string& rule, int64_t record) {
   if (it == I.records.end() || !I.net)
     throw std::invalid_argument("no record #" + std::to_string(record) + " in the store");
   I.EV()->set_today(I.day_of(clock_));
-  rules::Explanation x = I.net->explain(r, record);
-  std::vector<std::string> lines = x.lines();
-  return {rule, I.layout_name(it->second->type_id), record, std::move(lines), std::move(x)};
+  return {rule, I.layout_name(it->second->type_id), record, I.net->explain(r, record)};
 }
 
 std::vector<InstanceView> Engine::instances() const {

@@ -43,12 +43,11 @@ struct InstanceView {
 };
 
 // Why a rule fired or did not for one stored record (`orgctl explain`): the record's type and
-// rules::Network::explain's answer, pattern by pattern, then the full matches that hold the record, as data
-// (detail) and as the text `orgctl explain` prints (lines).
+// rules::Network::explain's answer, pattern by pattern, then the full matches that hold the record
+// (detail.lines() is the text `orgctl explain` prints).
 struct RuleExplanation {
   std::string rule, type;
   int64_t fact = 0;
-  std::vector<std::string> lines;
   rules::Explanation detail;
 };
 

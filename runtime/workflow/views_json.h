@@ -1,5 +1,5 @@
-// The engine's query views as JSON, one shape everywhere they leave the process: the server's replies,
-// `orgctl … --json`, and the C API.
+// The engine's query views as JSON, one shape everywhere they leave the process: the server's replies and
+// `orgctl … --json`. (The C API writes the embedding API's own view types, embed/c_api.cpp.)
 #pragma once
 #include "runtime/workflow/engine.h"
 

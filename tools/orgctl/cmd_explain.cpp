@@ -72,11 +72,11 @@ void register_explain(CLI::App& app) {
                           {"fires", !d.matches.empty()},
                           {"patterns", patterns},
                           {"matches", matches},
-                          {"lines", x.lines}};
+                          {"lines", d.lines()}};
       std::cout << j.dump(2) << "\n";
     } else {
       std::cout << x.type << " #" << x.fact << "\n";
-      for (const std::string& l : x.lines) std::cout << "  " << l << "\n";
+      for (const std::string& l : x.detail.lines()) std::cout << "  " << l << "\n";
     }
     throw CLI::RuntimeError(kExitOk);
   });

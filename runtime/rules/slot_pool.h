@@ -1,6 +1,6 @@
-// Storage for the match network's tokens: fixed-size slots carved from large blocks, reused through a
-// free list. A workload builds and drops hundreds of thousands of partial matches; one malloc per token
-// (and glibc's bookkeeping and consolidation of those small blocks) was about half of the match time.
+// Storage for the match network's tokens and fact entries: fixed-size slots carved from large blocks, reused
+// through a free list. A workload builds and drops hundreds of thousands of partial matches; one malloc per
+// token (and glibc's bookkeeping and consolidation of those small blocks) was about half of the match time.
 // The pool owns the memory: it is returned all at once when the network goes. Blocks come from
 // compiler/interp/memory_blocks.h (growing, then huge pages).
 #pragma once
@@ -28,14 +28,14 @@
 namespace orgos::rules {
 
 template <typename T>
-class TokenPool {
+class SlotPool {
  public:
-  TokenPool() = default;
-  TokenPool(const TokenPool&) = delete;
-  TokenPool& operator=(const TokenPool&) = delete;
+  SlotPool() = default;
+  SlotPool(const SlotPool&) = delete;
+  SlotPool& operator=(const SlotPool&) = delete;
   // Objects still alive are not destroyed here: the owner destroys them first (the network walks its
   // tokens), the pool only releases the blocks.
-  ~TokenPool() = default;
+  ~SlotPool() = default;
 
   // A freed slot if there is one, else the next never-used slot of the newest block: a block is touched
   // only as far as it is used (threading a free list through a whole new block touched all of it).
@@ -87,7 +87,7 @@ class TokenPool {
     }
   };
   std::vector<std::unique_ptr<Slot, Release>> blocks_;
-  Slot* free_ = nullptr;                     // freed slots
+  Slot* free_ = nullptr;                    // freed slots
   Slot *fresh_ = nullptr, *end_ = nullptr;  // the newest block's never-used part
   size_t next_bytes_ = 16 << 10;
 };
