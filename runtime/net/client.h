@@ -39,6 +39,9 @@ class Client {
   nng_socket sock_ = NNG_SOCKET_INITIALIZER;
 };
 
+// Close a subscriber once its stream is quiet (next() timed out): nng 1.5.2 can hang closing a SUB
+// socket while a message arrives, and then every later close in the process waits behind it. The
+// destructor gives such a close up after two seconds rather than hang its host.
 class Subscriber {
  public:
   Subscriber(const std::string& url, std::chrono::milliseconds timeout);
