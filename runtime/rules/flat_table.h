@@ -188,6 +188,12 @@ class FactIndex {
   size_t count_ = 0;
 };
 
+[[gnu::always_inline]] inline uint64_t mix_key_words(uint64_t a, uint64_t b, size_t n) {
+  uint64_t h = (a ^ (b * 0xC2B2AE3D27D4EB4Full) ^ n) * 0x9E3779B97F4A7C15ull;
+  h ^= h >> 29;
+  return h | 1;
+}
+
 // A join key's hash (its encoded bytes, see encode()): keys are short (a tag and 8 bytes for one
 // number or reference), so they are read as two words and mixed; longer ones go to std::hash. Never 0.
 // Keys of equal bytes hash equal; the table compares the bytes on a hash match.
@@ -215,9 +221,23 @@ class FactIndex {
   } else {
     return std::hash<std::string_view>{}(k) | 1;
   }
-  uint64_t h = (a ^ (b * 0xC2B2AE3D27D4EB4Full) ^ n) * 0x9E3779B97F4A7C15ull;
-  h ^= h >> 29;
-  return h | 1;
+  return mix_key_words(a, b, n);
+}
+
+// key_hash of the 9-byte key a tag and one 8-byte word encode to (one number or reference), from the
+// word itself: building the bytes first and reading them back as words stalled on the store-to-load
+// forward (the bytes are written piecewise). Equal to key_hash of those bytes (tested).
+[[gnu::always_inline]] inline uint64_t word_key_hash(uint8_t tag, uint64_t w) {
+  return mix_key_words(tag | (w << 8), w, 9);  // the bytes 0..7 and 1..8, little-endian
+}
+
+// Whether `k` is the 9-byte key of `tag` and `w`.
+[[gnu::always_inline]] inline bool same_word_key(std::string_view k, uint8_t tag, uint64_t w) {
+  if (k.size() != 9) return false;
+  uint64_t a, b;
+  std::memcpy(&a, k.data(), 8);
+  std::memcpy(&b, k.data() + 1, 8);
+  return ((a ^ (tag | (w << 8))) | (b ^ w)) == 0;
 }
 
 // Equal key bytes; short keys (most: up to 16 bytes) compared as two overlapping words, not through a

@@ -190,6 +190,22 @@ Network::Bucket* Network::bucket(Node& n, const std::string& key) {
   return b;
 }
 
+Network::Bucket* Network::field_bucket(Node& n, const Record* rec, uint32_t slot, std::string& scratch) {
+  uint64_t w;
+  if (!rec || slot >= rec->nslots || !word_of(rec->slots[slot], w)) return nullptr;
+  const Value& v = rec->slots[slot];
+  const uint64_t h = word_key_hash(v.tag, w);
+  if (Bucket* b = n.buckets.find(h, [&](const Bucket* b) { return same_word_key(b->key, v.tag, w); }))
+    return b;
+  scratch.clear();
+  encode(v, scratch);
+  auto* b = new Bucket;
+  b->key = scratch;
+  b->hash = h;
+  n.buckets.put(h, b);
+  return b;
+}
+
 void Network::drop_if_empty(Node& n, Bucket* b) {
   if (b == &n.solo || !b->empty()) return;
   ++generation_;
@@ -245,14 +261,19 @@ void Network::insert(Record* fact, int64_t id) {
   const Value arg = Value::of_record(fact);
   for (Node* n : candidates(fact)) {
     if (!call_bool(n->p->alpha, &arg, n->rule)) continue;
+    Bucket* b = nullptr;
     if (n->p->keys.empty()) {
-      rkey_.clear();
-    } else if (const Record* self = fact;
-               !(!n->right_fields.empty() && field_key(n->right_fields, &self, 1, rkey_)) &&
-               !key_of(n->p->keys, false, &arg, n->rule, rkey_)) {
-      continue;
+      b = &n->solo;
+    } else if (n->right_fields.size() == 1 && n->right_fields[0].param == 0) {
+      b = field_bucket(*n, fact, n->right_fields[0].slot, rkey_);
     }
-    Bucket* b = bucket(*n, rkey_);
+    if (!b) {
+      if (const Record* self = fact;
+          !(!n->right_fields.empty() && field_key(n->right_fields, &self, 1, rkey_)) &&
+          !key_of(n->p->keys, false, &arg, n->rule, rkey_))
+        continue;
+      b = bucket(*n, rkey_);
+    }
     if (n->stores_facts) {
       auto& right = b->right;
       if (right.empty() || right.back().id < fid) {
@@ -408,12 +429,15 @@ void Network::left_activate(Node& n, Partial* t) {
     if (hit) {
       b = memo.bucket;
     } else {
-      if (!(direct && field_key(n.left_fields, params, np, lkey_))) {
+      if (direct && nrefs == 1 && n.left_fields[0].param < np)
+        b = field_bucket(n, params[n.left_fields[0].param], n.left_fields[0].slot, lkey_);
+      if (!b && direct && field_key(n.left_fields, params, np, lkey_)) b = bucket(n, lkey_);
+      if (!b) {
         bound_values(t, args_);
         if (!key_of(n.p->keys, true, args_.data(), n.rule, lkey_)) return;
         direct = false;
+        b = bucket(n, lkey_);
       }
-      b = bucket(n, lkey_);
       if (direct && nrefs <= 4) {
         memo.generation = generation_;
         for (size_t i = 0; i < nrefs; ++i) memo.recs[i] = params[n.left_fields[i].param];

@@ -49,6 +49,25 @@ inline bool encode(const Value& v, std::string& out) {
   }
 }
 
+// The word a value encodes to after its tag when that is exactly 8 bytes (numbers, dates, enums,
+// records): such a key is hashed and compared without being written out (word_key_hash).
+inline bool word_of(const Value& v, uint64_t& w) {
+  switch (v.tag) {
+    case ir::kTagInt:
+    case ir::kTagBool:
+    case ir::kTagDate:
+    case ir::kTagDuration:
+    case ir::kTagEnum:
+      w = static_cast<uint64_t>(v.u.i);
+      return true;
+    case ir::kTagRecord:
+      w = v.u.r->id ? static_cast<uint64_t>(v.u.r->id) : reinterpret_cast<uint64_t>(v.u.r);
+      return true;
+    default:
+      return false;
+  }
+}
+
 // One join key's share of a node: the partial matches that arrived with that key (the beta memory) and
 // the facts that passed the pattern's own conditions with it (the alpha memory). Equal keys meet here.
 struct Network::Bucket {

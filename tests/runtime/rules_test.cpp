@@ -8,6 +8,7 @@
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
 #include "runtime/rules/flat_table.h"
+#include "runtime/rules/network_internals.h"
 
 using namespace orgos;
 using ir::Value;
@@ -271,6 +272,34 @@ TEST(Rules, FactIndexMovesSparseIdsIntoItsArrayAsItGrows) {
   EXPECT_EQ(idx.find(4999), nullptr);
   EXPECT_EQ(idx.find(-3), nullptr);
   EXPECT_EQ(idx.find(-1), at(-1));
+}
+
+// A one-field join key is hashed and compared from the value's word (no bytes written out); it must land
+// on the bucket its encoded bytes make, whichever way the bucket was made (a key function's result or a
+// field), and only there.
+TEST(Rules, WordKeysHashAndCompareAsTheirEncodedBytes) {
+  ir::Record rec{};
+  std::vector<ir::Value> values = {ir::Value::of_int(0),      ir::Value::of_int(-1),
+                                   ir::Value::of_int(1),      ir::Value::of_int(int64_t{1} << 62),
+                                   ir::Value::of_bool(true),  ir::Value::of_enum(3, 1),
+                                   ir::Value::of_record(&rec)};
+  rec.id = 42;
+  for (const ir::Value& v : values) {
+    uint64_t w = 0;
+    ASSERT_TRUE(rules::word_of(v, w));
+    std::string bytes;
+    ASSERT_TRUE(rules::encode(v, bytes));
+    ASSERT_EQ(bytes.size(), 9u);
+    EXPECT_EQ(rules::word_key_hash(v.tag, w), rules::key_hash(bytes));
+    EXPECT_TRUE(rules::same_word_key(bytes, v.tag, w));
+    EXPECT_FALSE(rules::same_word_key(bytes, v.tag, w + 1));
+    EXPECT_FALSE(rules::same_word_key(bytes, static_cast<uint8_t>(v.tag + 1), w));
+    EXPECT_FALSE(rules::same_word_key(bytes.substr(0, 8), v.tag, w));
+  }
+  uint64_t w = 0;
+  ir::String* s = nullptr;
+  EXPECT_FALSE(rules::word_of(ir::Value::of_string(s), w));  // strings keep their bytes
+  EXPECT_FALSE(rules::word_of(ir::Value::none(), w));
 }
 
 }  // namespace
