@@ -688,14 +688,14 @@ bool Network::next(Firing& out) {
   t->fired = true;
   out.rule = t->rule;
   out.rule_name = &p_.rules[t->rule].name;
-  // One walk up the chain (its tokens are cold by now): filled from the back, at most one parameter
-  // per level; levels that bound nothing (not, exists) leave a gap at the front, closed after.
+  // One walk up the chain, filled from the back, at most one parameter per level; levels that bound
+  // nothing (not, exists) leave a gap at the front, closed after.
   size_t n = t->level;
   out.facts.resize(n);
   out.ids.resize(n);
   for (const Token* p = t; p; p = p->parent)
     if (p->bound()) {
-      out.facts[--n] = p->value();
+      p->value_into(out.facts[--n]);
       out.ids[n] = p->fact_id();
     }
   if (n) {

@@ -1,6 +1,7 @@
 // The match network's memories (network.h), shared by its implementation and the explanations.
 #pragma once
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -164,6 +165,17 @@ struct Network::Token {
   FactSlot* bound_fact() const { return has_acc ? nullptr : fact; }
   int64_t fact_id() const { return has_acc || !fact ? 0 : fact->id; }
   Value value() const { return has_acc ? *acc : Value::of_record(fact->rec); }
+  // The same, written in place: a Value made in a temporary (piecewise) and copied out (as two 16-byte
+  // words) waited on the store-to-load forward, at every parameter of every firing.
+  void value_into(Value& v) const {
+    if (has_acc) {
+      v = *acc;
+      return;
+    }
+    std::memset(&v, 0, sizeof v);
+    v.u.r = fact->rec;
+    v.tag = ir::kTagRecord;
+  }
 };
 
 struct Network::Partial : Network::Token {
@@ -182,7 +194,7 @@ inline void bound_values(const Network::Token* t, std::vector<Value>& out) {
   for (const Network::Token* p = t; p; p = p->parent) n += p->bound();
   out.resize(n);
   for (; t; t = t->parent)
-    if (t->bound()) out[--n] = t->value();
+    if (t->bound()) t->value_into(out[--n]);
 }
 
 }  // namespace orgos::rules
