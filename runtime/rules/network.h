@@ -26,6 +26,7 @@
 #include "compiler/interp/evaluator.h"
 #include "compiler/ir/ir.h"
 #include "compiler/ir/program.h"
+#include "runtime/rules/token_region.h"
 
 namespace orgos::rules {
 
@@ -191,7 +192,7 @@ class Network {
   // is appended when it is made, so each list is in activation order; adding and removing cost no
   // allocation and no search. rule → its list: agenda_of_.
   struct AgendaList {
-    Token *head = nullptr, *tail = nullptr;
+    Ref<Token> head, tail;
   };
   std::vector<AgendaList> agenda_;
   std::vector<uint32_t> agenda_of_;

@@ -75,7 +75,7 @@ struct Network::Bucket {
   std::string key;  // the join key's bytes (empty: a node's only bucket)
   uint64_t hash = 0;
   // Partial matches, an intrusive list (Token::lprev/lnext) in arrival order (creation order).
-  Token *lhead = nullptr, *ltail = nullptr;
+  Ref<Token> lhead, ltail;
   // Facts in id order (a left activation meets them in that order). A retracted fact leaves a tombstone
   // (slot null, id kept) that its re-insertion revives in place, so an update costs a binary search and
   // not a shift of the facts after it; tombstones are swept when they are half of the memory.
@@ -125,7 +125,7 @@ struct Network::Node {
 struct Network::FactSlot {
   ir::Record* rec = nullptr;
   int64_t id = 0;
-  Token* tokens = nullptr;  // partial matches that bound it (Token::fprev/fnext)
+  Ref<Token> tokens;  // partial matches that bound it (Token::fprev/fnext)
   // The nodes that hold it (stored in their alpha memory, or blocking there): what a retraction visits.
   std::vector<std::pair<Node*, Bucket*>> nodes;
 };
@@ -133,15 +133,16 @@ struct Network::FactSlot {
 // A match of a rule's first `level` patterns. A full match (terminal) is the smaller Token; a partial
 // one, which later patterns extend, is a Partial (its children and its bucket). Most tokens of a large
 // load are full matches (all of them in a single-pattern rule set), and their size is the memory the
-// load touches, so a full match carries nothing it does not use: 72 bytes, a partial one 96. (No sequence
-// number: every list is kept in creation order, which is the agenda's order.)
+// load touches, so a full match carries nothing it does not use, and links to other tokens are 4-byte
+// Refs into the token region (token_region.h): 48 bytes, a partial one 64 (with pointers, 72 and 96).
+// (No sequence number: every list is kept in creation order, which is the agenda's order.)
 struct Network::Token {
-  Token* parent = nullptr;  // a Partial (or null: a rule's root)
+  Ref<Token> parent;  // a Partial (or null: a rule's root)
   // Its place in the parent's children: a root can hold one child per fact, and removing one must not
   // cost a scan of its siblings.
-  Token *prev_sibling = nullptr, *next_sibling = nullptr;
+  Ref<Token> prev_sibling, next_sibling;
   // A full match: its salience's agenda list. A partial one: its bucket's list of partial matches.
-  Token *lprev = nullptr, *lnext = nullptr;
+  Ref<Token> lprev, lnext;
   // What this level bound: a fact, an accumulated value (has_acc), or nothing (`not`, `exists`). The
   // fact's entry outlives the token (a retraction removes the fact's tokens first). The rule's
   // parameters are gathered up the parent chain (bound_values).
@@ -149,7 +150,7 @@ struct Network::Token {
     FactSlot* fact = nullptr;
     ir::Value* acc;
   };
-  Token *fprev = nullptr, *fnext = nullptr;  // the bound fact's list of tokens
+  Ref<Token> fprev, fnext;  // the bound fact's list of tokens
   uint32_t rule = 0;
   uint16_t level = 0;  // patterns 0..level-1 are matched
   bool dead : 1 = false, terminal : 1 = false, on_agenda : 1 = false, fired : 1 = false, linked : 1 = false,
@@ -180,9 +181,11 @@ struct Network::Token {
 
 struct Network::Partial : Network::Token {
   // The children, in creation order, as an intrusive list.
-  Token *first_child = nullptr, *last_child = nullptr;
+  Ref<Token> first_child, last_child;
   Bucket* bucket = nullptr;  // where it waits for facts (null: nowhere yet)
 };
+
+static_assert(sizeof(Network::Token) == 48 && sizeof(Network::Partial) == 64, "token sizes (see above)");
 
 inline Network::Partial* partial(Network::Token* t) {
   return static_cast<Network::Partial*>(t);

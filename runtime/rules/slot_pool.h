@@ -1,8 +1,9 @@
 // Storage for the match network's tokens and fact entries: fixed-size slots carved from large blocks, reused
 // through a free list. A workload builds and drops hundreds of thousands of partial matches; one malloc per
 // token (and glibc's bookkeeping and consolidation of those small blocks) was about half of the match time.
-// The pool owns the memory: it is returned all at once when the network goes. Blocks come from
-// compiler/interp/memory_blocks.h (growing, then huge pages).
+// The pool owns the memory: it is returned all at once when the network goes. Blocks come from the token
+// region (token_region.h: 4-byte links between tokens) in the sizes compiler/interp/memory_blocks.h
+// schedules (one small block, then huge pages).
 #pragma once
 #include <algorithm>
 #include <cstddef>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "compiler/interp/memory_blocks.h"
+#include "runtime/rules/token_region.h"
 
 // Under AddressSanitizer a free slot is poisoned, so a stale token pointer is still reported as a
 // use-after-free although the memory stays in the pool.
@@ -69,7 +71,7 @@ class SlotPool {
   void grow() {
     const size_t bytes = next_bytes_;
     next_bytes_ = interp::next_block_size(bytes);
-    void* mem = interp::alloc_block(bytes);
+    void* mem = region::take(bytes);
     blocks_.emplace_back(static_cast<Slot*>(mem), Release{bytes});
     Slot* b = blocks_.back().get();
     const size_t n = bytes / sizeof(Slot);
@@ -83,7 +85,7 @@ class SlotPool {
     size_t bytes = 0;
     void operator()(Slot* b) const {
       ORGOS_POOL_UNPOISON(b, bytes);
-      std::free(b);
+      region::give_back(b, bytes);
     }
   };
   std::vector<std::unique_ptr<Slot, Release>> blocks_;

@@ -4,11 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
 #include "runtime/rules/flat_table.h"
 #include "runtime/rules/network_internals.h"
+#include "runtime/rules/token_region.h"
 
 using namespace orgos;
 using ir::Value;
@@ -272,6 +276,43 @@ TEST(Rules, FactIndexMovesSparseIdsIntoItsArrayAsItGrows) {
   EXPECT_EQ(idx.find(4999), nullptr);
   EXPECT_EQ(idx.find(-3), nullptr);
   EXPECT_EQ(idx.find(-1), at(-1));
+}
+
+// Tokens live in one reserved range and link to each other by 4-byte offsets into it.
+TEST(Rules, TokenRegionLinksByOffsetAndReusesBlocksGivenBack) {
+  auto* block = static_cast<char*>(rules::region::take(16 << 10));
+  ASSERT_NE(block, nullptr);
+  EXPECT_GE(rules::region::reserved(), size_t{256} << 20);
+  auto* a = reinterpret_cast<int64_t*>(block + 64);
+  rules::Ref<int64_t> ra = a, none = nullptr, unset;
+  EXPECT_EQ(static_cast<int64_t*>(ra), a);
+  EXPECT_EQ(static_cast<int64_t*>(none), nullptr);
+  EXPECT_EQ(static_cast<int64_t*>(unset), nullptr);
+  EXPECT_EQ(sizeof ra, 4u);
+  *ra = 7;
+  EXPECT_EQ(*a, 7);
+  rules::region::give_back(block, 16 << 10);
+  EXPECT_EQ(rules::region::take(16 << 10), block);  // the block given back is the next of its size
+  rules::region::give_back(block, 16 << 10);
+  auto* huge = static_cast<char*>(rules::region::take(size_t{2} << 20));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(huge) % (size_t{2} << 20), 0u);
+  huge[0] = 1;
+  rules::region::give_back(huge, size_t{2} << 20);
+}
+
+// When the range is used up the pool's caller gets a clear error, not a wild pointer. (In a child process:
+// the test takes the whole range.)
+TEST(Rules, TokenRegionFullIsAClearError) {
+  EXPECT_EXIT(
+      {
+        try {
+          for (;;) rules::region::take(size_t{4} << 20);
+        } catch (const rules::RegionFull& e) {
+          std::fprintf(stderr, "%s\n", e.what());
+          std::_Exit(0);
+        }
+      },
+      ::testing::ExitedWithCode(0), "working memory is full: [0-9]+ MiB of matches and facts");
 }
 
 // A one-field join key is hashed and compared from the value's word (no bytes written out); it must land
