@@ -5,9 +5,10 @@
 // semantics: every match of a changed fact fires again).
 // The rules run as the engine runs a project in production: from a bundle written by `orgctl compile`
 // (IR and native object code), whose object code is linked into the process (`bundle FILE`); conditions
-// run as native code. `interp` compiles the rules in the process and runs them in the interpreter. The
-// driver links only the object loader of compiler/codegen, not the code generator: running bundles needs
-// no more (see compiler/codegen/CMakeLists.txt).
+// run as native code. `interp FILE` runs the same bundle's IR in the interpreter (its object code is not
+// linked). The driver links only the object loader of compiler/codegen, not the code generator, and no
+// front end: running bundles needs no more (see compiler/codegen/CMakeLists.txt), and the parser's
+// static tables (ANTLR builds them at start-up) would be start-up time spent on nothing.
 #include <sys/resource.h>
 #include <chrono>
 #include <cstdio>
@@ -17,9 +18,6 @@
 
 #include "compiler/bundle/bundle.h"
 #include "compiler/codegen/jit.h"
-#include "compiler/diag/renderer.h"
-#include "compiler/driver/compilation.h"
-#include "compiler/ir/lower.h"
 #include "runtime/rules/network.h"
 
 using namespace orgos;
@@ -62,13 +60,13 @@ int main(int argc, char** argv) {
   char w = argc > 1 ? argv[1][0] : 'a';
   const std::string mode = argc > 2 ? argv[2] : "";
   if (std::string("abcr").find(w) == std::string::npos || argv[1][1] ||
-      !(mode == "source" || mode == "interp" || (mode == "bundle" && argc > 3))) {
+      !(mode == "source" || ((mode == "bundle" || mode == "interp") && argc > 3))) {
     std::fprintf(stderr,
-                 "usage: orgos_rules_driver a|b|c|r source | interp | bundle FILE\n"
+                 "usage: orgos_rules_driver a|b|c|r source | bundle FILE | interp FILE\n"
                  "  source       print the workload's rules (compile them with `orgctl compile FILE.org -o "
                  "FILE.orgb`)\n"
                  "  bundle FILE  run from that bundle (IR and native code)\n"
-                 "  interp       compile in the process and run the conditions in the interpreter\n");
+                 "  interp FILE  run that bundle's IR in the interpreter\n");
     return 2;
   }
   if (mode == "source") {
@@ -76,37 +74,25 @@ int main(int argc, char** argv) {
     return 0;
   }
   auto t0 = std::chrono::steady_clock::now();
-  bundle::Bundle prog;
-  if (mode == "interp") {
-    auto c = driver::check_text("bench.org", program(w));
-    if (c->diags.has_errors()) {
-      std::fprintf(stderr, "%s", diag::render_all_text(c->sources, c->diags).c_str());
-      return 1;
-    }
-    ir::Lowered lw = ir::lower(*c);
-    prog.module = std::move(lw.module);
-    prog.program = std::move(lw.program);
-  } else {
-    const char* path = argv[3];
-    auto bytes = bundle::read_file(path);
-    if (!bytes) {
-      std::fprintf(stderr, "orgos_rules_driver: cannot read %s (write it with `orgctl compile`)\n", path);
-      return 1;
-    }
-    auto loaded = bundle::deserialize(*bytes);
-    if (auto* e = std::get_if<bundle::LoadError>(&loaded)) {
-      std::fprintf(stderr, "orgos_rules_driver: %s: %s\n", path, e->message.c_str());
-      return 1;
-    }
-    prog = std::move(std::get<bundle::Bundle>(loaded));
+  const char* path = argv[3];
+  auto bytes = bundle::read_file(path);
+  if (!bytes) {
+    std::fprintf(stderr, "orgos_rules_driver: cannot read %s (write it with `orgctl compile`)\n", path);
+    return 1;
   }
+  auto loaded = bundle::deserialize(*bytes);
+  if (auto* e = std::get_if<bundle::LoadError>(&loaded)) {
+    std::fprintf(stderr, "orgos_rules_driver: %s: %s\n", path, e->message.c_str());
+    return 1;
+  }
+  bundle::Bundle prog = std::move(std::get<bundle::Bundle>(loaded));
   interp::Evaluator ev(prog.module);
   if (mode == "bundle") {
     std::string why;
     auto code = codegen::load_object(prog.module, prog.object, nullptr, &why);
     if (!code) {
-      std::fprintf(stderr, "orgos_rules_driver: %s has no usable object code (%s); compile it again\n",
-                   argv[3], why.c_str());
+      std::fprintf(stderr, "orgos_rules_driver: %s has no usable object code (%s); compile it again\n", path,
+                   why.c_str());
       return 1;
     }
     ev.attach_native(std::move(code));

@@ -90,7 +90,7 @@ fi
 # OrgOS runs each workload as the engine runs a project in production: from a bundle `orgctl compile`
 # wrote (IR and native object code; written here once, not timed, as CLIPS's rule file is written
 # beforehand), whose object code the timed process links; conditions run as native code.
-# ORGOS_EXEC=interp compiles the rules in the timed process and runs them in the interpreter instead.
+# ORGOS_EXEC=interp runs the same bundle's IR in the interpreter instead (its object code not linked).
 orgos_exec=${ORGOS_EXEC:-bundle}
 case $orgos_exec in
   bundle | interp) ;;
@@ -99,16 +99,14 @@ case $orgos_exec in
     exit 2
     ;;
 esac
-if [[ $orgos_exec == bundle ]]; then
-  for w in a b c r; do
-    "$orgos" "$w" source >"$work/$w.org"
-    if ! msg=$("$orgctl" compile "$work/$w.org" -o "$work/$w.orgb" 2>&1); then
-      echo "compare.sh: orgctl compile failed for workload $w:" >&2
-      echo "$msg" >&2
-      exit 1
-    fi
-  done
-fi
+for w in a b c r; do
+  "$orgos" "$w" source >"$work/$w.org"
+  if ! msg=$("$orgctl" compile "$work/$w.org" -o "$work/$w.orgb" 2>&1); then
+    echo "compare.sh: orgctl compile failed for workload $w:" >&2
+    echo "$msg" >&2
+    exit 1
+  fi
+done
 
 # run SIDE WORKLOAD: one process under /usr/bin/time -v; prints
 # "engine_s process_s kbytes firings/refirings phases"
@@ -119,7 +117,7 @@ run() {
   elif [[ $orgos_exec == bundle ]]; then
     cmd=("$orgos" "$2" bundle "$work/$2.orgb")
   else
-    cmd=("$orgos" "$2" interp)
+    cmd=("$orgos" "$2" interp "$work/$2.orgb")
   fi
   local out t0 t1
   t0=$EPOCHREALTIME
