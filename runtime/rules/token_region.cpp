@@ -27,8 +27,8 @@ struct State {
 
   void reserve() {
     for (size_t size_try = kMost; size_try >= kLeast; size_try /= 2) {
-      void* m = ::mmap(nullptr, size_try + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                       -1, 0);
+      void* m = ::mmap(nullptr, size_try + kHuge, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
       if (m == MAP_FAILED) continue;
       auto at = reinterpret_cast<uintptr_t>(m);
       base_ = reinterpret_cast<char*>((at + kHuge - 1) / kHuge * kHuge);
