@@ -48,6 +48,18 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
       }
       if (n->left_fields.size() != n->p->keys.size()) n->left_fields.clear();
       if (n->right_fields.size() != n->p->keys.size()) n->right_fields.clear();
+      // Parameter i is bound by the i-th pattern that binds (a fact, kind 0, or an accumulation, kind 3),
+      // at that pattern's level; the partial match arriving here is at level k.
+      std::vector<uint32_t> binder;  // parameter → its pattern
+      for (uint32_t j = 0; j < k; ++j)
+        if (rule.patterns[j].kind == 0 || rule.patterns[j].kind == 3) binder.push_back(j);
+      for (const FieldRef& f : n->left_fields) {
+        if (f.param >= binder.size() || rule.patterns[binder[f.param]].kind != 0) {
+          n->left_steps.clear();
+          break;
+        }
+        n->left_steps.push_back(static_cast<uint16_t>(k - (binder[f.param] + 1)));
+      }
       if (n->p->kind == 3) {
         for (uint32_t t : n->p->reads)
           if (t < types_.size()) types_[t].readers.push_back(n.get());
@@ -289,8 +301,10 @@ void Network::insert(Record* fact, int64_t id) {
         }
       }
     }
-    if (n->stores_facts || n->p->kind == 1 || n->p->kind == 2)
-      f->nodes.emplace_back(n, n->stores_facts ? b : nullptr);
+    if (n->stores_facts || n->p->kind == 1 || n->p->kind == 2) {
+      if (!f->nodes) f->nodes = std::make_unique<std::vector<std::pair<Node*, Bucket*>>>();
+      f->nodes->emplace_back(n, n->stores_facts ? b : nullptr);
+    }
     right_activate(*n, *b, f);
   }
   if (const TypeNodes* tn = type_nodes(fact->type_id))
@@ -305,44 +319,45 @@ void Network::retract(int64_t id) {
   ++depth_;
   ++generation_;
   const uint32_t type = f->rec->type_id;
-  for (auto& [n, b] : f->nodes) {
-    if (b) {
-      auto& right = b->right;
-      auto pos = std::lower_bound(right.begin(), right.end(), id,
-                                  [](const Bucket::Entry& e, int64_t v) { return e.id < v; });
-      if (pos != right.end() && pos->id == id && pos->slot) {
-        pos->slot = nullptr;
-        ++b->dead;
-      }
-      if (b->dead * 2 > right.size()) {
-        right.erase(
-            std::remove_if(right.begin(), right.end(), [](const Bucket::Entry& e) { return !e.slot; }),
-            right.end());
-        b->dead = 0;
-      }
-    }
-    if (n->p->kind == 1 || n->p->kind == 2) {
-      auto bl = n->blocks.find(id);
-      if (bl != n->blocks.end()) {
-        std::vector<Token*> met = std::move(bl->second);
-        n->blocks.erase(bl);
-        for (Token* t : met) {
-          if (t->dead) continue;
-          auto it = n->blockers.find(t);
-          if (it == n->blockers.end()) continue;
-          auto& ids = it->second;
-          ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
-          if (!ids.empty()) continue;
-          n->blockers.erase(it);
-          if (n->p->kind == 1)
-            child(partial(t), *n, nullptr, nullptr);  // nothing blocks the `not` any more
-          else
-            remove_children(partial(t));  // `exists` lost its last fact
+  if (f->nodes)
+    for (auto& [n, b] : *f->nodes) {
+      if (b) {
+        auto& right = b->right;
+        auto pos = std::lower_bound(right.begin(), right.end(), id,
+                                    [](const Bucket::Entry& e, int64_t v) { return e.id < v; });
+        if (pos != right.end() && pos->id == id && pos->slot) {
+          pos->slot = nullptr;
+          ++b->dead;
+        }
+        if (b->dead * 2 > right.size()) {
+          right.erase(
+              std::remove_if(right.begin(), right.end(), [](const Bucket::Entry& e) { return !e.slot; }),
+              right.end());
+          b->dead = 0;
         }
       }
+      if (n->p->kind == 1 || n->p->kind == 2) {
+        auto bl = n->blocks.find(id);
+        if (bl != n->blocks.end()) {
+          std::vector<Token*> met = std::move(bl->second);
+          n->blocks.erase(bl);
+          for (Token* t : met) {
+            if (t->dead) continue;
+            auto it = n->blockers.find(t);
+            if (it == n->blockers.end()) continue;
+            auto& ids = it->second;
+            ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+            if (!ids.empty()) continue;
+            n->blockers.erase(it);
+            if (n->p->kind == 1)
+              child(partial(t), *n, nullptr, nullptr);  // nothing blocks the `not` any more
+            else
+              remove_children(partial(t));  // `exists` lost its last fact
+          }
+        }
+      }
+      if (b) drop_if_empty(*n, b);
     }
-    if (b) drop_if_empty(*n, b);
-  }
   // Every partial match that bound the fact goes, with what was built on it.
   while (Token* t = f->tokens) remove_token(t);
   facts_->erase(id, f);
@@ -409,11 +424,20 @@ void Network::left_activate(Node& n, Partial* t) {
     // Accumulations have no key: they see every partial match and recompute on changes.
     b = &n.solo;
   } else if (!n.p->keys.empty()) {
-    // The bound facts, root first: straight from the chain when the keys are fields of them.
+    // The bound facts, root first: straight from the chain when the keys are fields of them. Where each
+    // key's fact is a pattern's (left_steps), only those are read, each so many parents up.
     const Record* params[16];
     size_t np = 0;
     bool direct = !n.left_fields.empty() && t->level <= 16;
-    if (direct) {
+    if (direct && !n.left_steps.empty()) {
+      for (size_t i = 0; i < n.left_steps.size(); ++i) {
+        const Token* p = t;
+        for (uint16_t s = n.left_steps[i]; s; --s) p = p->parent;
+        const uint32_t k = n.left_fields[i].param;
+        params[k] = p->fact->rec;
+        np = std::max<size_t>(np, k + 1);
+      }
+    } else if (direct) {
       for (const Token* p = t; p; p = p->parent) np += p->bound();
       size_t i = np;
       for (const Token* p = t; p; p = p->parent)

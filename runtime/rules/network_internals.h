@@ -2,6 +2,7 @@
 #pragma once
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -99,6 +100,9 @@ struct Network::Node {
   const ir::PatternIR* p = nullptr;
   // Per join key, its field reference when every key of the side is one (else empty).
   std::vector<FieldRef> left_fields, right_fields;
+  // Per left field, how many parents up from the partial match arriving here its fact is bound (when
+  // each is a fact: a pattern's, not an accumulation's); else empty and the parameters are gathered.
+  std::vector<uint16_t> left_steps;
   // The bucket the last partial match went to, and the records its key was read from: siblings (the
   // matches one fact makes with several facts of a previous pattern) often share the key. Valid while
   // Network::generation_ is `generation` (records do not change within a change; a freed bucket bumps it).
@@ -127,7 +131,8 @@ struct Network::FactSlot {
   int64_t id = 0;
   Ref<Token> tokens;  // partial matches that bound it (Token::fprev/fnext)
   // The nodes that hold it (stored in their alpha memory, or blocking there): what a retraction visits.
-  std::vector<std::pair<Node*, Bucket*>> nodes;
+  // Out of line: most facts (those that only start matches) have none, and the entry stays 32 bytes.
+  std::unique_ptr<std::vector<std::pair<Node*, Bucket*>>> nodes;
 };
 
 // A match of a rule's first `level` patterns. A full match (terminal) is the smaller Token; a partial
@@ -186,6 +191,7 @@ struct Network::Partial : Network::Token {
 };
 
 static_assert(sizeof(Network::Token) == 48 && sizeof(Network::Partial) == 64, "token sizes (see above)");
+static_assert(sizeof(Network::FactSlot) == 32, "a fact's entry (see above)");
 
 inline Network::Partial* partial(Network::Token* t) {
   return static_cast<Network::Partial*>(t);
