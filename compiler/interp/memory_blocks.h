@@ -23,6 +23,7 @@ inline size_t next_block_size(size_t bytes) {
 }
 
 // A block of `bytes`; huge-page aligned and advised when it is a multiple of 2 MiB. Freed with std::free.
+// (The arena's; the token pools take theirs, in the same sizes, from runtime/rules/token_region.h.)
 inline void* alloc_block(size_t bytes) {
   const bool huge = bytes % kHugePage == 0;
   void* mem = huge ? std::aligned_alloc(kHugePage, bytes) : std::malloc(bytes);

@@ -195,27 +195,38 @@ Network::Bucket* Network::bucket(Node& n, const std::string& key) {
   if (n.p->keys.empty()) return &n.solo;
   const uint64_t h = key_hash(key);
   if (Bucket* b = n.buckets.find(h, [&](const Bucket* b) { return same_key(b->key, key); })) return b;
+  return new_bucket(n, key, h);
+}
+
+Network::Bucket* Network::new_bucket(Node& n, std::string key, uint64_t hash) {
   auto* b = new Bucket;
-  b->key = key;
-  b->hash = h;
-  n.buckets.put(h, b);
+  b->key = std::move(key);
+  b->hash = hash;
+  n.buckets.put(hash, b);
   return b;
 }
 
-Network::Bucket* Network::field_bucket(Node& n, const Record* rec, uint32_t slot, std::string& scratch) {
-  uint64_t w;
-  if (!rec || slot >= rec->nslots || !word_of(rec->slots[slot], w)) return nullptr;
-  const Value& v = rec->slots[slot];
-  const uint64_t h = word_key_hash(v.tag, w);
-  if (Bucket* b = n.buckets.find(h, [&](const Bucket* b) { return same_word_key(b->key, v.tag, w); }))
-    return b;
-  scratch.clear();
-  encode(v, scratch);
-  auto* b = new Bucket;
-  b->key = scratch;
-  b->hash = h;
-  n.buckets.put(h, b);
-  return b;
+Network::Bucket* Network::field_bucket(Node& n, bool left, const Record* const* params, size_t np,
+                                       std::string& scratch) {
+  const std::vector<FieldRef>& refs = left ? n.left_fields : n.right_fields;
+  // A key of one field that encodes as one word (the common join) is hashed and compared from the word;
+  // its bytes are written only for a new bucket.
+  if (refs.size() == 1) {
+    const FieldRef& f = refs[0];
+    const Record* rec = f.param < np ? params[f.param] : nullptr;
+    uint64_t w;
+    if (rec && f.slot < rec->nslots && word_of(rec->slots[f.slot], w)) {
+      const Value& v = rec->slots[f.slot];
+      const uint64_t h = word_key_hash(v.tag, w);
+      if (Bucket* b = n.buckets.find(h, [&](const Bucket* b) { return same_word_key(b->key, v.tag, w); }))
+        return b;
+      std::string key;
+      encode(v, key);
+      return new_bucket(n, std::move(key), h);
+    }
+  }
+  if (refs.empty() || !field_key(refs, params, np, scratch)) return nullptr;
+  return bucket(n, scratch);
 }
 
 void Network::drop_if_empty(Node& n, Bucket* b) {
@@ -276,14 +287,8 @@ void Network::insert(Record* fact, int64_t id) {
     Bucket* b = nullptr;
     if (n->p->keys.empty()) {
       b = &n->solo;
-    } else if (n->right_fields.size() == 1 && n->right_fields[0].param == 0) {
-      b = field_bucket(*n, fact, n->right_fields[0].slot, rkey_);
-    }
-    if (!b) {
-      if (const Record* self = fact;
-          !(!n->right_fields.empty() && field_key(n->right_fields, &self, 1, rkey_)) &&
-          !key_of(n->p->keys, false, &arg, n->rule, rkey_))
-        continue;
+    } else if (const Record* self = fact; !(b = field_bucket(*n, false, &self, 1, rkey_))) {
+      if (!key_of(n->p->keys, false, &arg, n->rule, rkey_)) continue;
       b = bucket(*n, rkey_);
     }
     if (n->stores_facts) {
@@ -453,9 +458,7 @@ void Network::left_activate(Node& n, Partial* t) {
     if (hit) {
       b = memo.bucket;
     } else {
-      if (direct && nrefs == 1 && n.left_fields[0].param < np)
-        b = field_bucket(n, params[n.left_fields[0].param], n.left_fields[0].slot, lkey_);
-      if (!b && direct && field_key(n.left_fields, params, np, lkey_)) b = bucket(n, lkey_);
+      if (direct) b = field_bucket(n, true, params, np, lkey_);
       if (!b) {
         bound_values(t, args_);
         if (!key_of(n.p->keys, true, args_.data(), n.rule, lkey_)) return;
@@ -619,7 +622,7 @@ void append_chain(MatchKey& k, const Network::Token* t, bool& first) {
   if (!t) return;
   append_chain(k, t->parent, first);
   if (!t->bound()) return;
-  append_part(k, first, t->fact_id(), t->has_acc ? t->value() : Value::none());
+  append_part(k, first, t->fact_id(), t->has_acc ? *t->acc : Value::none());
   first = false;
 }
 

@@ -141,9 +141,11 @@ class Network {
   bool key_of(const std::vector<ir::JoinKeyIR>& keys, bool left, const ir::Value* args, uint32_t rule,
               std::string& out);
   Bucket* bucket(Node& n, const std::string& key);  // found or made
-  // The same for a key of one field (the common join): from the field's value without building its bytes
-  // unless the bucket is new; null when the field is not there or does not encode as one word.
-  Bucket* field_bucket(Node& n, const ir::Record* rec, uint32_t slot, std::string& scratch);
+  Bucket* new_bucket(Node& n, std::string key, uint64_t hash);
+  // The bucket of the key that the node's field references on one side (left: the partial match's,
+  // else the fact's) name over `params`, found or made; null when a parameter is not a record or lacks
+  // the field (the caller then calls the key functions, which word the error).
+  Bucket* field_bucket(Node& n, bool left, const ir::Record* const* params, size_t np, std::string& scratch);
   void drop_if_empty(Node& n, Bucket* b);
   void left_activate(Node& n, Partial* t);
   void right_activate(Node& n, Bucket& b, FactSlot* f);

@@ -170,9 +170,8 @@ struct Network::Token {
   bool bound() const { return fact != nullptr; }  // either member: both are pointers
   FactSlot* bound_fact() const { return has_acc ? nullptr : fact; }
   int64_t fact_id() const { return has_acc || !fact ? 0 : fact->id; }
-  Value value() const { return has_acc ? *acc : Value::of_record(fact->rec); }
-  // The same, written in place: a Value made in a temporary (piecewise) and copied out (as two 16-byte
-  // words) waited on the store-to-load forward, at every parameter of every firing.
+  // What it bound as a Value, written in place: a Value made in a temporary (piecewise) and copied out
+  // (as two 16-byte words) waited on the store-to-load forward, at every parameter of every firing.
   void value_into(Value& v) const {
     if (has_acc) {
       v = *acc;
