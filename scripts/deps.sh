@@ -8,8 +8,8 @@ PACKAGES=(
   g++ cmake ninja-build make pkgconf clang-format
   # front-end: ANTLR tool (needs Java, already on the image) + C++ runtime 4.9
   antlr4 libantlr4-runtime-dev uuid-dev
-  # code generation: LLVM 16 (shared library) and what its CMake config asks for
-  llvm-16-dev libzstd-dev
+  # code generation: LLVM 16 (shared library) and what its CMake config asks for (ZLIB::ZLIB, zstd)
+  llvm-16-dev libzstd-dev zlib1g-dev
   # libraries named by the design card
   libboost-graph-dev libyaml-cpp-dev libsqlite3-dev libnng-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libsodium-dev
