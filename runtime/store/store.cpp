@@ -1,7 +1,5 @@
 #include "runtime/store/store.h"
 
-#include <sodium.h>
-
 #include <map>
 
 namespace orgos::store {
@@ -64,30 +62,6 @@ std::string col(sqlite3_stmt* s, int i) {
 }
 
 }  // namespace
-
-std::string audit_hash(const AuditEntry& e) {
-  // Length-prefixed fields, so no two different entries hash the same content.
-  std::string buf;
-  auto add = [&](const std::string& s) {
-    buf += std::to_string(s.size());
-    buf += ':';
-    buf += s;
-  };
-  add(std::to_string(e.seq));
-  add(std::to_string(e.at));
-  for (const std::string* f : {&e.actor, &e.action, &e.resource, &e.decision, &e.reason, &e.prev_hash})
-    add(*f);
-  unsigned char out[32];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(buf.data()), buf.size(), nullptr,
-                     0);
-  static const char* d = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : out) {
-    hex += d[c >> 4];
-    hex += d[c & 15];
-  }
-  return hex;
-}
 
 // Not named `bind`: with a non-const std::string argument, argument-dependent lookup prefers std::bind,
 // which binds nothing and leaves the column NULL.
@@ -160,13 +134,11 @@ Store::Store(const std::string& path, bool synchronous_full) {
   put_meta_ = prepare(
       "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   get_meta_ = prepare("SELECT value FROM meta WHERE key = ?");
-  append_audit_ = prepare(
-      "INSERT INTO audit(seq, at, actor, action, resource, decision, reason, prev_hash, hash) "
-      "VALUES(?,?,?,?,?,?,?,?,?)");
-  last_audit_ = prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+  audit_ = std::make_unique<AuditChain>(db_);
 }
 
 Store::~Store() {
+  audit_.reset();  // its statements go before the connection closes
   for (sqlite3_stmt* s : stmts_) sqlite3_finalize(s);
   if (db_) {
     if (in_batch_ || in_group_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -214,7 +186,7 @@ void Store::commit() {
 }
 
 void Store::rollback() {
-  audit_tail_.reset();
+  if (audit_) audit_->forget_tail();
   if (!in_batch_) return;
   // In a group, only this input's changes go; the inputs before it in the group stay.
   exec(in_group_ ? "ROLLBACK TO input; RELEASE input" : "ROLLBACK");
@@ -234,7 +206,7 @@ void Store::commit_group() {
   try {
     exec("COMMIT");
   } catch (...) {
-    audit_tail_.reset();  // the transaction may be gone with its entries
+    audit_->forget_tail();  // the transaction may be gone with its entries
     throw;
   }
   in_group_ = false;
@@ -489,68 +461,6 @@ std::optional<std::vector<uint8_t>> Store::bundle(const std::string& hash) {
   if (sqlite3_step(s) != SQLITE_ROW) return std::nullopt;
   auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s, 0));
   return std::vector<uint8_t>(p, p + sqlite3_column_bytes(s, 0));
-}
-
-void Store::append_audit(AuditEntry& e) {
-  // The chain's last entry is remembered between appends (forgotten on every rollback), not selected each
-  // time.
-  if (!audit_tail_) {
-    sqlite3_reset(last_audit_);
-    audit_tail_ = std::make_pair(int64_t{0}, std::string(64, '0'));
-    if (sqlite3_step(last_audit_) == SQLITE_ROW)
-      audit_tail_ = std::make_pair(sqlite3_column_int64(last_audit_, 0), col(last_audit_, 1));
-    sqlite3_reset(last_audit_);
-  }
-  e.seq = audit_tail_->first + 1;
-  e.prev_hash = audit_tail_->second;
-  e.hash = audit_hash(e);
-  try {
-    run_write(db_, append_audit_, e.seq, e.at, e.actor, e.action, e.resource, e.decision, e.reason,
-              e.prev_hash, e.hash);
-  } catch (const StoreError&) {
-    audit_tail_.reset();
-    throw;
-  }
-  audit_tail_ = std::make_pair(e.seq, e.hash);
-}
-
-std::vector<AuditEntry> Store::audit_entries() {
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(
-      db_,
-      "SELECT seq, at, actor, action, resource, decision, reason, prev_hash, hash FROM audit ORDER BY rowid",
-      -1, &s, nullptr);
-  std::vector<AuditEntry> out;
-  while (sqlite3_step(s) == SQLITE_ROW)
-    out.push_back({sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), col(s, 2), col(s, 3), col(s, 4),
-                   col(s, 5), col(s, 6), col(s, 7), col(s, 8)});
-  sqlite3_finalize(s);
-  return out;
-}
-
-std::optional<int64_t> Store::verify_audit(std::string& problem) {
-  std::string prev(64, '0');
-  int64_t expected = 1;
-  for (const AuditEntry& e : audit_entries()) {
-    if (e.seq != expected) {
-      problem = e.seq > expected ? "entry " + std::to_string(expected) + " is missing (next is " +
-                                       std::to_string(e.seq) + ")"
-                                 : "entry " + std::to_string(e.seq) + " is out of order";
-      return e.seq > expected ? expected : e.seq;
-    }
-    if (e.prev_hash != prev) {
-      problem = "entry " + std::to_string(e.seq) +
-                " does not follow its predecessor (removed, reordered or edited)";
-      return e.seq;
-    }
-    if (audit_hash(e) != e.hash) {
-      problem = "entry " + std::to_string(e.seq) + " was edited (its hash does not match its content)";
-      return e.seq;
-    }
-    prev = e.hash;
-    ++expected;
-  }
-  return std::nullopt;
 }
 
 }  // namespace orgos::store

@@ -8,9 +8,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "runtime/store/audit_chain.h"
 
 namespace orgos::store {
 
@@ -22,13 +25,6 @@ struct Input {
   int64_t at = 0;    // engine clock (seconds since 1970) when it was applied
   std::string actor;
   std::string payload;  // JSON
-};
-
-struct AuditEntry {
-  int64_t seq = 0;
-  int64_t at = 0;
-  std::string actor, action, resource, decision, reason;
-  std::string prev_hash, hash;
 };
 
 // The engine's working state as table rows: the fields the engine reads back on every restart are columns
@@ -117,11 +113,11 @@ class Store {
   void put_bundle(const std::string& hash, const std::vector<uint8_t>& bytes);
   std::optional<std::vector<uint8_t>> bundle(const std::string& hash);
 
-  // ---- audit chain
-  void append_audit(AuditEntry& e);  // fills seq, prev_hash, hash
-  std::vector<AuditEntry> audit_entries();
-  // The first entry whose hash does not follow from its content and its predecessor, or nullopt.
-  std::optional<int64_t> verify_audit(std::string& problem);
+  // ---- audit chain (runtime/store/audit_chain.h)
+  AuditChain& audit() { return *audit_; }
+  void append_audit(AuditEntry& e) { audit_->append(e); }
+  std::vector<AuditEntry> audit_entries() { return audit_->entries(); }
+  std::optional<int64_t> verify_audit(std::string& problem) { return audit_->verify(problem); }
 
   sqlite3* handle() { return db_; }
 
@@ -132,14 +128,10 @@ class Store {
   sqlite3* db_ = nullptr;
   bool in_batch_ = false;
   bool in_group_ = false;
-  std::vector<sqlite3_stmt*> stmts_;                           // every prepared statement, finalized on close
-  std::map<std::string, sqlite3_stmt*> cache_;                 // statements prepared on first use, by SQL
-  std::optional<std::pair<int64_t, std::string>> audit_tail_;  // seq and hash of the chain's last entry
-  sqlite3_stmt *append_input_ = nullptr, *put_meta_ = nullptr, *get_meta_ = nullptr, *append_audit_ = nullptr,
-               *last_audit_ = nullptr;
+  std::vector<sqlite3_stmt*> stmts_;            // every prepared statement, finalized on close
+  std::map<std::string, sqlite3_stmt*> cache_;  // statements prepared on first use, by SQL
+  std::unique_ptr<AuditChain> audit_;           // made once the schema exists
+  sqlite3_stmt *append_input_ = nullptr, *put_meta_ = nullptr, *get_meta_ = nullptr;
 };
-
-// BLAKE2b-256 of an audit entry's content and its predecessor's hash, hex encoded.
-std::string audit_hash(const AuditEntry& e);
 
 }  // namespace orgos::store
