@@ -42,8 +42,9 @@ commit="$(git -C "$repo" rev-parse --verify "$rev^{commit}")" || {
 }
 
 # The mirror the machine uses: the first http(s) Debian URI in its apt sources (deb822 or one-line form).
-mirror="$(grep -hoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list \
-  2>/dev/null | grep -v security | head -n1 || true)"
+# Comment lines are skipped (Debian's images name a snapshot there that is not the mirror in use).
+mirror="$(grep -hE '^[[:space:]]*(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list \
+  2>/dev/null | grep -oE 'https?://[^ ]+' | grep -v security | head -n1 || true)"
 mirror="${mirror:-http://deb.debian.org/debian}"
 
 if ! command -v debootstrap >/dev/null; then
