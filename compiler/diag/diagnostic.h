@@ -60,14 +60,22 @@ class DiagnosticEngine {
   bool has_errors() const { return errors_ > 0; }
   // Orders by file, then position, so output is stable whatever order the checks ran in.
   void sort();
-  // Caps the number of stored diagnostics so a pathological input cannot exhaust memory.
-  static constexpr size_t kMaxDiagnostics = 1000;
+  // Caps on the diagnostics kept (and so shown): a garbage or binary input makes one per token, and past
+  // the first screenful they only hide the first, real error and cost memory. Counts stay exact.
+  static constexpr size_t kMaxPerFile = 100;
+  static constexpr size_t kMaxDiagnostics = 500;
+  // A message quotes source text (a token, a name); a quote longer than this is cut, so a 10 MB token
+  // cannot make a 10 MB message.
+  static constexpr size_t kMaxMessageBytes = 400;
+  // Reported but not kept because of the caps, and how many of those were errors.
   size_t dropped() const { return dropped_; }
+  size_t dropped_errors() const { return dropped_errors_; }
 
  private:
   std::vector<Diagnostic> diags_;
-  Diagnostic overflow_;  // returned once the cap is reached so callers can still chain .note()
-  size_t errors_ = 0, warnings_ = 0, dropped_ = 0;
+  std::vector<size_t> per_file_;  // kept diagnostics per file id
+  Diagnostic overflow_;           // returned once a cap is reached so callers can still chain .note()
+  size_t errors_ = 0, warnings_ = 0, dropped_ = 0, dropped_errors_ = 0;
 };
 
 }  // namespace orgos::diag

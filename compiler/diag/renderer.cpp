@@ -33,6 +33,16 @@ std::string location(const source::SourceManager& sm, const source::Span& s) {
   return fmt::format("{}:{}:{}", sm.file(s.file).path, s.line, s.col);
 }
 
+// How much of a source line an excerpt shows. A longer line (minified or generated text, a binary file
+// read as text) is shown as a window around the span, with … where it was cut: echoing a 10 MB line in
+// every diagnostic would make gigabytes of output.
+constexpr size_t kExcerptWidth = 200;
+constexpr size_t kExcerptLead = 60;  // of the window, how much comes before the span
+
+bool continuation_byte(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+
 // The source line with an underline: ^ at the start of the span, ~ for the rest of it on that line.
 void excerpt(std::string& out, const source::SourceManager& sm, const source::Span& s, const Paint& p,
              const char* colour) {
@@ -40,18 +50,31 @@ void excerpt(std::string& out, const source::SourceManager& sm, const source::Sp
   std::string_view line = sm.line_text(s.file, s.line);
   std::string num = std::to_string(s.line);
   std::string pad(num.size(), ' ');
-  // Tabs become single spaces so the caret lines up whatever the terminal's tab width.
-  std::string shown(line);
-  std::replace(shown.begin(), shown.end(), '\t', ' ');
-  out += fmt::format("{} {}\n", pad, p("34", "|"));
-  out += fmt::format("{} {} {}\n", p("34", num), p("34", "|"), shown);
   size_t start = s.col > 0 ? s.col - 1 : 0;
-  if (start > shown.size()) start = shown.size();
+  if (start > line.size()) start = line.size();
   size_t len = s.end > s.begin ? s.end - s.begin : 1;
-  if (start + len > shown.size()) len = shown.size() > start ? shown.size() - start : 1;
+  // The window [from, to) of the line that is shown, cut on character boundaries.
+  size_t from = 0, to = line.size();
+  if (line.size() > kExcerptWidth) {
+    from = start > kExcerptLead ? start - kExcerptLead : 0;
+    while (from > 0 && continuation_byte(line[from])) --from;
+    to = std::min(line.size(), from + kExcerptWidth);
+    while (to < line.size() && continuation_byte(line[to])) ++to;
+  }
+  std::string_view window = line.substr(from, to - from);
+  // Tabs become single spaces so the caret lines up whatever the terminal's tab width.
+  std::string shown(window);
+  std::replace(shown.begin(), shown.end(), '\t', ' ');
+  std::string lead = from > 0 ? "…" : "";  // one column wide
+  std::string tail = to < line.size() ? "…" : "";
+  size_t at = start - from;
+  if (at + len > shown.size()) len = shown.size() > at ? shown.size() - at : 1;
   if (len == 0) len = 1;
+  out += fmt::format("{} {}\n", pad, p("34", "|"));
+  out += fmt::format("{} {} {}{}{}\n", p("34", num), p("34", "|"), lead, shown, tail);
   std::string mark = "^" + std::string(len - 1, '~');
-  out += fmt::format("{} {} {}{}\n", pad, p("34", "|"), std::string(start, ' '), p(colour, mark));
+  out += fmt::format("{} {} {}{}\n", pad, p("34", "|"), std::string(at + (lead.empty() ? 0 : 1), ' '),
+                     p(colour, mark));
 }
 
 }  // namespace
@@ -80,7 +103,15 @@ std::string render_all_text(const source::SourceManager& sm, const DiagnosticEng
                             const RenderOptions& opt) {
   std::string out;
   for (const Diagnostic& d : de.all()) out += render_text(sm, d, opt);
-  if (de.dropped() > 0) out += fmt::format("... and {} more diagnostics not shown\n", de.dropped());
+  if (de.dropped() > 0) {
+    size_t errors = de.dropped_errors(), warnings = de.dropped() - errors;
+    std::string what = warnings == 0 ? fmt::format("{} more error{}", errors, errors == 1 ? "" : "s")
+                       : errors == 0 ? fmt::format("{} more warning{}", warnings, warnings == 1 ? "" : "s")
+                                     : fmt::format("{} more diagnostics ({} errors, {} warnings)",
+                                                   de.dropped(), errors, warnings);
+    out += fmt::format("... and {} not shown (at most {} per file and {} in all are shown)\n", what,
+                       DiagnosticEngine::kMaxPerFile, DiagnosticEngine::kMaxDiagnostics);
+  }
   if (de.error_count() + de.warning_count() > 0) {
     out += fmt::format("{} error{}, {} warning{}\n", de.error_count(), de.error_count() == 1 ? "" : "s",
                        de.warning_count(), de.warning_count() == 1 ? "" : "s");
@@ -118,6 +149,8 @@ std::string render_json(const source::SourceManager& sm, const DiagnosticEngine&
     list.push_back(j);
   }
   json out = {{"diagnostics", list}, {"errors", de.error_count()}, {"warnings", de.warning_count()}};
+  // Past the caps (see DiagnosticEngine), how many were counted in errors/warnings but not listed.
+  if (de.dropped() > 0) out["not_shown"] = de.dropped();
   // Invalid UTF-8 in a message (from a bad input file) must not make the output itself invalid.
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }

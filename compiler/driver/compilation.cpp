@@ -60,7 +60,8 @@ class Loader {
   Loader(Compilation& c, const CheckOptions& o)
       : c_(c),
         stdlib_(o.stdlib_dir.empty() ? default_stdlib_dir() : o.stdlib_dir),
-        package_dirs_(o.package_dirs) {
+        package_dirs_(o.package_dirs),
+        follow_symlinks_(o.follow_symlinks) {
     c_.program = std::make_unique<sema::Program>();
   }
 
@@ -68,13 +69,11 @@ class Loader {
     std::error_code ec;
     if (fs::is_directory(input, ec)) {
       add_package_dir(input, /*root=*/true, {});
-    } else if (fs::exists(input, ec)) {
-      auto fid = c_.sources.load(input);
-      if (!fid) {
-        c_.diags.report(diag::Code::E0005, {}, "cannot read `" + input + "`")
-            .with_hint("check the file's permissions");
-        return;
-      }
+    } else if (fs::exists(fs::symlink_status(input, ec))) {
+      // A file named on its own: its folder is its project.
+      fs::path dir = fs::path(input).parent_path();
+      auto fid = load(input, dir.empty() ? "." : dir.string());
+      if (!fid) return;
       parse_into(*fid, "", true);
     } else {
       c_.diags.report(diag::Code::E0005, {}, "no such file or folder: `" + input + "`")
@@ -131,14 +130,23 @@ class Loader {
     loaded_dirs_.insert(fs::weakly_canonical(dir, ec).string());
     package(name, root, dir, version);
     for (const std::string& f : org_files(dir)) {
-      auto fid = c_.sources.load(f);
-      if (!fid) {
-        c_.diags.report(diag::Code::E0005, {}, "cannot read `" + f + "`");
-        continue;
-      }
+      auto fid = load(f, dir);
+      if (!fid) continue;
       parse_into(*fid, name, root);
     }
     return name;
+  }
+
+  // Reads a source file of the project or package folder `root`; a refusal (not a regular file, too
+  // large, binary, a symlink out of `root`) is one E0005 saying why.
+  std::optional<source::FileId> load(const std::string& path, const std::string& root) {
+    source::ReadPolicy policy;
+    policy.root = root;
+    policy.follow_symlinks = follow_symlinks_;
+    source::ReadResult why;
+    auto fid = c_.sources.load(path, policy, &why);
+    if (!fid) c_.diags.report(diag::Code::E0005, {}, why.message).with_hint(why.hint);
+    return fid;
   }
 
   void parse_into(source::FileId fid, std::string pkg, bool root) {
@@ -250,6 +258,7 @@ class Loader {
   Compilation& c_;
   std::string stdlib_;
   std::vector<std::string> package_dirs_;
+  bool follow_symlinks_ = false;
   std::set<std::string> loaded_dirs_;
   std::map<std::string, sema::Manifest> manifests_;
   std::map<std::pair<std::string, std::string>, source::Span> import_spans_;

@@ -23,6 +23,9 @@ struct CheckOptions {
   std::string stdlib_dir;
   // Extra folders holding installed packages (one sub-folder per package).
   std::vector<std::string> package_dirs;
+  // Read source files that are symlinks leading out of their project (or package) folder. Off by default,
+  // so a checked-out project cannot make diagnostics echo lines of files elsewhere (say /etc/passwd).
+  bool follow_symlinks = false;
 };
 
 struct ParsedFile {

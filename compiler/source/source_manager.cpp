@@ -1,8 +1,6 @@
 #include "compiler/source/source_manager.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 namespace orgos::source {
 
@@ -18,13 +16,14 @@ FileId SourceManager::add(std::string path, std::string text) {
   return files_.back()->id;
 }
 
-std::optional<FileId> SourceManager::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return add(path, ss.str());
+std::optional<FileId> SourceManager::load(const std::string& path, const ReadPolicy& policy,
+                                          ReadResult* why) {
+  ReadResult r = read_source_file(path, policy);
+  if (!r.ok()) {
+    if (why) *why = std::move(r);
+    return std::nullopt;
+  }
+  return add(path, std::move(r.text));
 }
 
 std::string_view SourceManager::line_text(FileId id, uint32_t line) const {

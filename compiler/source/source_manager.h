@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "compiler/source/source_reader.h"
 #include "compiler/source/span.h"
 
 namespace orgos::source {
@@ -22,8 +23,10 @@ class SourceManager {
  public:
   // Adds a file from memory (tests, fuzzing, stdin). Never fails.
   FileId add(std::string path, std::string text);
-  // Reads a file from disk; nullopt when it cannot be read (the caller reports it).
-  std::optional<FileId> load(const std::string& path);
+  // Reads a file from disk under `policy` (regular files only, a size limit, text only, see
+  // source_reader.h); nullopt when it is refused or cannot be read, and then `why` (if given) says why.
+  std::optional<FileId> load(const std::string& path, const ReadPolicy& policy = {},
+                             ReadResult* why = nullptr);
 
   const SourceFile& file(FileId id) const { return *files_.at(id); }
   size_t size() const { return files_.size(); }

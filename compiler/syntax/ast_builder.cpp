@@ -134,7 +134,15 @@ std::unique_ptr<Module> AstBuilder::build(P::FileContext* ctx, std::vector<std::
       }
       continue;
     }
-    if (auto d = decl(dc)) m->decls.push_back(std::move(d));
+    too_deep_in_decl_ = false;
+    auto d = decl(dc);
+    // A declaration cut short at the depth limit is dropped like a broken one, so later stages do not
+    // report on its partial tree (a bogus type error before the real "too deeply nested").
+    if (d && too_deep_in_decl_) {
+      broken.push_back(d->name.text);
+      continue;
+    }
+    if (d) m->decls.push_back(std::move(d));
   }
   return m;
 }
@@ -859,6 +867,7 @@ ExprPtr AstBuilder::expr(P::ExprContext* c) {
   // Long operator chains make deep left spines; past the limit, report once and stop descending so
   // neither this builder nor later recursive passes can exhaust the stack.
   if (depth_ >= kMaxExprDepth) {
+    too_deep_in_decl_ = true;
     if (!too_deep_reported_) {
       diags_.report(diag::Code::E0001, span(c), "expression is too deeply nested")
           .with_hint("split it with `let` steps or helper functions");

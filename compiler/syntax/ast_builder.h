@@ -80,6 +80,7 @@ class AstBuilder {
   bool clean_ = false;
   int depth_ = 0;
   bool too_deep_reported_ = false;
+  bool too_deep_in_decl_ = false;  // the declaration being built hit kMaxExprDepth: it is dropped
 };
 
 }  // namespace orgos::syntax

@@ -60,6 +60,7 @@ void register_check(CLI::App& app) {
     bool structure = false;
     std::string stdlib;
     std::vector<std::string> package_dirs;
+    bool follow_symlinks = false;
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("check",
@@ -71,6 +72,9 @@ void register_check(CLI::App& app) {
                 "also print the org structure derived from ownership and control relations");
   cmd->add_option("--stdlib", opts->stdlib, "the standard library folder (default: the installed one)");
   cmd->add_option("--packages", opts->package_dirs, "folders of installed packages");
+  cmd->add_flag(
+      "--follow-symlinks", opts->follow_symlinks,
+      "read source files that are symlinks leading out of their project folder (refused by default)");
   cmd->footer(
       "Examples:\n"
       "  orgctl check examples/acme          check a project\n"
@@ -82,6 +86,7 @@ void register_check(CLI::App& app) {
     co.inputs = opts->paths;
     co.stdlib_dir = opts->stdlib;
     co.package_dirs = opts->package_dirs;
+    co.follow_symlinks = opts->follow_symlinks;
     auto c = orgos::driver::check(co);
     if (opts->json) {
       std::cout << orgos::diag::render_json(c->sources, c->diags);

@@ -25,7 +25,12 @@ namespace fs = std::filesystem;
 // The files a PATH names: the file itself (whatever its extension: it was asked for), or every .org file
 // below a folder. Hidden files and folders and `build` folders are skipped: editors' and build tools'
 // copies are not the user's sources. Sorted, so the output does not depend on the file system.
-bool collect(const std::string& path, std::vector<std::string>& out, std::string& error) {
+// Each file comes with its project folder (the folder named, or a named file's own folder): a symlink
+// out of it is neither read nor rewritten unless --follow-symlinks.
+struct Found {
+  std::string path, root;
+};
+bool collect(const std::string& path, std::vector<Found>& out, std::string& error) {
   std::error_code ec;
   auto status = fs::status(path, ec);
   if (!fs::exists(status)) {
@@ -33,14 +38,15 @@ bool collect(const std::string& path, std::vector<std::string>& out, std::string
     return false;
   }
   if (fs::is_regular_file(status)) {
-    out.push_back(path);
+    std::string dir = fs::path(path).parent_path().string();
+    out.push_back({path, dir.empty() ? "." : dir});
     return true;
   }
   if (!fs::is_directory(status)) {
     error = path + ": neither a file nor a folder";
     return false;
   }
-  std::vector<std::string> found;
+  std::vector<Found> found;
   fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec);
   for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     const fs::directory_entry& entry = *it;
@@ -51,13 +57,13 @@ bool collect(const std::string& path, std::vector<std::string>& out, std::string
       continue;
     }
     if (!name.starts_with('.') && entry.path().extension() == ".org" && entry.is_regular_file(type_ec))
-      found.push_back(entry.path().string());
+      found.push_back({entry.path().string(), path});
   }
   if (ec) {
     error = path + ": " + ec.message();
     return false;
   }
-  std::sort(found.begin(), found.end());
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.path < b.path; });
   out.insert(out.end(), found.begin(), found.end());
   return true;
 }
@@ -117,6 +123,7 @@ void register_fmt(CLI::App& app) {
     std::vector<std::string> paths;
     bool check = false;
     bool to_stdout = false;
+    bool follow_symlinks = false;
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("fmt", "Rewrite OrgOS sources in canonical form, keeping every comment");
@@ -126,6 +133,8 @@ void register_fmt(CLI::App& app) {
   auto* out = cmd->add_flag("--stdout", opts->to_stdout,
                             "print the formatted text of one file instead of rewriting it");
   check->excludes(out);
+  cmd->add_flag("--follow-symlinks", opts->follow_symlinks,
+                "also format files that are symlinks leading out of the folder named (refused by default)");
   cmd->footer(
       "Examples:\n"
       "  orgctl fmt examples/acme             format every .org file of a project\n"
@@ -136,7 +145,7 @@ void register_fmt(CLI::App& app) {
       "files to format, 2 bad usage, 3 a file cannot be written.");
   cmd->callback([opts]() {
     int code = kExitOk;
-    std::vector<std::string> files;
+    std::vector<Found> files;
     for (auto& p : opts->paths) {
       std::string error;
       if (!collect(p, files, error)) {
@@ -146,10 +155,10 @@ void register_fmt(CLI::App& app) {
     }
     // The same file named twice (directly and through its folder) is formatted once.
     std::set<std::string> seen;
-    std::erase_if(files, [&seen](const std::string& f) {
+    std::erase_if(files, [&seen](const Found& f) {
       std::error_code ec;
-      auto key = fs::weakly_canonical(f, ec).string();
-      return !seen.insert(ec ? f : key).second;
+      auto key = fs::weakly_canonical(f.path, ec).string();
+      return !seen.insert(ec ? f.path : key).second;
     });
     if (opts->to_stdout && files.size() > 1) {
       std::cerr << "orgctl fmt: --stdout prints one file, but the paths name " << files.size() << "\n";
@@ -158,10 +167,15 @@ void register_fmt(CLI::App& app) {
 
     orgos::source::SourceManager sm;
     size_t to_format = 0, unchanged = 0, broken = 0, failed = 0;
-    for (auto& f : files) {
-      auto id = sm.load(f);
+    for (auto& found : files) {
+      const std::string& f = found.path;
+      orgos::source::ReadPolicy policy;
+      policy.root = found.root;
+      policy.follow_symlinks = opts->follow_symlinks;
+      orgos::source::ReadResult why;
+      auto id = sm.load(f, policy, &why);
       if (!id) {
-        std::cerr << "orgctl fmt: " << f << ": cannot read the file\n";
+        std::cerr << "orgctl fmt: " << why.message << "\n  = hint: " << why.hint << "\n";
         ++failed;
         code = std::max(code, kExitInputErrors);
         continue;

@@ -139,6 +139,7 @@ void register_graph(CLI::App& app) {
     std::string output;
     std::string stdlib;
     std::vector<std::string> package_dirs;
+    bool follow_symlinks = false;
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("graph", "Draw the control-flow graph of a process (Graphviz DOT or SVG)");
@@ -148,6 +149,9 @@ void register_graph(CLI::App& app) {
   cmd->add_option("-o,--output", opts->output, "write to FILE.dot (DOT) or FILE.svg (needs Graphviz `dot`)");
   cmd->add_option("--stdlib", opts->stdlib, "the standard library folder (default: the installed one)");
   cmd->add_option("--packages", opts->package_dirs, "folders of installed packages");
+  cmd->add_flag(
+      "--follow-symlinks", opts->follow_symlinks,
+      "read source files that are symlinks leading out of their project folder (refused by default)");
   cmd->footer(
       "Examples:\n"
       "  orgctl graph ApproveExpense examples/language-tour        DOT on stdout\n"
@@ -165,6 +169,7 @@ void register_graph(CLI::App& app) {
     co.inputs = opts->paths.empty() ? std::vector<std::string>{"."} : opts->paths;
     co.stdlib_dir = opts->stdlib;
     co.package_dirs = opts->package_dirs;
+    co.follow_symlinks = opts->follow_symlinks;
     auto c = orgos::driver::check(co);
     if (!c->diags.all().empty())
       std::cerr << orgos::diag::render_all_text(c->sources, c->diags, {globals().colour});
