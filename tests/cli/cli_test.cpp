@@ -704,3 +704,114 @@ TEST(Cli, AProjectsOwnStoreIsTheDefault) {
   EXPECT_NE(m.out.find("\"people_hired\": \"5\""), std::string::npos) << m.out;
   fs::remove_all(dir);
 }
+
+// ---- Sources that are not honest files, and `orgctl new`
+#include <sys/stat.h>  // mkfifo
+
+namespace {
+// A fresh folder for one test, removed at the end.
+struct Scratch {
+  std::filesystem::path dir;
+  explicit Scratch(const std::string& name)
+      : dir(std::filesystem::temp_directory_path() / ("orgctl-" + name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~Scratch() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  std::string q(const std::string& rel = "") const {
+    return "'" + (rel.empty() ? dir : dir / rel).string() + "'";
+  }
+};
+void write_text(const std::filesystem::path& p, const std::string& text) {
+  FILE* f = fopen(p.c_str(), "w");
+  fputs(text.c_str(), f);
+  fclose(f);
+}
+}  // namespace
+
+TEST(Cli, CheckRefusesAFifoInsteadOfHanging) {
+  Scratch s("fifo");
+  write_text(s.dir / "a.org", "record A { x: Int }\n");
+  ASSERT_EQ(::mkfifo((s.dir / "x.org").c_str(), 0600), 0);
+  // Before: `check` blocked forever opening the FIFO; `timeout` turns that into exit 124.
+  std::string cmd = "timeout 20 " + std::string(ORGCTL_PATH) + " check " + s.q() + " 2>&1";
+  ::Run r{0, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf;
+  for (size_t n; (n = fread(buf.data(), 1, buf.size(), p)) > 0;) r.out.append(buf.data(), n);
+  int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("is a FIFO (named pipe), not a regular file"), std::string::npos) << r.out;
+}
+
+TEST(Cli, CheckDoesNotEchoAFileBehindASymlinkOutOfTheProject) {
+  Scratch outside("outside"), project("project");
+  write_text(outside.dir / "secret.txt", "root:x:0:0:secret-line:/root:/bin/bash\n");
+  std::filesystem::create_symlink(outside.dir / "secret.txt", project.dir / "x.org");
+  // Before: a syntax error quoted the target's first line.
+  auto r = run("check " + project.q());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out.find("secret-line"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("outside the project"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--follow-symlinks"), std::string::npos) << r.out;
+  auto fmt = run("fmt --check " + project.q());
+  EXPECT_EQ(fmt.code, 1);
+  EXPECT_NE(fmt.out.find("outside the project"), std::string::npos) << fmt.out;
+  // Asked for, the link is followed (and the file is, as before, no valid source).
+  auto followed = run("check --follow-symlinks " + project.q());
+  EXPECT_NE(followed.out.find("secret-line"), std::string::npos) << followed.out;
+}
+
+TEST(Cli, NewNeverRemovesWhatExists) {
+  Scratch s("new-keep");
+  // Before: `new x` silently removed a folder named x.orgctl-new (its scratch name) with all in it.
+  std::filesystem::create_directories(s.dir / "x.orgctl-new");
+  write_text(s.dir / "x.orgctl-new" / "keep.txt", "mine\n");
+  auto r = run("new " + s.q("x"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(s.dir / "x.orgctl-new" / "keep.txt"));
+  EXPECT_TRUE(std::filesystem::exists(s.dir / "x" / "orgos.yaml"));
+  // No scratch folder is left next to it.
+  size_t entries = 0;
+  for (auto& e : std::filesystem::directory_iterator(s.dir)) entries += e.path().filename() != "";
+  EXPECT_EQ(entries, 2u);
+  // An existing folder, even an empty one, is never replaced.
+  std::filesystem::create_directories(s.dir / "empty");
+  EXPECT_EQ(run("new " + s.q("empty")).code, 1);
+  EXPECT_TRUE(std::filesystem::is_empty(s.dir / "empty"));
+}
+
+TEST(Cli, NewTakesATemplateNameNotAPath) {
+  Scratch s("new-template");
+  std::string templates = std::string(ORGOS_SOURCE_DIR) + "/templates";
+  // Before: an absolute path (or ../..) was copied, whatever folder it named.
+  auto abs = run("new " + s.q("a") + " --template " + templates + "/non-profit");
+  EXPECT_EQ(abs.code, 1) << abs.out;
+  EXPECT_NE(abs.out.find("--template-dir"), std::string::npos) << abs.out;
+  EXPECT_FALSE(std::filesystem::exists(s.dir / "a"));
+  EXPECT_EQ(run("new " + s.q("b") + " --template ../../etc").code, 1);
+  auto own = run("new " + s.q("c") + " --template-dir " + templates + " --template non-profit");
+  EXPECT_EQ(own.code, 0) << own.out;
+  auto list = run("new --list --template-dir " + templates + "/for-profit");
+  EXPECT_EQ(list.out, "startup\n");
+}
+
+TEST(Cli, NewQuotesThePathItPrintsAndMakesAnOrgNameOfAnyName) {
+  Scratch s("new-names");
+  auto spaced = run("new " + s.q("my org"));
+  ASSERT_EQ(spaced.code, 0) << spaced.out;
+  EXPECT_NE(spaced.out.find("orgctl check '" + (s.dir / "my org").string() + "'"), std::string::npos)
+      << spaced.out;
+  EXPECT_NE(spaced.out.find("(org MyOrg,"), std::string::npos) << spaced.out;
+  // Identifiers are ASCII: `Café` keeps its folder name and makes the org `Cafe` (before: `Caf`).
+  auto cafe = run("new " + s.q("Café"));
+  ASSERT_EQ(cafe.code, 0) << cafe.out;
+  EXPECT_NE(cafe.out.find("(org Cafe,"), std::string::npos) << cafe.out;
+  EXPECT_TRUE(std::filesystem::exists(s.dir / "Café" / "orgos.yaml"));
+  EXPECT_EQ(run("check " + s.q("Café")).code, 0);
+  EXPECT_EQ(run("check " + s.q("my org")).code, 0);
+}
