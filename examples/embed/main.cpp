@@ -36,8 +36,11 @@ int main(int argc, char** argv) {
   }
   for (const orgos::Instance& i : org.instances())
     std::cout << i.process << " #" << i.id << " " << i.status << "\n";
-  for (const orgos::Metric& m : org.metrics())
-    if (m.name == "approved_expenses") std::cout << "approved_expenses = " << m.value << "\n";
+  if (auto metrics = org.metrics(); !metrics)  // an error value if the store's events cannot be read
+    std::cerr << "metrics: " << metrics.error().message << "\n";
+  else
+    for (const orgos::Metric& m : metrics.value())
+      if (m.name == "approved_expenses") std::cout << "approved_expenses = " << m.value << "\n";
   // A bad input is an error value, not a crash.
   auto bad = org.post_event("expense.submitted", "{not json", "system", "desk-3");
   std::cout << "bad input: " << (bad ? "accepted?!" : bad.error().message) << "\n";

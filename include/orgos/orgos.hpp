@@ -1,6 +1,7 @@
 // OrgOS embedding API (C++). A host application opens an organization (a project folder, a single
 // .org file, or a compiled bundle), drives it with events and commands, and reads its tasks, instances and
-// metrics. Errors are values (orgos::Result), never exceptions across this boundary. Only the standard
+// metrics. Errors are values (orgos::Result), never exceptions across this boundary: whatever fails inside a
+// call (a damaged store, a host listener that throws) comes back as that call's Error. Only the standard
 // library is needed to include this header.
 #pragma once
 #include <cstdint>
@@ -66,7 +67,9 @@ struct OpenOptions {
   int64_t start_time = 0;          // engine clock for a new store (seconds since 1970)
 };
 
-// One organization running in this process. Not thread-safe: call it from one thread (or guard it).
+// One organization running in this process. Thread-safe: calls from several threads are serialized by a
+// lock inside (one call at a time runs; each sees the state the previous one left). A moved-from
+// Organization answers every call with an Error (queries: empty).
 class Organization {
  public:
   // Opens a project folder, a .org file or a .orgb bundle. Sources are compiled (or their cached bundle
@@ -90,13 +93,18 @@ class Organization {
   // Plays a YAML scenario file and checks its expectations.
   Status play(const std::string& scenario_path);
 
-  // Queries.
+  // Queries. now, tasks and instances are answered from memory (the store is read at open), so only
+  // running out of memory can fail them (std::bad_alloc); metrics read the stored events on first use,
+  // so a damaged event row is their Error.
   int64_t now() const;
   std::vector<Task> tasks(bool open_only = true) const;
   std::vector<Instance> instances() const;
-  std::vector<Metric> metrics();
+  Result<std::vector<Metric>> metrics();
 
-  // Every line of the engine's trace (events, steps, decisions) as it happens.
+  // Every line of the engine's trace (events, steps, decisions) as it happens. A listener runs on the thread
+  // of the call that produced the line, inside that call's lock: it may call this Organization back from
+  // that thread (not subscribe, though), but must not wait for another thread that uses it. What a listener
+  // throws fails the call that ran it (the input is undone).
   void subscribe(std::function<void(const std::string& line)> listener);
 
   struct Impl;

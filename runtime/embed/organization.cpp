@@ -1,7 +1,11 @@
 // The embedding facade: orgos::Organization over the compiler driver, the store and the workflow engine.
-// Every internal exception stops here and becomes an orgos::Error.
+// Every internal exception stops here and becomes an orgos::Error. One lock per organization serializes its
+// calls, so a host may share it between threads; the lock is recursive because trace listeners run inside a
+// call, on its thread, and may call back (a query, say).
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "compiler/codegen/jit.h"
 #include "compiler/diag/renderer.h"
@@ -18,6 +22,7 @@ struct Organization::Impl {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<workflow::Engine> engine;
   std::vector<std::function<void(const std::string&)>> listeners;
+  std::recursive_mutex lock;  // held for the whole of every call
 };
 
 namespace {
@@ -37,12 +42,31 @@ nlohmann::json parse_json(const std::string& text, const char* what, std::string
   }
 }
 
+// Why the store `path` cannot be opened: the store's own message, said to be about that file. (A bare
+// "stoll" from parsing a stored number is named for what it is.)
+std::string store_error(const std::string& path, const std::exception& e) {
+  std::string why = e.what();
+  if (dynamic_cast<const std::invalid_argument*>(&e) || dynamic_cast<const std::out_of_range*>(&e))
+    why = "a stored value does not decode (" + why + ")";
+  return "cannot open the store `" + path + "`: " + why;
+}
+
+// Runs one call under the organization's lock; whatever it throws (a StoreError from a damaged store, an
+// exception from a host's listener, anything at all) becomes the call's Error instead of leaving the API.
 template <typename F>
-auto guarded(F&& f) -> decltype(f()) {
+auto guarded(Organization::Impl* impl, F&& f) -> decltype(f()) {
   try {
-    return f();
-  } catch (const std::exception& e) {
-    return Error{std::string("internal error: ") + e.what()};
+    if (!impl) return Error{"this Organization was moved from: use the one it was moved to"};
+    std::lock_guard<std::recursive_mutex> hold(impl->lock);
+    try {
+      return f();
+    } catch (const std::exception& e) {
+      return Error{std::string("internal error: ") + e.what()};
+    } catch (...) {
+      return Error{"internal error: unknown exception (not a std::exception)"};
+    }
+  } catch (...) {
+    return Error{"internal error: out of memory"};  // even the message above could not be made
   }
 }
 
@@ -75,23 +99,30 @@ Result<Organization> Organization::open(const std::string& path, const OpenOptio
       }
       impl->bundle = std::move(std::get<driver::Built>(r).bundle);
     }
-    impl->store = std::make_unique<store::Store>(options.store);
-    Impl* raw = impl.get();
-    workflow::EngineOptions eo;
-    eo.start_time = options.start_time;
-    eo.trace = [raw](const std::string& line) {
-      for (auto& l : raw->listeners) l(line);
-    };
-    impl->engine = std::make_unique<workflow::Engine>(impl->bundle, *impl->store, eo);
+    // Opening the store reads all of its state: what fails from here on is about that file, and says so.
+    try {
+      impl->store = std::make_unique<store::Store>(options.store);
+      Impl* raw = impl.get();
+      workflow::EngineOptions eo;
+      eo.start_time = options.start_time;
+      eo.trace = [raw](const std::string& line) {
+        for (auto& l : raw->listeners) l(line);
+      };
+      impl->engine = std::make_unique<workflow::Engine>(impl->bundle, *impl->store, eo);
+    } catch (const std::exception& e) {
+      return Error{store_error(options.store, e)};
+    }
     return Organization(std::move(impl));
   } catch (const std::exception& e) {
     return Error{e.what()};
+  } catch (...) {
+    return Error{"internal error: unknown exception (not a std::exception) while opening `" + path + "`"};
   }
 }
 
 Status Organization::post_event(const std::string& event, const std::string& payload_json,
                                 const std::string& actor, const std::string& key) {
-  return guarded([&]() -> Status {
+  return guarded(impl_.get(), [&]() -> Status {
     std::string err;
     auto payload = parse_json(payload_json, "the payload", err);
     if (!err.empty()) return Error{err};
@@ -101,7 +132,7 @@ Status Organization::post_event(const std::string& event, const std::string& pay
 
 Result<int64_t> Organization::start(const std::string& process, const std::string& args_json,
                                     const std::string& actor, const std::string& key) {
-  return guarded([&]() -> Result<int64_t> {
+  return guarded(impl_.get(), [&]() -> Result<int64_t> {
     std::string err;
     auto args = parse_json(args_json, "the arguments", err);
     if (!err.empty()) return Error{err};
@@ -113,7 +144,7 @@ Result<int64_t> Organization::start(const std::string& process, const std::strin
 
 Status Organization::complete_task(int64_t task, const std::string& actor, const std::string& outcome,
                                    const std::string& data_json, const std::string& key) {
-  return guarded([&]() -> Status {
+  return guarded(impl_.get(), [&]() -> Status {
     std::string err;
     auto data = parse_json(data_json, "the task data", err);
     if (!err.empty()) return Error{err};
@@ -122,15 +153,16 @@ Status Organization::complete_task(int64_t task, const std::string& actor, const
 }
 
 Status Organization::decide(int64_t task, const std::string& actor, bool approve, const std::string& key) {
-  return guarded([&]() -> Status { return from(impl_->engine->decide(task, actor, approve, key)); });
+  return guarded(impl_.get(),
+                 [&]() -> Status { return from(impl_->engine->decide(task, actor, approve, key)); });
 }
 
 Status Organization::advance_to(int64_t time, const std::string& key) {
-  return guarded([&]() -> Status { return from(impl_->engine->advance_to(time, key)); });
+  return guarded(impl_.get(), [&]() -> Status { return from(impl_->engine->advance_to(time, key)); });
 }
 
 Status Organization::play(const std::string& scenario_path) {
-  return guarded([&]() -> Status {
+  return guarded(impl_.get(), [&]() -> Status {
     auto r = scenario::run(scenario_path, *impl_->engine);
     if (r.ok) return Done{};
     std::string msg;
@@ -139,12 +171,18 @@ Status Organization::play(const std::string& scenario_path) {
   });
 }
 
+// The queries below read the engine's memory (the store was read at open), so nothing but memory can fail
+// in them; a moved-from Organization answers them empty.
 int64_t Organization::now() const {
+  if (!impl_) return 0;
+  std::lock_guard<std::recursive_mutex> hold(impl_->lock);
   return impl_->engine->now();
 }
 
 std::vector<Task> Organization::tasks(bool open_only) const {
   std::vector<Task> out;
+  if (!impl_) return out;
+  std::lock_guard<std::recursive_mutex> hold(impl_->lock);
   for (auto& t : impl_->engine->tasks(open_only))
     out.push_back(
         {t.id, t.instance, t.process, t.name, t.role, t.unit, t.status, t.approval, t.outcomes, t.due});
@@ -153,18 +191,25 @@ std::vector<Task> Organization::tasks(bool open_only) const {
 
 std::vector<Instance> Organization::instances() const {
   std::vector<Instance> out;
+  if (!impl_) return out;
+  std::lock_guard<std::recursive_mutex> hold(impl_->lock);
   for (auto& i : impl_->engine->instances())
     out.push_back({i.id, i.process, i.status, i.error, i.started_at, i.ended_at});
   return out;
 }
 
-std::vector<Metric> Organization::metrics() {
-  std::vector<Metric> out;
-  for (auto& [n, v] : impl_->engine->metrics()) out.push_back({n, v});
-  return out;
+// Metrics read the stored events on first use: a damaged event row is this call's error.
+Result<std::vector<Metric>> Organization::metrics() {
+  return guarded(impl_.get(), [&]() -> Result<std::vector<Metric>> {
+    std::vector<Metric> out;
+    for (auto& [n, v] : impl_->engine->metrics()) out.push_back({n, v});
+    return out;
+  });
 }
 
 void Organization::subscribe(std::function<void(const std::string&)> listener) {
+  if (!impl_) return;
+  std::lock_guard<std::recursive_mutex> hold(impl_->lock);
   impl_->listeners.push_back(std::move(listener));
 }
 

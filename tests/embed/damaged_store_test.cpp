@@ -1,0 +1,173 @@
+// No exception crosses the embedding API: every C entry point and every C++ method that returns a Status or
+// Result answers a damaged store (rows another program or a bad disk changed) with an error value. A call
+// that threw instead would end the test binary (C) or fail the test with "C++ exception thrown" (C++).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "embed_support.h"
+#include "orgos/orgos.h"
+#include "orgos/orgos.hpp"
+
+namespace orgos::embed_test {
+namespace {
+
+// A store with one expense waiting for ben's approval (so one event row, one running instance, one open task)
+// and one requisition started, then closed; returns the id of the open approval task.
+int64_t make_store(const std::string& db) {
+  orgos_org* org = orgos_open(example().c_str(), db.c_str());
+  EXPECT_NE(org, nullptr) << orgos_open_error();
+  if (!org) return 0;
+  EXPECT_EQ(orgos_post_event(org, "expense.submitted", kExpense, "system", "setup-1"), 0)
+      << orgos_last_error(org);
+  int64_t id = 0;
+  EXPECT_EQ(orgos_start(org, "Recruit",
+                        R"({"req": {"title": "Backend engineer", "unit": "Engineering",
+                            "salary_budget": "150000 USD"}})",
+                        "system", "setup-2", &id),
+            0)
+      << orgos_last_error(org);
+  const char* tasks = orgos_tasks_json(org);
+  EXPECT_NE(tasks, nullptr);
+  int64_t task = 0;
+  for (auto& t : nlohmann::json::parse(tasks ? tasks : "[]"))
+    if (t["approval"].get<bool>()) task = t["id"].get<int64_t>();
+  EXPECT_NE(task, 0) << tasks;
+  orgos_close(org);
+  return task;
+}
+
+// Opens the damaged store. A store may check its rows at open and refuse one it cannot read: that is an
+// answer too (with a message), and then there is nothing more to call.
+orgos_org* open_damaged(const std::string& db) {
+  orgos_org* org = orgos_open(example().c_str(), db.c_str());
+  if (!org) {
+    EXPECT_STRNE(orgos_open_error(), "");
+  }
+  return org;
+}
+
+// A non-zero answer must carry a message; zero must leave none.
+void expect_answer(orgos_org* org, int rc, const char* call) {
+  if (rc != 0) {
+    EXPECT_STRNE(orgos_last_error(org), "") << call << " failed without a message";
+  } else {
+    EXPECT_STREQ(orgos_last_error(org), "") << call;
+  }
+}
+
+// Every C entry point once, against whatever state the handle is in: each must return.
+void call_every_entry_point(orgos_org* org, int64_t task) {
+  expect_answer(org, orgos_post_event(org, "expense.submitted", kExpense, "system", "after-1"), "post_event");
+  int64_t id = 0;
+  expect_answer(org, orgos_start(org, "Recruit", "{}", "system", "after-2", &id), "start");
+  expect_answer(org, orgos_complete_task(org, task, "ben", "", "{}", "after-3"), "complete_task");
+  expect_answer(org, orgos_decide(org, task, "ben", 1, "after-4"), "decide");
+  expect_answer(org, orgos_advance_to(org, 1767600000 + 86400 * 60, "after-5"), "advance_to");
+  for (auto query : {orgos_tasks_json, orgos_instances_json, orgos_metrics_json}) {
+    const char* text = query(org);
+    if (text) {
+      EXPECT_TRUE(nlohmann::json::accept(text)) << text;
+    } else {
+      EXPECT_STRNE(orgos_last_error(org), "");
+    }
+  }
+}
+
+TEST(DamagedStore, EventRowThatIsNotJsonMakesMetricsAnErrorNotACrash) {
+  TempDir dir;
+  std::string db = dir.file("acme.db");
+  int64_t task = make_store(db);
+  ASSERT_EQ(sql(db, "UPDATE event SET doc = 'not json {'"), "");
+  orgos_org* org = open_damaged(db);
+  if (!org) return;
+  // The events are read on first use, here: the damaged row surfaces as an error of this call.
+  EXPECT_EQ(orgos_metrics_json(org), nullptr);
+  EXPECT_STRNE(orgos_last_error(org), "");
+  call_every_entry_point(org, task);
+  EXPECT_EQ(orgos_metrics_json(org), nullptr);  // still the truth: the events are still unreadable
+  orgos_close(org);
+}
+
+TEST(DamagedStore, TextThatIsNotUtf8StillGivesValidJson) {
+  TempDir dir;
+  std::string db = dir.file("acme.db");
+  int64_t task = make_store(db);
+  // 0xC3 0x28 is an invalid UTF-8 sequence; JSON text cannot carry it.
+  ASSERT_EQ(
+      sql(db,
+          "UPDATE task SET name = CAST(X'C328' AS TEXT); UPDATE instance SET error = CAST(X'FF' AS TEXT)"),
+      "");
+  orgos_org* org = open_damaged(db);
+  if (!org) return;
+  const char* tasks = orgos_tasks_json(org);
+  ASSERT_NE(tasks, nullptr) << orgos_last_error(org);
+  auto parsed = nlohmann::json::parse(tasks);
+  ASSERT_FALSE(parsed.empty());
+  EXPECT_EQ(parsed[0]["name"], "\xEF\xBF\xBD(");  // the bad byte replaced by U+FFFD
+  const char* instances = orgos_instances_json(org);
+  ASSERT_NE(instances, nullptr) << orgos_last_error(org);
+  EXPECT_TRUE(nlohmann::json::accept(instances)) << instances;
+  call_every_entry_point(org, task);
+  orgos_close(org);
+}
+
+TEST(DamagedStore, FrameThatIsNotJsonRefusesTheCommandsThatNeedIt) {
+  TempDir dir;
+  std::string db = dir.file("acme.db");
+  int64_t task = make_store(db);
+  ASSERT_EQ(sql(db, "UPDATE instance SET frame = 'garbage'"), "");
+  orgos_org* org = open_damaged(db);
+  if (!org) return;
+  EXPECT_NE(orgos_decide(org, task, "ben", 1, "d-1"), 0);
+  std::string error = orgos_last_error(org);
+  EXPECT_NE(error.find("instance #"), std::string::npos) << error;
+  call_every_entry_point(org, task);
+  orgos_close(org);
+}
+
+TEST(DamagedStore, GarbageInMetaIsRefusedAtOpenNamingTheStore) {
+  TempDir dir;
+  std::string db = dir.file("acme.db");
+  make_store(db);
+  ASSERT_EQ(sql(db, "UPDATE meta SET value = 'garbage' WHERE key = 'clock'"), "");
+  EXPECT_EQ(orgos_open(example().c_str(), db.c_str()), nullptr);
+  std::string error = orgos_open_error();
+  EXPECT_NE(error.find(db), std::string::npos) << error;  // which file: not only "stoll"
+  auto cpp = Organization::open(example(), OpenOptions{db, "", 0});
+  ASSERT_FALSE(cpp);
+  EXPECT_NE(cpp.error().message.find(db), std::string::npos) << cpp.error().message;
+}
+
+TEST(DamagedStore, CppMetricsOfUnreadableEventsIsAnErrorValue) {
+  TempDir dir;
+  std::string db = dir.file("acme.db");
+  make_store(db);
+  ASSERT_EQ(sql(db, "UPDATE event SET doc = '[1, 2'"), "");
+  auto opened = Organization::open(example(), OpenOptions{db, "", 0});
+  if (!opened) {  // refused at open: an answer too
+    EXPECT_NE(opened.error().message, "");
+    return;
+  }
+  Result<std::vector<Metric>> metrics = opened.value().metrics();
+  ASSERT_FALSE(metrics);
+  EXPECT_NE(metrics.error().message, "");
+}
+
+TEST(DamagedStore, CppMethodsTurnAnyExceptionIntoAnError) {
+  // A listener is host code: whatever it throws (here not even a std::exception) must not leave through
+  // the call that ran it.
+  auto opened = Organization::open(example());
+  ASSERT_TRUE(opened) << opened.error().message;
+  Organization org = std::move(opened.value());
+  org.subscribe([](const std::string&) { throw 42; });
+  Status s = org.post_event("expense.submitted", kExpense, "system", "k-1");
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("unknown exception"), std::string::npos) << s.error().message;
+  EXPECT_FALSE(org.start("Recruit", "{}", "system", "k-2"));
+  EXPECT_TRUE(org.tasks().empty());  // the input was undone
+}
+
+}  // namespace
+}  // namespace orgos::embed_test
