@@ -69,7 +69,8 @@ struct OpenOptions {
 
 // One organization running in this process. Thread-safe: calls from several threads are serialized by a
 // lock inside (one call at a time runs; each sees the state the previous one left). A moved-from
-// Organization answers every call with an Error (queries: empty).
+// Organization answers every call with an Error (queries: empty). Moving or destroying it while another
+// thread still calls it is undefined behaviour: join those threads first.
 class Organization {
  public:
   // Opens a project folder, a .org file or a .orgb bundle. Sources are compiled (or their cached bundle

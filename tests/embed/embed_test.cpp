@@ -99,3 +99,22 @@ TEST(Embed, InstalledPackageBuildsTheExampleHosts) {
   EXPECT_EQ(created.code, 0) << created.out;
   sh("rm -rf " + tmp);
 }
+
+TEST(Embed, MovedFromOrganizationAnswersWithErrors) {
+  auto opened = orgos::Organization::open(example());
+  ASSERT_TRUE(opened) << opened.error().message;
+  orgos::Organization moved = std::move(opened.value());
+  orgos::Organization& old = opened.value();  // NOLINT(bugprone-use-after-move): that is the point
+  auto s = old.post_event("expense.submitted", "{}", "system", "k");
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("moved from"), std::string::npos) << s.error().message;
+  EXPECT_FALSE(old.start("Recruit", "{}", "system", "k"));
+  EXPECT_FALSE(old.decide(1, "ben", true, "k"));
+  EXPECT_FALSE(old.metrics());
+  EXPECT_TRUE(old.tasks().empty());
+  EXPECT_TRUE(old.instances().empty());
+  EXPECT_EQ(old.now(), 0);
+  old.subscribe([](const std::string&) {});
+  EXPECT_TRUE(moved.tasks().empty());  // the one it moved to works
+  EXPECT_TRUE(moved.metrics());
+}
