@@ -5,6 +5,8 @@
 #include <cctype>
 #include <filesystem>
 
+#include "compiler/source/safe_yaml.h"
+
 namespace orgos::sema {
 namespace {
 
@@ -77,14 +79,19 @@ std::optional<Manifest> read_manifest(const std::string& dir, source::SourceMana
   Manifest m;
   m.dir = dir;
   m.file = *fid;
-  YAML::Node root;
-  try {
-    root = YAML::Load(sm.file(*fid).text);
-  } catch (const YAML::Exception& e) {
-    de.report(diag::Code::E0100, span_at(sm, *fid, e.mark), "the manifest is not valid YAML: " + e.msg)
+  // Checked before it is built: no aliases, bounded size and depth (a manifest comes with a project).
+  source::YamlDocument doc = source::load_yaml(sm.file(*fid).text);
+  if (!doc.ok) {
+    YAML::Mark mark = YAML::Mark::null_mark();
+    if (doc.problem.line > 0) {
+      mark.line = doc.problem.line - 1;
+      mark.column = doc.problem.column > 0 ? doc.problem.column - 1 : 0;
+    }
+    de.report(diag::Code::E0100, span_at(sm, *fid, mark), "the manifest is refused: " + doc.problem.message)
         .with_hint("orgos.yaml is a YAML mapping with at least `name:` and `version:`");
     return std::nullopt;
   }
+  YAML::Node root = doc.root;
   if (!root.IsMap()) {
     de.report(diag::Code::E0100, span_at(sm, *fid, root.Mark()), "the manifest must be a YAML mapping")
         .with_hint("write `name: my.package` and `version: 0.1.0` on their own lines");

@@ -11,9 +11,26 @@
 
 namespace orgos::scenario {
 
+// What kind of thing went wrong, so a refused step is not reported as a failed expectation.
+enum class FailureKind {
+  File,         // the file cannot be read, is not YAML, or is refused as unsafe (aliases, size, depth)
+  Structure,    // the file reads but says something malformed: an unknown key, a time that is not one, …
+  Refused,      // the engine refused a step that was not expected to be refused (or for another reason)
+  Accepted,     // a step marked `expect_error` was accepted
+  Expectation,  // an entry of `expect:` did not hold
+};
+// A short label for reports: "error", "refused", "not refused", "expectation failed".
+const char* label(FailureKind k);
+
+struct Failure {
+  FailureKind kind;
+  std::string text;  // file:line:col: what
+};
+
 struct Result {
   bool ok = true;                     // every step applied as expected and every expectation held
   std::vector<std::string> failures;  // what did not hold, each with the step or expectation it concerns
+  std::vector<Failure> found;         // the same, in the same order, each with its kind
   std::vector<std::pair<std::string, std::string>> metrics;
   size_t steps = 0, applied = 0, skipped = 0;  // skipped: already in the store's log (a resumed run)
 };

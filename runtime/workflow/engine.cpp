@@ -179,6 +179,12 @@ struct Engine::Impl {
     r.actor = [this](const std::string& n) { return actor(n); };
     r.record = [this](int64_t id) { return records.count(id) ? records[id] : nullptr; };
     r.fill_defaults = [this](Record* rec) { fill_defaults(rec); };
+    r.engine_fields = [this](uint32_t layout) -> size_t {
+      const auto& ev = P().event_layouts;
+      if (std::find(ev.begin(), ev.end(), layout) != ev.end()) return 1;  // `at`
+      const auto& rec = P().record_layouts;
+      return std::find(rec.begin(), rec.end(), layout) != rec.end() ? 2 : 0;  // `id`, `state`
+    };
     r.find = [this](uint32_t layout, const json& where) -> Record* {
       // The oldest live record of the type whose given fields all have the given values.
       for (auto& [id, rec] : records) {
@@ -1896,7 +1902,8 @@ Outcome Engine::post_event(const std::string& name, const json& payload, const s
     if (I.P().events[i] == name) layout = I.P().event_layouts[i];
   if (layout == kNone) return Outcome{false, false, "no event named `" + name + "` is declared", 0};
   std::string err;
-  Record* r = I.CODEC()->record_from_json(payload.is_null() ? json::object() : payload, layout, err, name);
+  Record* r = I.CODEC()->record_from_json(payload.is_null() ? json::object() : payload, layout, err, name,
+                                          Completeness::Complete);
   if (!r) return Outcome{false, false, err, 0};
   return I.apply({0, "event", key, 0, actor_id, json{{"name", name}, {"payload", payload}}.dump()}, [&]() {
     r->slots[r->nslots - 1] = Value::of_date(clock_ / 86400);
@@ -1924,7 +1931,8 @@ Outcome Engine::start(const std::string& process, const json& args, const std::s
   for (uint32_t slot : pr.param_slots) {
     const std::string& pname = fl.fields[slot];
     json v = args.is_object() && args.contains(pname) ? args[pname] : json(nullptr);
-    vals.push_back(I.CODEC()->from_json(v, fl.types[slot], err, process + "(" + pname + ")"));
+    vals.push_back(
+        I.CODEC()->from_json(v, fl.types[slot], err, process + "(" + pname + ")", Completeness::Complete));
     if (!err.empty()) return Outcome{false, false, err, 0};
   }
   return I.apply({0, "start", key, 0, actor_id, json{{"process", process}, {"args", args}}.dump()}, [&]() {

@@ -129,7 +129,7 @@ void ValueCodec::write_json(const Value& v, const IType& t, std::string& out) co
 }
 
 Record* ValueCodec::record_from_json(const json& j, uint32_t layout, std::string& error,
-                                     const std::string& where) const {
+                                     const std::string& where, Completeness c) const {
   if (layout >= m_.layouts.size()) {
     error = where + ": unknown record type";
     return nullptr;
@@ -159,17 +159,32 @@ Record* ValueCodec::record_from_json(const json& j, uint32_t layout, std::string
   for (size_t i = 0; i < l.fields.size(); ++i) {
     const IType& ft = i < l.types.size() ? l.types[i] : IType{};
     auto f = j.find(l.fields[i]);
-    if (f == j.end()) continue;  // none; required fields are checked by the caller where it matters
-    r->slots[i] = from_json(*f, ft, error, where + "." + l.fields[i]);
+    if (f == j.end() || f->is_null()) continue;  // none: a default may fill it; checked below
+    r->slots[i] = from_json(*f, ft, error, where + "." + l.fields[i], c);
     if (!error.empty()) return nullptr;
   }
   if (r_.fill_defaults) r_.fill_defaults(r);
+  if (c == Completeness::Complete) {
+    size_t own = l.fields.size() - std::min(l.fields.size(), r_.engine_fields ? r_.engine_fields(layout) : 0);
+    for (size_t i = 0; i < own; ++i) {
+      const IType& ft = i < l.types.size() ? l.types[i] : IType{};
+      if (r->slots[i].is_none() && !ft.optional && ft.kind != Kind::None) {
+        error = where + "." + l.fields[i] + ": missing; give every field of " + l.name +
+                " that is not optional (`T?`) and has no default";
+        return nullptr;
+      }
+    }
+  }
   return r;
 }
 
-Value ValueCodec::from_json(const json& j, const IType& t, std::string& error,
-                            const std::string& where) const {
-  if (j.is_null()) return Value::none();
+Value ValueCodec::from_json(const json& j, const IType& t, std::string& error, const std::string& where,
+                            Completeness c) const {
+  if (j.is_null()) {
+    if (c == Completeness::Complete && !t.optional && t.kind != Kind::None)
+      error = where + ": missing; it is not optional (`T?`), so give a value";
+    return Value::none();
+  }
   auto bad = [&](const std::string& what) {
     error = where + ": " + what;
     return Value::none();
@@ -228,7 +243,7 @@ Value ValueCodec::from_json(const json& j, const IType& t, std::string& error,
       List* l = arena_.list(static_cast<uint32_t>(j.size()));
       IType et = t.elem ? *t.elem : IType{};
       for (size_t i = 0; i < j.size(); ++i) {
-        l->items[i] = from_json(j[i], et, error, where + "[" + std::to_string(i) + "]");
+        l->items[i] = from_json(j[i], et, error, where + "[" + std::to_string(i) + "]", c);
         if (!error.empty()) return Value::none();
       }
       return Value::of_list(l);
@@ -250,7 +265,7 @@ Value ValueCodec::from_json(const json& j, const IType& t, std::string& error,
         if (!live) return bad("no record with id " + j.dump());
         return Value::of_record(live);
       }
-      Record* r = record_from_json(j, t.id, error, where);
+      Record* r = record_from_json(j, t.id, error, where, c);
       return r ? Value::of_record(r) : Value::none();
     }
     case Kind::None:

@@ -23,7 +23,15 @@ struct Resolver {
   std::function<ir::Record*(uint32_t layout, const json& where)> find;
   // Gives the fields left out (none) their declared defaults.
   std::function<void(ir::Record*)> fill_defaults;
+  // How many of a layout's last fields the engine fills in itself (an event's `at`; a record's `id` and
+  // `state`): input data need not give them. Unset: none.
+  std::function<size_t(uint32_t layout)> engine_fields;
 };
+
+// How complete JSON must be. Input data (an event's payload, a process's arguments) gives every field that
+// is neither optional (`T?`) nor defaulted: a missing one used to become none in a non-optional field.
+// Stored state (an instance frame whose locals are not set yet) may leave fields none.
+enum class Completeness { Partial, Complete };
 
 class ValueCodec {
  public:
@@ -36,10 +44,13 @@ class ValueCodec {
   // every changed instance's frame this way at every step.
   void write_json(const ir::Value& v, const ir::IType& t, std::string& out) const;
   // Reads `j` as a value of type `t`; on bad input sets `error` (what and where) and returns none.
-  ir::Value from_json(const json& j, const ir::IType& t, std::string& error, const std::string& where) const;
-  // A record of layout `layout` from an object of named fields; missing optional fields are none.
-  ir::Record* record_from_json(const json& j, uint32_t layout, std::string& error,
-                               const std::string& where) const;
+  // With Completeness::Complete a null or missing value of a non-optional type is an error too.
+  ir::Value from_json(const json& j, const ir::IType& t, std::string& error, const std::string& where,
+                      Completeness c = Completeness::Partial) const;
+  // A record of layout `layout` from an object of named fields; missing fields are none (Partial) or,
+  // unless optional or defaulted, an error (Complete).
+  ir::Record* record_from_json(const json& j, uint32_t layout, std::string& error, const std::string& where,
+                               Completeness c = Completeness::Partial) const;
 
  private:
   const std::vector<size_t>& sorted_fields(uint32_t layout) const;

@@ -7,8 +7,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "compiler/diag/diagnostic.h"
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
+#include "compiler/sema/manifest.h"
+#include "compiler/source/safe_yaml.h"
 
 using namespace orgos;
 
@@ -17,10 +20,10 @@ namespace {
 struct Env {
   std::unique_ptr<driver::Compilation> c;
   bundle::Bundle b;
-  store::Store s{":memory:"};
+  store::Store s;
   std::unique_ptr<workflow::Engine> e;
   std::string path;
-  Env() {
+  explicit Env(const std::string& db = ":memory:") : s(db) {
     c = driver::check_text(
         "s.org",
         "role Ops {}\norg O { units { department D } position o: Ops in D held by \"op\" }\n"
@@ -62,10 +65,10 @@ TEST(Scenario, UnknownKeysStepsAndTasksAreReported) {
   EXPECT_NE(all(r).find("unknown key `steeps`"), std::string::npos) << all(r);
   Env env2;
   auto r2 = env2.play(
-      "name: y\nsteps:\n  - jump: high\n  - complete: nothing_open\n    as: op\n  - decide: x\n    decision: "
+      "name: y\nsteps:\n  - as: op\n  - complete: nothing_open\n    as: op\n  - decide: x\n    decision: "
       "maybe\n");
   std::string t = all(r2);
-  EXPECT_NE(t.find(":3: a step needs one of event, start, complete, decide, transition, advance"),
+  EXPECT_NE(t.find(":3:5: a step needs one of event, start, complete, decide, transition, advance"),
             std::string::npos)
       << t;
   EXPECT_NE(t.find("no open task named `nothing_open`"), std::string::npos) << t;
@@ -100,5 +103,172 @@ TEST(Scenario, MissingFile) {
   Env env;
   auto r = scenario::run("/nonexistent/scenario.yaml", *env.e);
   EXPECT_FALSE(r.ok);
-  EXPECT_FALSE(all(r).empty());
+  // It says the file is missing (it used to say `…:0: bad file:`).
+  EXPECT_NE(all(r).find("/nonexistent/scenario.yaml: no such file"), std::string::npos) << all(r);
+  ASSERT_EQ(r.found.size(), 1u);
+  EXPECT_EQ(r.found[0].kind, scenario::FailureKind::File);
+  std::string err;
+  scenario::start_time("/nonexistent/scenario.yaml", err);
+  EXPECT_NE(err.find("no such file"), std::string::npos) << err;
+}
+
+// ---- unsafe YAML: refused before a node is built
+
+// A "billion laughs": nine levels of nine aliases, 9^9 strings if expanded (yaml-cpp builds them all when
+// the document is walked).
+std::string alias_bomb() {
+  std::string y = "name: bomb\nsteps: []\nx0: &x0 lol\n";
+  for (int i = 1; i <= 9; ++i) {
+    y += "x" + std::to_string(i) + ": &x" + std::to_string(i) + " [";
+    for (int k = 0; k < 9; ++k) y += std::string(k ? ", " : "") + "*x" + std::to_string(i - 1);
+    y += "]\n";
+  }
+  return y;
+}
+
+TEST(Scenario, AliasesAreRefusedAtTheFirstAlias) {
+  Env env;
+  auto r = env.play(alias_bomb());
+  EXPECT_FALSE(r.ok);
+  // The first alias is on line 4, column 10: `x1: &x1 [*x0`.
+  EXPECT_NE(all(r).find(".yaml:4:10: YAML aliases (`*name`) are not accepted"), std::string::npos) << all(r);
+  ASSERT_EQ(r.found.size(), 1u);
+  EXPECT_EQ(r.found[0].kind, scenario::FailureKind::File);
+  EXPECT_EQ(r.steps, 0u);
+  std::string err;
+  scenario::start_time(env.path, err);
+  EXPECT_NE(err.find("aliases"), std::string::npos) << err;
+}
+
+TEST(Scenario, RecursiveAliasIsRefused) {
+  Env env;
+  // An alias inside its own anchor: a cycle, which overflowed the stack when walked.
+  auto r = env.play("name: loop\nsteps:\n  - &s {event: ping, payload: {n: 1}, again: [*s]}\n");
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(all(r).find(".yaml:3:"), std::string::npos) << all(r);
+  EXPECT_NE(all(r).find("aliases"), std::string::npos) << all(r);
+  EXPECT_TRUE(env.e->instances().empty());
+}
+
+TEST(Scenario, OversizedAndDeepFilesAreRefused) {
+  Env env;
+  auto big = env.play("name: big\nsteps: []\n# " + std::string(source::kMaxYamlBytes, 'x') + "\n");
+  EXPECT_NE(all(big).find("more than the limit"), std::string::npos) << all(big);
+  std::string deep = "name: deep\nsteps: []\nx: " + std::string(100, '[') + std::string(100, ']') + "\n";
+  auto d = env.play(deep);
+  EXPECT_NE(all(d).find("nests deeper than 64 levels"), std::string::npos) << all(d);
+  // Not a regular file: a folder (a FIFO or /dev/zero is refused the same way, without reading it).
+  auto dir = scenario::run(std::filesystem::temp_directory_path().string(), *env.e);
+  EXPECT_NE(all(dir).find("a folder, not a YAML file"), std::string::npos) << all(dir);
+  auto dev = scenario::run("/dev/zero", *env.e);
+  EXPECT_NE(all(dev).find("not a regular file"), std::string::npos) << all(dev);
+}
+
+TEST(SafeYaml, ManifestWithAnAliasIsRefused) {
+  auto dir = std::filesystem::temp_directory_path() / ("orgos-manifest-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "orgos.yaml") << "name: &n acme\nversion: 1.0.0\ndescription: *n\n";
+  source::SourceManager sm;
+  diag::DiagnosticEngine de;
+  auto m = sema::read_manifest(dir.string(), sm, de);
+  EXPECT_FALSE(m.has_value());
+  ASSERT_TRUE(de.has_errors());
+  bool said = false;
+  for (auto& d : de.all())
+    said = said || (d.message.find("aliases") != std::string::npos && d.span.line == 3 && d.span.col == 14);
+  EXPECT_TRUE(said);
+  std::filesystem::remove_all(dir);
+}
+
+// ---- misspelt keys
+
+TEST(Scenario, MisspeltKeysAreErrorsWithASuggestion) {
+  Env env;
+  auto r = env.play(
+      "name: typo\nsteps:\n  - event: ping\n    paylod: {n: 1}\n  - compelte: work\n    as: op\n"
+      "expect:\n  open_task: 0\n");
+  std::string t = all(r);
+  EXPECT_NE(t.find(".yaml:4:5: unknown key `paylod` in a step (did you mean `payload`?)"), std::string::npos)
+      << t;
+  EXPECT_NE(t.find(".yaml:5:5: unknown key `compelte` in a step (did you mean `complete`?)"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find(".yaml:8:3: unknown key `open_task` in `expect` (did you mean `open_tasks`?)"),
+            std::string::npos)
+      << t;
+  // Nothing was played: a scenario with a misspelt key would test less than it says.
+  EXPECT_TRUE(env.e->instances().empty());
+}
+
+TEST(Scenario, KeysOfAnotherKindOfStepAreErrors) {
+  Env env;
+  auto r = env.play(
+      "name: mix\nsteps:\n  - event: ping\n    payload: {n: 1}\n    decision: reject\n"
+      "  - event: ping\n    start: P\n");
+  std::string t = all(r);
+  EXPECT_NE(t.find(":5:5: `decision` belongs to a `decide` step, not to a `event` step"), std::string::npos)
+      << t;
+  EXPECT_NE(t.find(":7:5: a step does one thing: it has both `event` and `start`"), std::string::npos) << t;
+}
+
+// ---- incomplete inputs
+
+TEST(Scenario, MissingPayloadFieldsAndArgumentsAreRefused) {
+  Env env;
+  auto r = env.play(
+      "name: miss\nsteps:\n  - event: ping\n  - event: ping\n    payload: {n: null}\n  - start: P\n"
+      "  - start: P\n    args: {}\n");
+  std::string t = all(r);
+  EXPECT_NE(t.find(":3:5: ping.n: missing"), std::string::npos) << t;
+  EXPECT_NE(t.find(":4:5: ping.n: missing"), std::string::npos) << t;
+  EXPECT_NE(t.find(":6:5: P(n): missing"), std::string::npos) << t;
+  EXPECT_NE(t.find(":7:5: P(n): missing"), std::string::npos) << t;
+  // Nothing with a none in a non-optional field was stored.
+  EXPECT_TRUE(env.e->instances().empty());
+  EXPECT_FALSE(env.e->logged("scenario:miss:1").has_value());
+}
+
+// ---- how failures are reported, and again on a rerun
+
+TEST(Scenario, ARefusedStepIsARefusalNotAFailedExpectation) {
+  Env env;
+  auto r = env.play(
+      "name: ref\nsteps:\n  - event: ping\n    payload: {n: 1}\n    as: op\n  - event: ping\n"
+      "    payload: {n: 2}\n    expect_error: nope\nexpect:\n  open_tasks: 5\n");
+  ASSERT_EQ(r.found.size(), 3u) << all(r);
+  EXPECT_EQ(r.found[0].kind, scenario::FailureKind::Refused);
+  EXPECT_NE(r.found[0].text.find("op may not post ping"), std::string::npos) << all(r);
+  EXPECT_EQ(r.found[1].kind, scenario::FailureKind::Accepted);
+  EXPECT_EQ(r.found[2].kind, scenario::FailureKind::Expectation);
+  EXPECT_STREQ(scenario::label(r.found[0].kind), "refused");
+  EXPECT_STREQ(scenario::label(r.found[2].kind), "expectation failed");
+}
+
+TEST(Scenario, RerunOnTheSameStoreGivesTheSameVerdict) {
+  std::string db =
+      (std::filesystem::temp_directory_path() / ("orgos-scn-rerun-" + std::to_string(::getpid()) + ".db"))
+          .string();
+  std::filesystem::remove(db);
+  const std::string yaml =
+      "name: rerun\nsteps:\n  - event: ping\n    payload: {n: 1}\n    as: op\n"
+      "  - event: ping\n    payload: {n: 2}\n    expect_error: nope\n"
+      "  - event: ping\n    payload: {n: 3}\n";
+  std::vector<std::string> verdicts;
+  for (int run = 0; run < 2; ++run) {
+    Env env(db);
+    auto r = env.play(yaml);
+    EXPECT_FALSE(r.ok) << "run " << run;
+    ASSERT_EQ(r.found.size(), 2u) << "run " << run << ": " << all(r);
+    EXPECT_EQ(r.found[0].kind, scenario::FailureKind::Refused);
+    EXPECT_EQ(r.found[1].kind, scenario::FailureKind::Accepted);
+    if (run == 1) {
+      EXPECT_EQ(r.skipped, 3u);
+      EXPECT_NE(all(r).find("in an earlier run on this store"), std::string::npos) << all(r);
+    }
+    EXPECT_EQ(env.e->instances().size(), 2u);  // the accepted pings started P once each, never twice
+  }
+  std::filesystem::remove(db);
+  std::filesystem::remove(db + "-wal");
+  std::filesystem::remove(db + "-shm");
+  std::filesystem::remove(db + ".lock");
 }

@@ -159,7 +159,8 @@ void register_run(CLI::App& app) {
       if (res.skipped) std::cout << " (" << res.skipped << " already in the store: resumed)";
       std::cout << "\n";
     }
-    for (auto& f : res.failures) std::cerr << "expectation failed: " << f << "\n";
+    // Each problem under its own name: a refused step is not a failed expectation.
+    for (auto& f : res.found) std::cerr << orgos::scenario::label(f.kind) << ": " << f.text << "\n";
     if (opts->timing)
       std::cerr << (b.from_cache ? "loaded cached bundle" : "compiled") << " in " << load_ms
                 << " ms, engine ready (store open, "
