@@ -815,3 +815,95 @@ TEST(Cli, NewQuotesThePathItPrintsAndMakesAnOrgNameOfAnyName) {
   EXPECT_EQ(run("check " + s.q("Café")).code, 0);
   EXPECT_EQ(run("check " + s.q("my org")).code, 0);
 }
+
+// ---- Every verb refuses clearly: unknown verbs and processes, help examples, a folder without manifest
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+TEST(Cli, AnUnknownVerbIsNamedWithTheClosest) {
+  // Before: "A subcommand is required", naming neither the word nor a verb.
+  auto r = run("frobnicate");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("unknown verb `frobnicate`"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("check"), std::string::npos) << r.out;  // the verbs are listed
+  auto typo = run("--connect tcp://127.0.0.1:1 chek x.org");
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_NE(typo.out.find("unknown verb `chek`"), std::string::npos) << typo.out;
+  EXPECT_NE(typo.out.find("did you mean `orgctl check`?"), std::string::npos) << typo.out;
+  EXPECT_EQ(run("--version").code, 0);
+}
+
+TEST(Cli, GraphSuggestsAnImportedProcessByTheNameThatWorks) {
+  std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/acme";
+  // Before: the hint listed eight std.* processes; `Recruit` (std.hr.Recruit) was too far from `Recrut`
+  // in its qualified spelling to be offered.
+  auto r = run("graph Recrut " + acme);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("did you mean `Recruit`?"), std::string::npos) << r.out;
+  EXPECT_EQ(run("graph Recruit " + acme).code, 0);
+}
+
+TEST(Cli, HelpExamplesNameWhatExists) {
+  const std::string src = ORGOS_SOURCE_DIR;
+  // The sources examples name actors, events, outcomes and processes of: examples/acme and the stdlib.
+  std::string sources;
+  for (const char* dir : {"/examples/acme", "/stdlib"})
+    for (auto& e : std::filesystem::recursive_directory_iterator(src + dir))
+      if (e.path().extension() == ".org") {
+        std::ifstream in(e.path());
+        std::stringstream ss;
+        ss << in.rdbuf();
+        sources += ss.str();
+      }
+  auto declared = [&](const std::string& pattern) { return std::regex_search(sources, std::regex(pattern)); };
+  const char* verbs[] = {
+      "check",        "fmt",         "graph",          "compile",        "run",         "audit verify",
+      "audit export", "new",         "instances list", "instances show", "explain",     "metrics",
+      "serve",        "token add",   "token list",     "tasks list",     "tasks claim", "tasks complete",
+      "tasks decide", "events post", "events tail",    "store backup"};
+  size_t checked = 0;
+  for (const char* verb : verbs) {
+    std::string help = run(std::string(verb) + " --help").out;
+    size_t at = help.find("Example");
+    if (at == std::string::npos) continue;
+    std::string ex = help.substr(at);
+    SCOPED_TRACE(std::string(verb) + ":\n" + ex);
+    std::smatch m;
+    for (auto it = ex.cbegin(); std::regex_search(it, ex.cend(), m, std::regex(R"(examples/[\w./-]+)"));
+         it = m.suffix().first, ++checked)
+      EXPECT_TRUE(std::filesystem::exists(src + "/" + m.str())) << m.str();
+    for (auto it = ex.cbegin(); std::regex_search(it, ex.cend(), m, std::regex(R"( -s ([\w./-]+))"));
+         it = m.suffix().first, ++checked)
+      EXPECT_TRUE(std::filesystem::exists(src + "/" + m[1].str())) << "no scenario " << m[1];
+    // Lower-case: ACTOR and the like are placeholders.
+    for (auto it = ex.cbegin();
+         std::regex_search(it, ex.cend(), m, std::regex(R"((--as|token add) ([a-z]\w*))"));
+         it = m.suffix().first, ++checked)
+      EXPECT_TRUE(m[2] == "system" || declared("held by [^\\n]*\"" + m[2].str() + "\""))
+          << "no actor " << m[2];
+    for (auto it = ex.cbegin(); std::string(verb) == "tasks complete" &&
+                                std::regex_search(it, ex.cend(), m, std::regex(R"((-o|--outcome) (\w+))"));
+         it = m.suffix().first, ++checked)
+      EXPECT_TRUE(declared("outcomes [^\\n]*\\b" + m[2].str() + "\\b")) << "no outcome " << m[2];
+    for (auto it = ex.cbegin(); std::regex_search(it, ex.cend(), m, std::regex(R"(events post ([\w.]+))"));
+         it = m.suffix().first, ++checked)
+      EXPECT_TRUE(declared("event " + std::regex_replace(m[1].str(), std::regex("\\."), "\\.") + " "))
+          << "no event " << m[1];
+    for (auto it = ex.cbegin();
+         std::regex_search(it, ex.cend(), m, std::regex(R"(graph ([\w.]+) (examples/\S+))"));
+         it = m.suffix().first, ++checked)
+      EXPECT_EQ(run("graph " + m[1].str() + " " + src + "/" + m[2].str()).code, 0) << m.str();
+  }
+  EXPECT_GT(checked, 20u) << "the examples were found and read";
+}
+
+TEST(Cli, RunOfAFolderWithoutAManifestSaysSo) {
+  Scratch s("run-no-manifest");
+  write_text(s.dir / "a.org", "record A { x: Int }\n");
+  // Before: it ran every .org file below the folder (a home folder: all of it) and exited 0.
+  auto r = run("run " + s.q());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("is not a project folder: it holds no orgos.yaml"), std::string::npos) << r.out;
+  EXPECT_EQ(run("run " + s.q("a.org") + " -q").code, 0);  // a single file still runs
+}

@@ -29,9 +29,10 @@ void register_events(CLI::App& app) {
       "one)");
   post->add_flag("--json", *json_out, "print JSON");
   post->footer(
-      "Examples:\n  orgctl --connect tcp://127.0.0.1:7878 --token $T events post receipt.arrived "
-      "--payload '{\"note\": \"taxi\"}' --key rcpt-1\n"
-      "  orgctl events post receipt.arrived examples/acme --db acme.db --as system -p '{\"note\": \"x\"}'\n" +
+      "Examples:\n  orgctl --connect tcp://127.0.0.1:7878 --token $T events post supply.stock.low "
+      "--payload '{\"sku\": \"laptop\", \"on_hand\": 2}' --key stock-1\n"
+      "  orgctl events post supply.stock.low examples/acme --db acme.db --as system -p '{\"sku\": \"desk\", "
+      "\"on_hand\": 1}'\n" +
       target_footer());
   post->callback([=]() {
     nlohmann::json p = nlohmann::json::parse(*payload, nullptr, false);

@@ -44,10 +44,15 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 // What to tell a user whose process name matched nothing: the nearest names, else what there is.
 std::string unknown_process_hint(const orgos::ir::ProcessIndex& index, const orgos::driver::Compilation& c,
                                  const std::string& wanted) {
-  std::set<std::string> names;
+  // Each process as the user would type it: its short name when that names it alone (as `Recruit` names
+  // std.hr.Recruit), else its qualified name. The project's own come first when listing.
+  std::set<std::string> names, own, imported;
   for (const auto& e : index.all()) {
     std::string local = e.qualified.substr(e.package.size() + 1);
-    names.insert(c.files[e.file].root && wanted.find('.') == std::string::npos ? local : e.qualified);
+    bool short_ok = wanted.find('.') == std::string::npos && index.find(local).size() == 1;
+    std::string typed = short_ok ? local : e.qualified;
+    names.insert(typed);
+    (c.files[e.file].root ? own : imported).insert(typed);
   }
   if (names.empty()) return "the checked sources declare no process";
   size_t limit = std::max<size_t>(2, wanted.size() / 3);
@@ -69,13 +74,11 @@ std::string unknown_process_hint(const orgos::ir::ProcessIndex& index, const org
     return "did you mean " + out + "?";
   }
   size_t shown = 0;
-  for (const std::string& n : names) {
-    if (shown == 8) {
-      out += ", …";
-      break;
+  for (const std::set<std::string>* group : {&own, &imported})
+    for (const std::string& n : *group) {
+      if (shown == 8) return "processes here: " + out + ", …";
+      out += (shown++ ? ", `" : "`") + n + "`";
     }
-    out += (shown++ ? ", `" : "`") + n + "`";
-  }
   return "processes here: " + out;
 }
 
@@ -156,7 +159,7 @@ void register_graph(CLI::App& app) {
       "Examples:\n"
       "  orgctl graph ApproveExpense examples/language-tour        DOT on stdout\n"
       "  orgctl graph ApproveExpense examples/language-tour | dot -Tpng > approve.png\n"
-      "  orgctl graph finance.Reimburse -o reimburse.svg  SVG (needs Graphviz)\n"
+      "  orgctl graph Recruit examples/acme -o recruit.svg  SVG (needs Graphviz)\n"
       "Exit codes: 0 written, 1 the input has errors or names no such process, 2 bad usage,\n"
       "3 cannot write the output (or `dot` is missing for .svg).");
   cmd->callback([opts]() {

@@ -63,12 +63,21 @@ void register_run(CLI::App& app) {
   cmd->footer(
       "Examples:\n"
       "  orgctl run examples/acme                          the manifest's scenario, in memory\n"
-      "  orgctl run examples/acme -s scenarios/q1.yaml --db q1.db   durable; rerun to resume\n"
+      "  orgctl run examples/acme -s examples/acme/scenarios/ninety-days.yaml --db acme.db   durable\n"
       "Exit codes: 0 the scenario ran and every expectation held; 1 the sources have errors, a step was\n"
       "refused unexpectedly or an expectation failed; 2 bad usage; 3 cannot open the store or write the "
       "bundle.");
   cmd->callback([opts]() {
     auto t0 = std::chrono::steady_clock::now();
+    // A folder to run is a project: without orgos.yaml, reading every .org file below it (a home folder)
+    // would take long and mean nothing.
+    if (std::error_code ec;
+        std::filesystem::is_directory(opts->path, ec) &&
+        !std::filesystem::exists(std::filesystem::path(opts->path) / orgos::sema::kManifestName, ec)) {
+      std::cerr << "error: `" << opts->path << "` is not a project folder: it holds no orgos.yaml\n"
+                << "  hint: give a project folder (`orgctl new NAME` makes one) or a single .org file\n";
+      throw CLI::RuntimeError(kExitInputErrors);
+    }
     orgos::driver::BuildOptions bo;
     bo.check.inputs = {opts->path};
     bo.check.stdlib_dir = opts->stdlib;

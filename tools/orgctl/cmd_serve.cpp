@@ -39,7 +39,7 @@ void register_serve(CLI::App& app) {
   add_engine_option(cmd, o->engine);
   cmd->footer(
       "Examples:\n"
-      "  orgctl token add dan --db acme.db          prints dan's token once\n"
+      "  orgctl token add ben --db acme.db          prints ben's token once\n"
       "  orgctl serve examples/acme --db acme.db --listen tcp://0.0.0.0:7878\n"
       "  orgctl --connect tcp://127.0.0.1:7878 --token $T tasks list\n"
       "Prints `serving on URL` (and `events on URL`) once listening; stops cleanly on Ctrl-C or SIGTERM.\n"

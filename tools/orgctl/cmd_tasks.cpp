@@ -60,7 +60,7 @@ void register_tasks(CLI::App& app) {
   claim->add_flag("--json", *json_out, "print JSON");
   claim->footer(
       "Examples:\n  orgctl --connect tcp://127.0.0.1:7878 --token $T tasks claim 12\n"
-      "  orgctl tasks claim 12 examples/acme --db acme.db --as dan\n" +
+      "  orgctl tasks claim 12 examples/acme --db acme.db --as rae\n" +
       target_footer());
   claim->callback([=]() {
     nlohmann::json req{{"verb", "tasks.claim"}, {"task", *id}};
@@ -85,7 +85,7 @@ void register_tasks(CLI::App& app) {
   decide->add_flag("--json", *json_out, "print JSON");
   decide->footer(
       "Examples:\n  orgctl --connect tcp://127.0.0.1:7878 --token $T tasks decide 7 --approve\n"
-      "  orgctl tasks decide 7 examples/acme --db acme.db --as carol --reject\n" +
+      "  orgctl tasks decide 7 examples/acme --db acme.db --as ben --reject\n" +
       target_footer());
   decide->callback([=]() {
     if (*approve == *reject) {
@@ -111,8 +111,8 @@ void register_tasks(CLI::App& app) {
   complete->add_option("--key", *key, "command id, so a retry is not applied twice (default: a fresh one)");
   complete->add_flag("--json", *json_out, "print JSON");
   complete->footer(
-      "Examples:\n  orgctl --connect tcp://127.0.0.1:7878 --token $T tasks complete 12 --outcome booked\n"
-      "  orgctl tasks complete 12 examples/acme --db acme.db --as dan -o booked --key cmd-12\n" +
+      "Examples:\n  orgctl --connect tcp://127.0.0.1:7878 --token $T tasks complete 12 --outcome shortlist\n"
+      "  orgctl tasks complete 12 examples/acme --db acme.db --as rae -o shortlist --key cmd-12\n" +
       target_footer());
   complete->callback([=]() {
     nlohmann::json req{{"verb", "tasks.complete"}, {"task", *id}};

@@ -43,16 +43,16 @@ void register_token(CLI::App& app) {
   cmd->require_subcommand(1);
 
   auto* add = cmd->add_subcommand("add", "A new token for an actor, printed once (only its hash is kept)");
-  add->add_option("actor", *actor, "the actor whose commands the token carries, e.g. dan")->required();
+  add->add_option("actor", *actor, "the actor whose commands the token carries, e.g. ben")->required();
   add->add_option("--db", *db, "the server's store (created if missing; default: ./.orgos/state.db)");
   add->add_flag("--json", *json_out, "print JSON ({\"id\", \"actor\", \"token\"})");
   add->footer(
-      "Example:\n  export ORGOS_TOKEN=$(orgctl token add dan --db acme.db)\n"
+      "Example:\n  export ORGOS_TOKEN=$(orgctl token add ben --db acme.db)\n"
       "Exit codes: 0 printed; 2 bad usage; 3 cannot open the store.");
   add->callback([=]() {
     if (actor->empty()) {
       std::cerr
-          << "error: the actor is empty\n  hint: name the actor, e.g. `orgctl token add dan --db FILE`\n";
+          << "error: the actor is empty\n  hint: name the actor, e.g. `orgctl token add ben --db FILE`\n";
       throw CLI::RuntimeError(kExitUsage);
     }
     auto s = open_store(*db, true);

@@ -2,9 +2,12 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <set>
 
+#include "compiler/sema/symbols.h"
 #include "orgos/version.h"
 #include "tools/orgctl/commands.h"
 
@@ -14,6 +17,46 @@ Globals& globals() {
   return g;
 }
 }  // namespace orgctl
+
+namespace {
+
+// The verb must be the first argument that is neither an option nor an option's value. CLI11 alone
+// answers an unknown one with "A subcommand is required", naming neither it nor what was meant; this
+// names it and the closest verb. Returns false when the verb is known or absent (CLI11 handles those).
+bool refuse_unknown_verb(const CLI::App& app, int argc, char** argv) {
+  std::set<std::string> takes_value;
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->get_type_size() == 0) continue;  // a flag
+    for (const std::string& n : o->get_lnames()) takes_value.insert("--" + n);
+    for (const std::string& n : o->get_snames()) takes_value.insert("-" + n);
+  }
+  std::vector<std::string> verbs;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    verbs.push_back(sub->get_name());
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") return false;
+    if (a.size() > 1 && a[0] == '-') {
+      if (a.find('=') == std::string::npos && takes_value.count(a)) ++i;  // skip the option's value
+      continue;
+    }
+    if (std::find(verbs.begin(), verbs.end(), a) != verbs.end()) return false;
+    std::cerr << "error: unknown verb `" << a << "`\n";
+    std::string near = orgos::sema::closest(a, verbs);
+    if (!near.empty()) {
+      std::cerr << "  hint: did you mean `orgctl " << near << "`?\n";
+    } else {
+      std::cerr << "  hint: the verbs are";
+      for (size_t v = 0; v < verbs.size(); ++v) std::cerr << (v ? ", " : " ") << verbs[v];
+      std::cerr << "\n";
+    }
+    std::cerr << "Run `orgctl --help` for what each verb does.\n";
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // The front-end allocates and frees millions of small parse-tree nodes; with glibc's fastbins their
@@ -45,6 +88,7 @@ int main(int argc, char** argv) {
   orgctl::register_token(app);
   orgctl::register_tasks(app);
   orgctl::register_events(app);
+  if (refuse_unknown_verb(app, argc, argv)) return orgctl::kExitUsage;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
