@@ -3,9 +3,11 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 
+#include "compiler/bundle/bundle_auth.h"
 #include "compiler/ir/lower.h"
 #include "orgos/version.h"
 
@@ -50,15 +52,48 @@ std::string stale(const bundle::Bundle& b, const std::string& input) {
   return "";
 }
 
+// The bundle file at `path` may be replaced: it is absent, or a regular file that is a bundle. Anything
+// else (a notes file named by mistake in `run --bundle`, a folder) is not orgctl's to overwrite.
+std::string may_replace(const std::string& path) {
+  std::error_code ec;
+  auto st = fs::symlink_status(path, ec);
+  if (ec || !fs::exists(st)) return "";
+  if (!fs::is_regular_file(st))
+    return "`" + path + "` exists and is not a regular file; a bundle is written only over a bundle";
+  std::vector<uint8_t> head(8);
+  FILE* f = std::fopen(path.c_str(), "rb");
+  size_t n = f ? std::fread(head.data(), 1, head.size(), f) : 0;
+  if (f) std::fclose(f);
+  head.resize(n);
+  if (n == 0 || bundle::looks_like_bundle(head)) return "";  // an empty file: a placeholder, nothing lost
+  return "`" + path + "` exists and is not an OrgOS bundle; it is left as it is: name another bundle file";
+}
+
 }  // namespace
 
 std::variant<Built, BuildFailure> build_or_load(const BuildOptions& opts) {
   std::string input = opts.check.inputs.empty() ? "." : opts.check.inputs[0];
   Built out;
   out.bundle_path = opts.bundle_path.empty() ? default_bundle_path(input) : opts.bundle_path;
+  // The key is read only when a bundle file is read or written (a forced build that writes nothing needs
+  // none).
+  std::optional<bundle::Key> key;
+  auto get_key = [&]() -> std::string {
+    if (key) return "";
+    auto k = bundle::load_or_create_key(opts.key_path.empty() ? bundle::default_key_path() : opts.key_path);
+    if (auto* e = std::get_if<std::string>(&k)) return *e;
+    key = std::get<bundle::Key>(k);
+    return "";
+  };
+  if (std::string bad = may_replace(out.bundle_path); !bad.empty() && (opts.write || !opts.force))
+    return BuildFailure{nullptr, bad};
   if (!opts.force) {
     if (auto bytes = bundle::read_file(out.bundle_path)) {
-      auto loaded = bundle::deserialize(*bytes);
+      if (std::string e = get_key(); !e.empty()) return BuildFailure{nullptr, e};
+      auto loaded = bundle::open_sealed(*bytes, *key);
+      if (auto* err = std::get_if<bundle::LoadError>(&loaded);
+          err && opts.untrusted == BuildOptions::Untrusted::Refuse)
+        return BuildFailure{nullptr, "`" + out.bundle_path + "`: " + err->message};
       if (auto* b = std::get_if<bundle::Bundle>(&loaded)) {
         out.stale_reason = stale(*b, input);
         if (out.stale_reason.empty()) {
@@ -86,7 +121,8 @@ std::variant<Built, BuildFailure> build_or_load(const BuildOptions& opts) {
     std::error_code ec;
     fs::create_directories(fs::path(out.bundle_path).parent_path(), ec);
     std::string err;
-    if (!bundle::write_file(out.bundle_path, bundle::serialize(out.bundle), err))
+    if (std::string e = get_key(); !e.empty()) return BuildFailure{nullptr, e};
+    if (!bundle::write_file(out.bundle_path, bundle::seal(bundle::serialize(out.bundle), *key), err))
       return BuildFailure{nullptr, err};
   }
   out.compilation = std::move(c);

@@ -17,6 +17,12 @@ struct BuildOptions {
   std::string bundle_path;  // empty: <project>/.orgos/bundle.orgb (or <file>.orgb next to a single file)
   bool force = false;       // rebuild even when the bundle is current
   bool write = true;        // write the bundle after a rebuild
+  // Bundle files are sealed with the local key (see bundle_auth.h); empty: bundle::default_key_path().
+  std::string key_path;
+  // What to do with a bundle file that does not authenticate: rebuild it (a cache), or refuse (a bundle
+  // the user named to be run). Either way it is never loaded.
+  enum class Untrusted { Rebuild, Refuse };
+  Untrusted untrusted = Untrusted::Rebuild;
   // Makes the host object code a rebuilt bundle carries (compiler/codegen's emit_object; the front-end
   // library does not link LLVM, so the caller supplies it). Unset or empty result: no object code, and
   // the engine generates code when it loads the bundle.

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "compiler/bundle/bundle_auth.h"
 #include "compiler/codegen/jit.h"
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/build.h"
@@ -83,7 +84,10 @@ Result<Organization> Organization::open(const std::string& path, const OpenOptio
     if (path.size() > 5 && path.substr(path.size() - 5) == ".orgb") {
       auto bytes = bundle::read_file(path);
       if (!bytes) return Error{"cannot read the bundle `" + path + "`"};
-      auto loaded = bundle::deserialize(*bytes);
+      // A bundle file carries native code: it is loaded only if sealed with this machine's bundle key.
+      auto key = bundle::load_or_create_key(bundle::default_key_path());
+      if (auto* e = std::get_if<std::string>(&key)) return Error{*e};
+      auto loaded = bundle::open_sealed(*bytes, std::get<bundle::Key>(key));
       if (auto* e = std::get_if<bundle::LoadError>(&loaded)) return Error{e->message};
       impl->bundle = std::move(std::get<bundle::Bundle>(loaded));
     } else {

@@ -7,7 +7,8 @@ namespace orgos::store {
 namespace {
 
 // 4: instances, tasks and timers as columns (InstanceRow, TaskRow, TimerRow) instead of one JSON document.
-constexpr int kSchemaVersion = 4;
+// 5: the audit chain records inputs and tokens (kind, ref, digest) and carries a keyed MAC per entry.
+constexpr int kSchemaVersion = 5;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS input_log(
@@ -40,9 +41,11 @@ CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, idempotency_key TEXT N
 CREATE TABLE IF NOT EXISTS audit(
   seq INTEGER PRIMARY KEY,
   at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
   actor TEXT NOT NULL, action TEXT NOT NULL, resource TEXT NOT NULL,
   decision TEXT NOT NULL, reason TEXT NOT NULL,
-  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+  ref INTEGER NOT NULL, digest TEXT NOT NULL,
+  prev_hash TEXT NOT NULL, hash TEXT NOT NULL, mac TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS token(
   id INTEGER PRIMARY KEY,
   actor TEXT NOT NULL,

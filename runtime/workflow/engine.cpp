@@ -1535,6 +1535,9 @@ struct Engine::Impl {
       check_alerts();
       answer_calls();
       persist();
+      // The input's audit entry, in its transaction: if it cannot be written, the input is not applied.
+      store::AuditEntry applied = store::input_entry(in, o.ok ? "" : o.error.empty() ? "refused" : o.error);
+      store.append_audit(applied);
       store.commit();
       return o;
     } catch (const RuleRunaway& r) {

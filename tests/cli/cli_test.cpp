@@ -907,3 +907,122 @@ TEST(Cli, RunOfAFolderWithoutAManifestSaysSo) {
   EXPECT_NE(r.out.find("is not a project folder: it holds no orgos.yaml"), std::string::npos) << r.out;
   EXPECT_EQ(run("run " + s.q("a.org") + " -q").code, 0);  // a single file still runs
 }
+
+// ---- scenario files and bundle files as a user gives them
+
+namespace scenario_bundle_cli {
+
+namespace fs = std::filesystem;
+
+// Every orgctl run by this test binary seals bundles with a key of its own, not the user's.
+const bool kOwnKey = [] {
+  fs::path dir = fs::temp_directory_path() / ("orgctl-test-key-" + std::to_string(::getpid()));
+  return setenv("ORGOS_BUNDLE_KEY", (dir / "bundle.key").c_str(), 1) == 0;
+}();
+
+struct Project {
+  fs::path dir;
+  explicit Project(const std::string& name)
+      : dir(fs::temp_directory_path() / ("orgctl-d1-" + name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    put("orgos.yaml", "name: demo\nversion: 0.1.0\n");
+    put("main.org",
+        "role Ops {}\norg O { units { department D } position o: Ops in D held by \"op\" }\n"
+        "event ping { n: Int }\nprocess P(n: Int) { task work by Ops }\nrule r when ping e then start "
+        "P(e.n)\n");
+  }
+  ~Project() { fs::remove_all(dir); }
+  void put(const std::string& rel, const std::string& bytes) const {
+    FILE* f = fopen((dir / rel).c_str(), "wb");
+    fwrite(bytes.data(), 1, bytes.size(), f);
+    fclose(f);
+  }
+  std::string get(const std::string& rel) const {
+    FILE* f = fopen((dir / rel).c_str(), "rb");
+    std::string s;
+    if (!f) return s;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+    fclose(f);
+    return s;
+  }
+  std::string q(const std::string& rel = "") const {
+    return "'" + (rel.empty() ? dir : dir / rel).string() + "'";
+  }
+};
+
+}  // namespace scenario_bundle_cli
+
+TEST(CliScenario, RefusedStepsMisspeltKeysAndAliasesAreReportedForWhatTheyAre) {
+  using scenario_bundle_cli::Project;
+  ASSERT_TRUE(scenario_bundle_cli::kOwnKey);
+  Project p("scenario");
+  p.put("refused.yaml", "name: r\nsteps:\n  - event: ping\n    payload: {n: 1}\n    as: op\n");
+  auto r = run("run " + p.q() + " -q -s " + p.q("refused.yaml"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("refused: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("op may not post ping"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("expectation failed"), std::string::npos) << r.out;  // it said so before
+  p.put("typo.yaml", "name: t\nsteps:\n  - event: ping\n    paylod: {n: 1}\n");
+  auto t = run("run " + p.q() + " -q -s " + p.q("typo.yaml"));
+  EXPECT_EQ(t.code, 1) << t.out;
+  EXPECT_NE(t.out.find("typo.yaml:4:5: unknown key `paylod` in a step (did you mean `payload`?)"),
+            std::string::npos)
+      << t.out;
+  p.put("bomb.yaml", "name: b\nsteps: []\na: &a [x, x]\nb: [*a, *a]\n");
+  auto b = run("run " + p.q() + " -q -s " + p.q("bomb.yaml"));
+  EXPECT_EQ(b.code, 1) << b.out;
+  EXPECT_NE(b.out.find("bomb.yaml:4:5: YAML aliases"), std::string::npos) << b.out;
+  auto missing = run("run " + p.q() + " -q -s " + p.q("nope.yaml"));
+  EXPECT_EQ(missing.code, 1) << missing.out;
+  EXPECT_NE(missing.out.find("nope.yaml: no such file"), std::string::npos) << missing.out;
+}
+
+TEST(CliScenario, AFailedScenarioFailsAgainWhenRerunOnItsStore) {
+  using scenario_bundle_cli::Project;
+  Project p("rerun");
+  p.put("s.yaml",
+        "name: s\nsteps:\n  - event: ping\n    payload: {n: 1}\n    as: op\n  - event: ping\n    payload: "
+        "{n: 2}\n");
+  std::string cmd = "run " + p.q() + " -q -s " + p.q("s.yaml") + " --db " + p.q("s.db");
+  auto first = run(cmd);
+  EXPECT_EQ(first.code, 1) << first.out;
+  // Before, the second run found both steps in the log, skipped them and exited 0.
+  auto second = run(cmd);
+  EXPECT_EQ(second.code, 1) << second.out;
+  EXPECT_NE(
+      second.out.find("op may not post ping: no role or policy permits it (in an earlier run on this store)"),
+      std::string::npos)
+      << second.out;
+}
+
+TEST(CliBundle, AnEditedBundleIsNeverRunAndANonBundleNeverOverwritten) {
+  using scenario_bundle_cli::Project;
+  Project p("bundle");
+  ASSERT_EQ(run("run " + p.q() + " -q").code, 0);
+  std::string cached = p.get(".orgos/bundle.orgb");
+  ASSERT_EQ(cached.substr(0, 8), "ORGBSEAL");
+  std::string edited = cached;
+  edited[edited.size() / 2] ^= 0x20;
+  // The cache: rebuilt, not loaded.
+  p.put(".orgos/bundle.orgb", edited);
+  auto rebuilt = run("run " + p.q() + " -q --timing");
+  EXPECT_EQ(rebuilt.code, 0) << rebuilt.out;
+  EXPECT_NE(rebuilt.out.find("compiled in"), std::string::npos) << rebuilt.out;
+  EXPECT_EQ(p.get(".orgos/bundle.orgb"), cached);  // same sources, same sealed bytes
+  // Named with --bundle: refused with the reason (exit 3), left as it is.
+  p.put("edited.orgb", edited);
+  auto named = run("run " + p.q() + " -q --bundle " + p.q("edited.orgb"));
+  EXPECT_EQ(named.code, 3) << named.out;
+  EXPECT_NE(named.out.find("does not authenticate with this machine's bundle key"), std::string::npos)
+      << named.out;
+  EXPECT_EQ(p.get("edited.orgb"), edited);
+  // A file that is not a bundle is not overwritten (before, the compiled bundle replaced it).
+  p.put("notes.txt", "my notes\n");
+  auto notes = run("run " + p.q() + " -q --bundle " + p.q("notes.txt"));
+  EXPECT_EQ(notes.code, 3) << notes.out;
+  EXPECT_NE(notes.out.find("is not an OrgOS bundle; it is left as it is"), std::string::npos) << notes.out;
+  EXPECT_EQ(p.get("notes.txt"), "my notes\n");
+}

@@ -1,14 +1,27 @@
-// orgctl audit verify|export --db FILE — check the hash chain of a store's audit log, or print it.
+// orgctl audit verify|checkpoint|export --db FILE — check a store's audit chain (its hashes, its MACs with
+// the audit key, the input log and tokens it records, and optionally a checkpoint kept outside the store),
+// take such a checkpoint, or print the chain.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
+#include "runtime/store/audit_checkpoint.h"
 #include "runtime/store/store.h"
 #include "tools/orgctl/commands.h"
 
 namespace orgctl {
 
 namespace {
+
+using orgos::store::AuditKey;
+using orgos::store::StoreError;
+
 std::unique_ptr<orgos::store::Store> open_store(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
@@ -18,56 +31,175 @@ std::unique_ptr<orgos::store::Store> open_store(const std::string& path) {
   }
   try {
     return std::make_unique<orgos::store::Store>(path);
-  } catch (const orgos::store::StoreError& e) {
+  } catch (const StoreError& e) {
     std::cerr << "error: " << e.what() << "\n";
     throw CLI::RuntimeError(kExitIo);
   }
 }
+
+// The audit key: the one named (--audit-key or ORGOS_AUDIT_KEY) must be readable; the default one is used
+// if it exists. `required` (a checkpoint must be MACed): no key at all is an error.
+std::optional<AuditKey> audit_key(bool required) {
+  const char* named = std::getenv("ORGOS_AUDIT_KEY");
+  try {
+    std::string path = orgos::store::default_audit_key_path();
+    std::error_code ec;
+    if ((named && *named) || std::filesystem::exists(path, ec) || required) return AuditKey::load(path);
+  } catch (const StoreError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    throw CLI::RuntimeError(kExitIo);
+  }
+  return std::nullopt;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    std::cerr << "error: cannot read the checkpoint `" << path << "`\n";
+    throw CLI::RuntimeError(kExitIo);
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void verify(const std::string& db, const std::string& checkpoint_file, bool json_out) {
+  auto s = open_store(db);
+  std::optional<AuditKey> key = audit_key(false);
+  std::optional<orgos::store::AuditCheckpoint> cp;
+  if (!checkpoint_file.empty()) {
+    try {
+      cp = orgos::store::AuditCheckpoint::parse(read_file(checkpoint_file));
+    } catch (const StoreError& e) {
+      std::cerr << "error: `" << checkpoint_file << "` is " << e.what() << "\n";
+      throw CLI::RuntimeError(kExitIo);
+    }
+  }
+  orgos::store::AuditReport r = s->audit().verify(key ? &*key : nullptr, cp ? &*cp : nullptr);
+  if (json_out) {
+    nlohmann::json j = {{"intact", r.intact()},
+                        {"entries", r.entries},
+                        {"authenticated", r.authenticated},
+                        {"checkpoint", r.checkpointed}};
+    if (!r.intact()) {
+      j["first_bad_entry"] = r.problems.front().entry;
+      j["problem"] = r.problems.front().what;
+      j["problems"] = nlohmann::json::array();
+      for (auto& p : r.problems) j["problems"].push_back({{"entry", p.entry}, {"what", p.what}});
+    }
+    std::cout << j.dump(2) << "\n";
+  } else if (!r.intact()) {
+    std::cerr << "audit chain broken: " << r.problems.front().what << "\n";
+    for (size_t i = 1; i < r.problems.size(); ++i) std::cerr << "  also: " << r.problems[i].what << "\n";
+  } else {
+    std::cout << "audit chain intact: " << r.entries << " entries"
+              << (r.authenticated ? ", authenticated with the audit key" : "")
+              << (r.checkpointed ? ", everything the checkpoint recorded is there" : "") << "\n";
+    if (!r.authenticated)
+      std::cout << "note: no audit key, so the entries are unauthenticated: a rewrite that recomputed every "
+                   "hash would pass\n  hint: give the key with --audit-key FILE (or ORGOS_AUDIT_KEY)\n";
+    if (!r.checkpointed)
+      std::cout
+          << "note: without --checkpoint, entries removed from the end cannot be told from entries never "
+             "written\n";
+  }
+  throw CLI::RuntimeError(r.intact() ? kExitOk : kExitInputErrors);
+}
+
+void checkpoint(const std::string& db, const std::string& out) {
+  auto s = open_store(db);
+  AuditKey key = *audit_key(true);
+  // A checkpoint vouches for the chain as it is: a broken one is not blessed.
+  orgos::store::AuditReport r = s->audit().verify(&key);
+  if (!r.intact()) {
+    std::cerr << "error: no checkpoint taken, the audit chain is broken: " << r.problems.front().what << "\n";
+    throw CLI::RuntimeError(kExitInputErrors);
+  }
+  auto cp = orgos::store::AuditCheckpoint::take(*s, key, static_cast<int64_t>(std::time(nullptr)));
+  // Written under a temporary name and renamed: a crash never leaves half a checkpoint under `out`.
+  std::string tmp = out + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << cp.to_json();
+    f.flush();
+    if (!f) {
+      std::cerr << "error: cannot write the checkpoint `" << out << "`\n";
+      std::filesystem::remove(tmp);
+      throw CLI::RuntimeError(kExitIo);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, out, ec);
+  if (ec) {
+    std::filesystem::remove(tmp);
+    std::cerr << "error: cannot write the checkpoint `" << out << "`: " << ec.message() << "\n";
+    throw CLI::RuntimeError(kExitIo);
+  }
+  std::cout << "checkpoint of " << cp.entries << " audit entries (last " << cp.last_seq << ") and "
+            << cp.inputs << " inputs written to " << out << "\n";
+  throw CLI::RuntimeError(kExitOk);
+}
+
 }  // namespace
 
 void register_audit(CLI::App& app) {
   auto db = std::make_shared<std::string>();
   auto json_out = std::make_shared<bool>(false);
-  auto* cmd = app.add_subcommand("audit", "Check or export the hash-chained audit log of a store");
+  auto cp_file = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("audit", "Check, checkpoint or export the audit chain of a store");
   cmd->require_subcommand(1);
-  auto* verify = cmd->add_subcommand("verify", "Check that no audit entry was edited, removed or reordered");
-  verify->add_option("--db", *db, "the store (SQLite file)")->required();
-  verify->add_flag("--json", *json_out, "print the verdict as JSON");
-  verify->footer(
+  auto* v = cmd->add_subcommand(
+      "verify", "Check that no audit entry, logged input or token was edited, removed, reordered or forged");
+  v->add_option("--db", *db, "the store (SQLite file)")->required();
+  v->add_option("--checkpoint", *cp_file,
+                "a checkpoint (orgctl audit checkpoint): also check nothing it "
+                "recorded was removed or changed");
+  v->add_flag("--json", *json_out, "print the verdict as JSON");
+  v->footer(
+      "The audit key (--audit-key FILE, ORGOS_AUDIT_KEY, else ~/.config/orgos/audit.key) authenticates the\n"
+      "entries; without it only the plain hash chain is checked and the verdict says so.\n"
       "Examples:\n"
       "  orgctl audit verify --db acme.db\n"
-      "Exit codes: 0 the chain is intact; 1 an entry was edited, removed or reordered (the first bad one is\n"
-      "named); 3 the store cannot be opened.");
-  verify->callback([db, json_out]() {
-    auto s = open_store(*db);
-    std::string problem;
-    auto bad = s->verify_audit(problem);
-    size_t n = s->audit_entries().size();
-    if (*json_out) {
-      nlohmann::json j = {{"intact", !bad}, {"entries", n}};
-      if (bad) {
-        j["first_bad_entry"] = *bad;
-        j["problem"] = problem;
-      }
-      std::cout << j.dump(2) << "\n";
-    } else if (bad) {
-      std::cerr << "audit chain broken: " << problem << "\n";
-    } else {
-      std::cout << "audit chain intact: " << n << " entries\n";
-    }
-    throw CLI::RuntimeError(bad ? kExitInputErrors : kExitOk);
-  });
+      "  orgctl audit verify --db acme.db --checkpoint acme.checkpoint --audit-key /etc/orgos/audit.key\n"
+      "Exit codes: 0 the chain is intact; 1 something was edited, removed, reordered or forged (each problem "
+      "is\n"
+      "named, the first first); 3 the store, key or checkpoint cannot be read.");
+  v->callback([db, cp_file, json_out]() { verify(*db, *cp_file, *json_out); });
+
+  auto out = std::make_shared<std::string>();
+  auto* c = cmd->add_subcommand(
+      "checkpoint", "Write the chain's head, MACed with the audit key, to a file kept outside the store");
+  c->add_option("--db", *db, "the store (SQLite file)")->required();
+  c->add_option("--out", *out, "the checkpoint file to write")->required();
+  c->footer(
+      "Keep checkpoints where whoever can write the store cannot (another host, write-once storage); take "
+      "one\n"
+      "periodically (e.g. from cron). The chain is verified first: a broken chain gets no checkpoint.\n"
+      "Example:\n"
+      "  orgctl audit checkpoint --db acme.db --out /backup/acme-$(date +%F).checkpoint\n"
+      "Exit codes: 0 written; 1 the chain is broken; 3 the store or key cannot be read, or the file "
+      "written.");
+  c->callback([db, out]() { checkpoint(*db, *out); });
+
   auto* exp = cmd->add_subcommand("export", "Print every audit entry as one JSON object per line");
   exp->add_option("--db", *db, "the store (SQLite file)")->required();
   exp->footer("Example:\n  orgctl audit export --db acme.db > audit.jsonl");
   exp->callback([db]() {
     auto s = open_store(*db);
     for (const auto& e : s->audit_entries())
-      std::cout << nlohmann::json{{"seq", e.seq},           {"at", e.at},
-                                  {"actor", e.actor},       {"action", e.action},
-                                  {"resource", e.resource}, {"decision", e.decision},
-                                  {"reason", e.reason},     {"prev_hash", e.prev_hash},
-                                  {"hash", e.hash}}
+      std::cout << nlohmann::json{{"seq", e.seq},
+                                  {"at", e.at},
+                                  {"kind", orgos::store::audit_kind_name(e.kind)},
+                                  {"actor", e.actor},
+                                  {"action", e.action},
+                                  {"resource", e.resource},
+                                  {"decision", e.decision},
+                                  {"reason", e.reason},
+                                  {"ref", e.ref},
+                                  {"digest", e.digest},
+                                  {"prev_hash", e.prev_hash},
+                                  {"hash", e.hash},
+                                  {"mac", e.mac}}
                        .dump()
                 << "\n";
     throw CLI::RuntimeError(kExitOk);

@@ -82,6 +82,8 @@ void register_run(CLI::App& app) {
     bo.check.inputs = {opts->path};
     bo.check.stdlib_dir = opts->stdlib;
     bo.bundle_path = opts->bundle;
+    // A bundle named to be run is run only if it authenticates; it is not silently rebuilt in its place.
+    if (!opts->bundle.empty()) bo.untrusted = orgos::driver::BuildOptions::Untrusted::Refuse;
     auto b = build_or_exit(bo);
     double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::string scenario = opts->scenario.empty() ? default_scenario(opts->path) : opts->scenario;
@@ -160,6 +162,7 @@ void register_run(CLI::App& app) {
     }
     int refused = 0;
     auto audit = store->audit_entries();
+    std::erase_if(audit, [](auto& a) { return a.kind != orgos::store::AuditKind::Access; });
     for (auto& a : audit) refused += a.decision == "refused";
     std::cout << "; open tasks: " << engine.tasks().size() << "; decisions audited: " << audit.size() << " ("
               << refused << " refused)\n";

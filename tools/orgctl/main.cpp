@@ -72,6 +72,12 @@ int main(int argc, char** argv) {
                  "drive a running `orgctl serve` at this address (tasks, events, instances, metrics)");
   app.add_option("--token", orgctl::globals().token, "API token for --connect (see `orgctl token`)")
       ->envname("ORGOS_TOKEN");
+  // The audit key file (runtime/store/audit_key.h), for every verb that writes or verifies the audit chain:
+  // set as ORGOS_AUDIT_KEY, so the engine and the store see it too.
+  app.add_option_function<std::string>(
+         "--audit-key", [](const std::string& path) { setenv("ORGOS_AUDIT_KEY", path.c_str(), 1); },
+         "the audit key file (default $ORGOS_AUDIT_KEY, else ~/.config/orgos/audit.key; made on first use)")
+      ->trigger_on_parse();
   // Subcommands hand options they do not know to their parents, so --connect may also follow the verb.
   app.fallthrough();
   orgctl::register_check(app);
