@@ -115,7 +115,7 @@ class Loader {
     std::string name = expected_name.empty() ? "main" : expected_name;
     std::string version;
     if (fs::exists(fs::path(dir) / sema::kManifestName, ec)) {
-      auto m = sema::read_manifest(dir, c_.sources, c_.diags);
+      auto m = sema::read_manifest(dir, c_.sources, c_.diags, follow_symlinks_);
       if (!m) return std::nullopt;
       if (!expected_name.empty() && m->name != expected_name) {
         c_.diags.report(

@@ -68,12 +68,15 @@ bool valid_version(const std::string& v) {
 }
 
 std::optional<Manifest> read_manifest(const std::string& dir, source::SourceManager& sm,
-                                      diag::DiagnosticEngine& de) {
+                                      diag::DiagnosticEngine& de, bool follow_symlinks) {
   std::string path = (std::filesystem::path(dir) / kManifestName).string();
-  auto fid = sm.load(path);
+  source::ReadPolicy policy;  // a regular text file of bounded size, inside its folder
+  policy.root = dir;
+  policy.follow_symlinks = follow_symlinks;
+  source::ReadResult why;
+  auto fid = sm.load(path, policy, &why);
   if (!fid) {
-    de.report(diag::Code::E0005, {}, "cannot read `" + path + "`")
-        .with_hint("check that the file exists and is readable");
+    de.report(diag::Code::E0005, {}, why.message).with_hint(why.hint);
     return std::nullopt;
   }
   Manifest m;

@@ -24,8 +24,9 @@ struct Manifest {
 inline constexpr const char* kManifestName = "orgos.yaml";
 
 // Reads `dir/orgos.yaml`; nullopt (with diagnostics) when it is missing fields or is not valid YAML.
+// `follow_symlinks`: read it even when it is a symlink leading out of `dir` (refused by default).
 std::optional<Manifest> read_manifest(const std::string& dir, source::SourceManager& sm,
-                                      diag::DiagnosticEngine& de);
+                                      diag::DiagnosticEngine& de, bool follow_symlinks = false);
 
 // True for names like `acme`, `std.finance`, `acme.spend_2`.
 bool valid_package_name(const std::string& name);

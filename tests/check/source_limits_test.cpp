@@ -201,3 +201,20 @@ TEST(DiagnosticOrder, TooDeeplyNestedIsTheOnlyErrorNotABogusTypeError) {
   // The declaration cut short is dropped as a broken one; the rest of the file is still checked.
   EXPECT_EQ(c->files[0].module->decls.size(), 1u);
 }
+
+TEST(SourceLimits, AManifestIsReadUnderTheSameRules) {
+  TempDir outside("manifest-outside"), project("manifest-project");
+  std::string yaml = outside.file("orgos.yaml", "name: elsewhere\nversion: 0.1.0\n");
+  fs::create_symlink(yaml, project.path / "orgos.yaml");
+  project.file("a.org", "record A { x: Int }\n");
+  // Before: the manifest was read through any symlink (and a FIFO in its place blocked).
+  auto c = check(project.path.string());
+  EXPECT_NE(read_errors(*c).find("orgos.yaml` leads through a symlink"), std::string::npos)
+      << read_errors(*c);
+  auto followed = check(project.path.string(), /*follow=*/true);
+  EXPECT_FALSE(followed->diags.has_errors()) << diag::render_all_text(followed->sources, followed->diags);
+  fs::remove(project.path / "orgos.yaml");
+  ASSERT_EQ(::mkfifo((project.path / "orgos.yaml").c_str(), 0600), 0);
+  auto fifo = check(project.path.string());
+  EXPECT_NE(read_errors(*fifo).find("is a FIFO"), std::string::npos) << read_errors(*fifo);
+}
