@@ -449,13 +449,30 @@ struct Engine::Impl {
     if (pr.timeout != kNone) {
       try {
         Value d = eval_frame(ref, pr.timeout);
-        ref.deadline_timer = add_timer(self.clock_ + d.u.i, id, 0, 0, "process_deadline");
-      } catch (const Fail&) {
+        ref.deadline_timer =
+            add_timer(due_after(d.u.i, "the process deadline"), id, 0, 0, "process_deadline");
+      } catch (const Fail& f) {
+        trace("deadline of " + pr.name + " #" + std::to_string(id) + " not set: " + f.reason);
       }
     }
     dirty_instances.insert(id);
     trace("start " + pr.name + " #" + std::to_string(id));
     return id;
+  }
+
+  // The clock plus a duration, checked: past kMaxClock (or past int64) is a process failure that says so.
+  int64_t due_after(int64_t secs, const std::string& what) {
+    int64_t due = 0;
+    if (__builtin_add_overflow(self.clock_, secs, &due) || due > kMaxClock)
+      throw Fail{what + " falls after 9999-12-31, the end of the engine's calendar"};
+    return due;
+  }
+  // The first second of a day (`wait until DATE`), checked the same way.
+  static int64_t day_start(int64_t day) {
+    int64_t t = 0;
+    if (__builtin_mul_overflow(day, int64_t{86400}, &t) || t > kMaxClock)
+      throw Fail{"`wait until` a date after 9999-12-31, the end of the engine's calendar"};
+    return t;
   }
 
   int64_t add_timer(int64_t due, int64_t inst, int64_t token, int64_t task, const std::string& kind) {
@@ -856,7 +873,7 @@ struct Engine::Impl {
         tk.outcomes = st.outcomes;
         if (st.scope != kNone) tk.unit = unit_name(eval_frame(inst, st.scope));
         if (st.within != kNone) {
-          tk.due = self.clock_ + eval_frame(inst, st.within).u.i;
+          tk.due = due_after(eval_frame(inst, st.within).u.i, "the task's deadline");
           tk.timer = add_timer(tk.due, inst.id, t.id, tk.id, "task_deadline");
         }
         tasks[tk.id] = tk;
@@ -873,13 +890,13 @@ struct Engine::Impl {
         t.wait_event = st.name;
         waiting_on[st.name].insert(inst.id);
         if (st.within != kNone)
-          t.wait_ref =
-              add_timer(self.clock_ + eval_frame(inst, st.within).u.i, inst.id, t.id, 0, "event_deadline");
+          t.wait_ref = add_timer(due_after(eval_frame(inst, st.within).u.i, "the wait's deadline"), inst.id,
+                                 t.id, 0, "event_deadline");
         return;
       case StepKind::WaitTimer:
       case StepKind::WaitUntil: {
         Value v = eval_frame(inst, st.value);
-        int64_t due = st.kind == StepKind::WaitTimer ? self.clock_ + v.u.i : v.u.i * 86400;
+        int64_t due = st.kind == StepKind::WaitTimer ? due_after(v.u.i, "the wait") : day_start(v.u.i);
         t.wait = "timer";
         t.wait_ref = add_timer(std::max(due, self.clock_), inst.id, t.id, 0, "wait");
         return;
@@ -2115,6 +2132,11 @@ Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, 
 Outcome Engine::advance_to(int64_t time, const std::string& key) {
   auto& I = *impl_;
   if (time < clock_) return Outcome{false, false, "the clock cannot go back", 0};
+  if (time > kMaxClock)
+    return Outcome{false, false,
+                   "the clock cannot go past 9999-12-31 23:59:59 (asked for " + std::to_string(time) +
+                       " seconds since 1970)",
+                   0};
   return I.apply({0, "tick", key, 0, "system", json{{"to", time}}.dump()}, [&]() {
     // Fire due timers one at a time, earliest first (ties by id), letting each settle.
     while (true) {

@@ -64,6 +64,11 @@ struct KpiView {
 // reference interpreter alone. Both give the same results; the scenario tests run every project under both.
 enum class ExecEngine { Interp, Jit };
 
+// The last second the engine's clock can show: 9999-12-31 23:59:59. Dates have four-digit years, and
+// every due time (clock + a duration from the program or an input) is checked against it instead of
+// overflowing; an input that would move the clock past it is refused.
+inline constexpr int64_t kMaxClock = 253402300799;
+
 struct EngineOptions {
   int64_t start_time = 0;                         // engine clock at the first input (seconds since 1970)
   int64_t for_each_bound = 10000;                 // default bound of `for each`
