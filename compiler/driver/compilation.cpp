@@ -154,6 +154,7 @@ class Loader {
     ParsedFile pf;
     pf.file = fid;
     pf.root = root;
+    pf.gave_up = r.gave_up;
     const ast::Module& m = *r.module;
     if (pkg.empty())
       pkg = m.package.empty() ? "main" : m.package.str();
@@ -271,7 +272,7 @@ std::unique_ptr<Compilation> check(const CheckOptions& opts) {
   Loader loader(*c, opts);
   for (const std::string& in : opts.inputs) loader.add_input(in);
   loader.finish();
-  sema::check_program(*c);
+  if (!c->parse_gave_up()) sema::check_program(*c);
   c->diags.sort();
   return c;
 }
@@ -288,7 +289,7 @@ std::unique_ptr<Compilation> check_text(const std::string& path, const std::stri
   Loader loader(*c, CheckOptions{});
   loader.add_text(path, text);
   loader.finish();
-  sema::check_program(*c);
+  if (!c->parse_gave_up()) sema::check_program(*c);
   c->diags.sort();
   return c;
 }

@@ -32,8 +32,9 @@ struct ParsedFile {
   source::FileId file;
   std::unique_ptr<ast::Module> module;
   std::vector<std::string> broken_names;
-  std::string package;  // the package the file belongs to (from its folder's manifest)
-  bool root = true;     // false for files of imported packages
+  std::string package;   // the package the file belongs to (from its folder's manifest)
+  bool root = true;      // false for files of imported packages
+  bool gave_up = false;  // too deeply nested to parse: its declarations are unknown (syntax::ParseResult)
 };
 
 struct Compilation {
@@ -43,6 +44,14 @@ struct Compilation {
   std::unique_ptr<sema::Program> program;  // set once checking ran (even with errors)
   Compilation();
   ~Compilation();
+
+  // True when some file could not be parsed at all. Then no checks run: every file that uses what that
+  // file declares would get errors about names that are only missing because the parser gave up.
+  bool parse_gave_up() const {
+    for (auto& f : files)
+      if (f.gave_up) return true;
+    return false;
+  }
 
   std::vector<const ast::Module*> modules() const {
     std::vector<const ast::Module*> out;

@@ -281,6 +281,7 @@ ParseResult parse(const source::SourceManager& sm, source::FileId file, diag::Di
     result.module = std::make_unique<ast::Module>();
     result.module->file = file;
     result.had_syntax_errors = true;
+    result.gave_up = true;
     return result;
   }
 

@@ -17,6 +17,9 @@ struct ParseResult {
   // them as unknown names (one mistake, one error).
   std::vector<std::string> broken_names;
   bool had_syntax_errors = false;
+  // The file was too deeply nested to parse at all: `module` is empty, so what other files say about its
+  // declarations cannot be checked either (see driver::check).
+  bool gave_up = false;
 };
 
 ParseResult parse(const source::SourceManager& sm, source::FileId file, diag::DiagnosticEngine& diags);

@@ -218,3 +218,14 @@ TEST(SourceLimits, AManifestIsReadUnderTheSameRules) {
   auto fifo = check(project.path.string());
   EXPECT_NE(read_errors(*fifo).find("is a FIFO"), std::string::npos) << read_errors(*fifo);
 }
+
+TEST(DiagnosticOrder, AFileTooDeepToParseLeavesNoCascadeInOtherFiles) {
+  TempDir t("gave-up");
+  t.file("a.org", "record R { x: Int }\nfn f() -> Int = " + std::string(300, '(') + "1" +
+                      std::string(300, ')') + "\n");
+  t.file("b.org", "fn g(r: R) -> Int = r.x\n");
+  // Before: b.org got "unknown type `R`", though R is declared: the parser had given up on a.org.
+  auto c = check(t.path.string());
+  ASSERT_EQ(c->diags.all().size(), 1u) << diag::render_all_text(c->sources, c->diags);
+  EXPECT_NE(c->diags.all()[0].message.find("nesting is deeper than"), std::string::npos);
+}
