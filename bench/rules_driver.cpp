@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "compiler/bundle/bundle.h"
+#include "compiler/bundle/bundle_auth.h"
 #include "compiler/codegen/jit.h"
 #include "runtime/rules/network.h"
 
@@ -80,7 +81,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "orgos_rules_driver: cannot read %s (write it with `orgctl compile`)\n", path);
     return 1;
   }
-  auto loaded = bundle::deserialize(*bytes);
+  // Bundle files carry native code: only those sealed with this machine's bundle key are loaded.
+  auto key = bundle::load_or_create_key(bundle::default_key_path());
+  if (auto* e = std::get_if<std::string>(&key)) {
+    std::fprintf(stderr, "orgos_rules_driver: %s\n", e->c_str());
+    return 1;
+  }
+  auto loaded = bundle::open_sealed(*bytes, std::get<bundle::Key>(key));
   if (auto* e = std::get_if<bundle::LoadError>(&loaded)) {
     std::fprintf(stderr, "orgos_rules_driver: %s: %s\n", path, e->message.c_str());
     return 1;
