@@ -1,5 +1,6 @@
 #include "runtime/store/store.h"
 
+#include <filesystem>
 #include <map>
 
 namespace orgos::store {
@@ -54,6 +55,42 @@ CREATE TABLE IF NOT EXISTS token(
   revoked INTEGER NOT NULL DEFAULT 0);
 )sql";
 
+// The connection's last error, with its fault.
+// The last failure made by sqlite_error on this thread: when SQLite has undone a group's whole transaction
+// after it, the group's later refusals name it (a full disk), not only that something failed.
+thread_local StoreError last_failure("");
+
+StoreError sqlite_error(sqlite3* db, const std::string& message = "") {
+  int rc = sqlite3_errcode(db) & 0xff;
+  StoreFault f = rc == SQLITE_FULL                             ? StoreFault::Full
+                 : rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? StoreFault::Damaged
+                                                               : StoreFault::Other;
+  last_failure = StoreError(message.empty() ? sqlite3_errmsg(db) : message, f);
+  return last_failure;
+}
+
+// One integer from a query; a file that is not a database (or is damaged) fails here.
+int64_t query_int(sqlite3* db, const char* sql) {
+  sqlite3_stmt* v = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &v, nullptr) != SQLITE_OK) throw sqlite_error(db);
+  int rc = sqlite3_step(v);
+  int64_t out = rc == SQLITE_ROW ? sqlite3_column_int64(v, 0) : 0;
+  sqlite3_finalize(v);
+  if (rc != SQLITE_ROW) throw sqlite_error(db);
+  return out;
+}
+
+// The tables kSchema creates, read from its text, so the check below follows the schema as it changes.
+std::vector<std::string> schema_tables() {
+  std::vector<std::string> out;
+  const std::string schema = kSchema, create = "CREATE TABLE IF NOT EXISTS ";
+  for (size_t p = schema.find(create); p != std::string::npos; p = schema.find(create, p)) {
+    p += create.size();
+    out.push_back(schema.substr(p, schema.find_first_of("( \n", p) - p));
+  }
+  return out;
+}
+
 bool valid_table(const std::string& t) {
   return t == "instance" || t == "task" || t == "timer" || t == "record" || t == "event" || t == "outbox";
 }
@@ -88,13 +125,39 @@ void run_write(sqlite3* db, sqlite3_stmt* s, const V&... values) {
   (bind_value(s, ++i, values), ...);
   int rc = sqlite3_step(s);
   sqlite3_clear_bindings(s);
-  if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db));
+  if (rc != SQLITE_DONE) throw sqlite_error(db);
 }
 }  // namespace
 
-Store::Store(const std::string& path, bool synchronous_full) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
+Store::Store(const std::string& path, OpenMode mode, bool synchronous_full) : mode_(mode) {
+  const bool memory = path == ":memory:";
+  bool create = memory;
+  if (!memory) {
+    // The owner's lock first: then no other writer can create, replace or change the file meanwhile.
+    if (mode == OpenMode::CreateIfMissing || mode == OpenMode::MustExist)
+      lock_ = std::make_unique<StoreLock>(path);
+    std::error_code ec;
+    auto st = std::filesystem::status(path, ec);
+    if (!std::filesystem::exists(st)) {
+      if (mode != OpenMode::CreateIfMissing)
+        throw StoreError("no store at `" + path + "`", StoreFault::Missing);
+      create = true;
+    } else if (!std::filesystem::is_regular_file(st)) {
+      throw StoreError("`" + path + "` cannot be used as an OrgOS store: it is not a file",
+                       StoreFault::Damaged);
+    } else if (std::filesystem::file_size(path, ec) == 0) {
+      // SQLite would take an empty file for a new database; a store that lost its content is not one.
+      throw StoreError(
+          "`" + path +
+              "` cannot be used as an OrgOS store: it is empty (0 bytes). If it held a store, that store "
+              "is lost: restore a backup (`orgctl store backup`); to start a new store, delete the file",
+          StoreFault::Damaged);
+    }
+  }
+  int flags = SQLITE_OPEN_NOMUTEX |
+              (mode == OpenMode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+              (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string m = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
@@ -102,8 +165,10 @@ Store::Store(const std::string& path, bool synchronous_full) {
   }
   sqlite3_busy_timeout(db_, 5000);
   try {
-    if (path != ":memory:") exec("PRAGMA journal_mode=WAL");
-    exec(synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    if (mode != OpenMode::ReadOnly) {
+      if (!memory) exec("PRAGMA journal_mode=WAL");
+      exec(synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    }
     exec("PRAGMA foreign_keys=ON");
     // A bigger page cache (64 MiB) and fewer, larger WAL checkpoints (every ~40 MiB of log): an engine
     // rewrites the same hot pages (the latest instances, tasks, the log's last leaf) input after input, and
@@ -112,26 +177,32 @@ Store::Store(const std::string& path, bool synchronous_full) {
     exec("PRAGMA wal_autocheckpoint=10000");
     // A file that is not an SQLite database, or one from something else, fails here with a clear message.
     // The schema version: a store written by an incompatible layout is refused rather than misread.
-    sqlite3_stmt* v = nullptr;
-    sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &v, nullptr);
-    int version = sqlite3_step(v) == SQLITE_ROW ? sqlite3_column_int(v, 0) : 0;
-    sqlite3_finalize(v);
-    sqlite3_prepare_v2(db_, "SELECT count(*) FROM sqlite_master", -1, &v, nullptr);
-    int objects = sqlite3_step(v) == SQLITE_ROW ? sqlite3_column_int(v, 0) : 0;
-    sqlite3_finalize(v);
+    int64_t version = query_int(db_, "PRAGMA user_version");
+    int64_t objects = query_int(db_, "SELECT count(*) FROM sqlite_master");
+    if (objects == 0 && !create)
+      throw StoreError(
+          "it holds no tables, so it is no store (or its creation was interrupted); to start a new store, "
+          "delete "
+          "the file");
     if (objects > 0 && version != kSchemaVersion)
       throw StoreError("it has schema version " + std::to_string(version) + ", this orgctl uses " +
                        std::to_string(kSchemaVersion));
-    // Tables and version in one transaction: a process killed while creating the store leaves either
-    // nothing (a new store next time) or the whole schema, never tables without their version.
-    exec("BEGIN IMMEDIATE");
-    exec(kSchema);
-    exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
-    exec("COMMIT");
+    if (objects == 0) {
+      // Tables and version in one transaction: a process killed while creating the store leaves either
+      // nothing (refused next time, with what to do) or the whole schema, never tables without their version.
+      exec("BEGIN IMMEDIATE");
+      exec(kSchema);
+      exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+      exec("COMMIT");
+    } else {
+      check_tables();
+      check_integrity();
+    }
   } catch (const StoreError& e) {
     sqlite3_close(db_);
     db_ = nullptr;
-    throw StoreError("`" + path + "` cannot be used as an OrgOS store: " + e.what());
+    throw StoreError("`" + path + "` cannot be used as an OrgOS store: " + e.what(),
+                     e.fault() == StoreFault::Other ? StoreFault::Damaged : e.fault());
   }
   append_input_ = prepare("INSERT OR IGNORE INTO input_log(kind, key, at, actor, payload) VALUES(?,?,?,?,?)");
   put_meta_ = prepare(
@@ -154,7 +225,7 @@ void Store::exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string m = err ? err : "unknown error";
     sqlite3_free(err);
-    throw StoreError(m);
+    throw sqlite_error(db_, m);
   }
 }
 
@@ -173,27 +244,43 @@ void Store::run_cached(const char* sql) {
   sqlite3_reset(s);
   int rc = sqlite3_step(s);
   sqlite3_reset(s);  // a finished statement must not keep the transaction's read snapshot
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) throw StoreError(sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) throw sqlite_error(db_);
 }
 
 void Store::begin() {
   if (in_batch_) return;
+  // After SQLITE_FULL, IOERR or NOMEM, SQLite may have rolled the whole transaction back itself. Then a
+  // SAVEPOINT would open a transaction of its own, and its RELEASE commit it: inputs kept while the group is
+  // reported lost. Refuse instead; commit_group reports the loss and ends the group.
+  if (in_group_ && sqlite3_get_autocommit(db_)) throw group_undone();
   run_cached(in_group_ ? "SAVEPOINT input" : "BEGIN IMMEDIATE");
   in_batch_ = true;
 }
 
 void Store::commit() {
   if (!in_batch_) return;
-  run_cached(in_group_ ? "RELEASE input" : "COMMIT");
+  try {
+    run_cached(in_group_ ? "RELEASE input" : "COMMIT");
+  } catch (const StoreError&) {
+    rollback();  // a failed COMMIT may leave the transaction open: undo it, so the next begin starts clean
+    throw;
+  }
   in_batch_ = false;
 }
 
 void Store::rollback() {
   if (audit_) audit_->forget_tail();
+  if (in_group_ && sqlite3_get_autocommit(db_) && !undone_by_) undone_by_ = last_failure;
   if (!in_batch_) return;
-  // In a group, only this input's changes go; the inputs before it in the group stay.
-  exec(in_group_ ? "ROLLBACK TO input; RELEASE input" : "ROLLBACK");
   in_batch_ = false;
+  if (sqlite3_get_autocommit(db_)) return;  // SQLite already undid the whole transaction
+  // In a group, only this input's changes go; the inputs before it in the group stay. If that fails, the
+  // whole transaction goes, and the group's end reports it (see begin). Never throws: it runs while an
+  // error is already on its way.
+  if (sqlite3_exec(db_, in_group_ ? "ROLLBACK TO input; RELEASE input" : "ROLLBACK", nullptr, nullptr,
+                   nullptr) != SQLITE_OK &&
+      !sqlite3_get_autocommit(db_))
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 void Store::begin_group() {
@@ -201,25 +288,105 @@ void Store::begin_group() {
   commit();
   exec("BEGIN IMMEDIATE");
   in_group_ = true;
+  undone_by_.reset();
 }
 
 void Store::commit_group() {
   if (!in_group_) return;
-  commit();
   try {
+    commit();
+    if (sqlite3_get_autocommit(db_)) throw group_undone();
     exec("COMMIT");
-  } catch (...) {
-    audit_->forget_tail();  // the transaction may be gone with its entries
-    throw;
+  } catch (const StoreError& e) {
+    rollback_group();
+    throw StoreError(std::string("the group of inputs was not committed: ") + e.what(), e.fault());
   }
   in_group_ = false;
+}
+
+void Store::rollback_group() {
+  if (audit_) audit_->forget_tail();  // the transaction may be gone with its entries
+  in_batch_ = false;
+  in_group_ = false;
+  undone_by_.reset();
+  if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+StoreError Store::group_undone() const {
+  std::string why = undone_by_ && *undone_by_->what() ? std::string(" (") + undone_by_->what() + ")" : "";
+  return StoreError(
+      "the store's transaction was undone by an earlier failure" + why + "; nothing of this group is kept",
+      undone_by_ ? undone_by_->fault() : StoreFault::Other);
+}
+
+void Store::check_tables() {
+  std::string missing;
+  for (const std::string& t : schema_tables()) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", -1, &s,
+                           nullptr) != SQLITE_OK)
+      throw sqlite_error(db_);
+    sqlite3_bind_text(s, 1, t.c_str(), -1, SQLITE_TRANSIENT);
+    bool found = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    if (!found) missing += (missing.empty() ? "`" : ", `") + t + "`";
+  }
+  if (!missing.empty())
+    throw StoreError("table " + missing +
+                     " is missing, so the store is damaged or was edited; restore a backup (`orgctl store "
+                     "backup` makes one)");
+}
+
+void Store::check_integrity() {
+  // quick_check reads every page once: O(store size), the price of never running on a damaged store.
+  sqlite3_stmt* s = nullptr;
+  std::string problems;
+  if (sqlite3_prepare_v2(db_, "PRAGMA quick_check(3)", -1, &s, nullptr) != SQLITE_OK)
+    throw StoreError(std::string("it fails SQLite's integrity check: ") + sqlite3_errmsg(db_));
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    std::string line = col(s, 0);
+    if (line != "ok") problems += (problems.empty() ? "" : "; ") + line;
+  }
+  if (rc != SQLITE_DONE) problems += (problems.empty() ? "" : "; ") + std::string(sqlite3_errmsg(db_));
+  sqlite3_finalize(s);
+  if (!problems.empty())
+    throw StoreError("it fails SQLite's integrity check (PRAGMA quick_check): " + problems +
+                     "; restore a backup (`orgctl store backup` makes one)");
+}
+
+void Store::backup_to(const std::string& out) {
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::symlink_status(out, ec)))
+    throw StoreError("`" + out + "` exists; a backup is written only to a new file");
+  sqlite3* dst = nullptr;
+  // SQLITE_OPEN_EXCLUSIVE is ignored by sqlite3_open_v2, so the check above is what keeps `out` new.
+  if (sqlite3_open_v2(out.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string m = dst ? sqlite3_errmsg(dst) : "out of memory";
+    sqlite3_close(dst);
+    throw StoreError("cannot create `" + out + "`: " + m);
+  }
+  // One step copies every page under one read transaction: a consistent snapshot, the log's committed
+  // frames included, while an owner goes on writing (its later commits are not in the copy).
+  sqlite3_backup* b = sqlite3_backup_init(dst, "main", db_, "main");
+  int rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(dst);
+  if (b) sqlite3_backup_finish(b);
+  std::string m = rc == SQLITE_DONE ? "" : sqlite3_errstr(rc);
+  if (m.empty() && sqlite3_exec(dst, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK)
+    m = sqlite3_errmsg(dst);
+  sqlite3_close(dst);
+  if (!m.empty()) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(out + suffix, ec);
+    throw StoreError("cannot back up the store into `" + out + "`: " + m);
+  }
 }
 
 bool Store::append_input(Input& in) {
   try {
     run_write(db_, append_input_, in.kind, in.key, in.at, in.actor, in.payload);
   } catch (const StoreError& e) {
-    throw StoreError(std::string("cannot log input: ") + e.what());
+    throw StoreError(std::string("cannot log input: ") + e.what(), e.fault());
   }
   if (sqlite3_changes(db_) == 0) return false;
   in.seq = sqlite3_last_insert_rowid(db_);
@@ -232,7 +399,7 @@ void Store::set_input_result(int64_t seq, const std::string& result) {
   sqlite3_reset(s);
   sqlite3_bind_text(s, 1, result.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(s, 2, seq);
-  if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+  if (sqlite3_step(s) != SQLITE_DONE) throw sqlite_error(db_);
 }
 
 std::optional<std::string> Store::input_result(const std::string& key) {
@@ -271,14 +438,18 @@ void Store::put_meta(const std::string& key, const std::string& value) {
   sqlite3_reset(put_meta_);
   sqlite3_bind_text(put_meta_, 1, key.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(put_meta_, 2, value.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(put_meta_) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+  if (sqlite3_step(put_meta_) != SQLITE_DONE) throw sqlite_error(db_);
 }
 
 std::optional<std::string> Store::meta(const std::string& key) {
   sqlite3_reset(get_meta_);
   sqlite3_bind_text(get_meta_, 1, key.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(get_meta_) != SQLITE_ROW) return std::nullopt;
-  return col(get_meta_, 0);
+  std::optional<std::string> out;
+  if (sqlite3_step(get_meta_) == SQLITE_ROW) out = col(get_meta_, 0);
+  // Reset, or the statement keeps a read snapshot after the transaction: once another connection (a token
+  // added beside a server) has written, the next BEGIN IMMEDIATE fails with "database is locked".
+  sqlite3_reset(get_meta_);
+  return out;
 }
 
 void Store::put(const std::string& table, int64_t id, const std::string& json) {
@@ -293,7 +464,7 @@ void Store::put(const std::string& table, int64_t id, const std::string& json) {
   sqlite3_reset(s);
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_text(s, 2, json.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+  if (sqlite3_step(s) != SQLITE_DONE) throw sqlite_error(db_);
 }
 
 void Store::put_instance(const InstanceRow& r) {
@@ -421,7 +592,7 @@ void Store::erase(const std::string& table, int64_t id) {
   }
   sqlite3_reset(s);
   sqlite3_bind_int64(s, 1, id);
-  if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+  if (sqlite3_step(s) != SQLITE_DONE) throw sqlite_error(db_);
 }
 
 void Store::for_each(const std::string& table, const std::function<void(int64_t, const std::string&)>& fn) {
@@ -444,7 +615,7 @@ void Store::put_outbox(int64_t id, const std::string& key, const std::string& js
   sqlite3_bind_text(s, 2, key.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 3, json.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(s, 4, done ? 1 : 0);
-  if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+  if (sqlite3_step(s) != SQLITE_DONE) throw sqlite_error(db_);
 }
 
 void Store::put_bundle(const std::string& hash, const std::vector<uint8_t>& bytes) {
@@ -453,7 +624,7 @@ void Store::put_bundle(const std::string& hash, const std::vector<uint8_t>& byte
   sqlite3_reset(s);
   sqlite3_bind_text(s, 1, hash.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_blob(s, 2, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
-  if (sqlite3_step(s) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+  if (sqlite3_step(s) != SQLITE_DONE) throw sqlite_error(db_);
 }
 
 std::optional<std::vector<uint8_t>> Store::bundle(const std::string& hash) {
@@ -461,9 +632,13 @@ std::optional<std::vector<uint8_t>> Store::bundle(const std::string& hash) {
   if (!s) s = prepare("SELECT bytes FROM bundle WHERE hash = ?");
   sqlite3_reset(s);
   sqlite3_bind_text(s, 1, hash.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(s) != SQLITE_ROW) return std::nullopt;
-  auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s, 0));
-  return std::vector<uint8_t>(p, p + sqlite3_column_bytes(s, 0));
+  std::optional<std::vector<uint8_t>> out;
+  if (sqlite3_step(s) == SQLITE_ROW) {
+    auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s, 0));
+    out.emplace(p, p + sqlite3_column_bytes(s, 0));
+  }
+  sqlite3_reset(s);  // no read snapshot kept (see meta)
+  return out;
 }
 
 }  // namespace orgos::store

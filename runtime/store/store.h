@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "runtime/store/audit_chain.h"
+#include "runtime/store/open_mode.h"
+#include "runtime/store/store_lock.h"
 
 namespace orgos::store {
 
@@ -48,19 +50,36 @@ struct TimerRow {
   std::string kind;
 };
 
+// What went wrong with a store, for the caller to say what to do about it.
+enum class StoreFault {
+  Other,
+  Missing,  // no store at the path
+  InUse,    // another process owns it for writing (StoreLock)
+  Damaged,  // not a store, or a damaged one: empty, a table missing, quick_check fails, a row does not decode
+  Full,     // the disk (or the store's size limit) is full: nothing of the failed transaction was kept
+};
+
 class StoreError : public std::exception {
  public:
-  explicit StoreError(std::string m) : msg_(std::move(m)) {}
+  explicit StoreError(std::string m, StoreFault f = StoreFault::Other) : msg_(std::move(m)), fault_(f) {}
   const char* what() const noexcept override { return msg_.c_str(); }
+  StoreFault fault() const { return fault_; }
 
  private:
   std::string msg_;
+  StoreFault fault_;
 };
 
 class Store {
  public:
-  // ":memory:" for simulation; otherwise a file (created if missing). Throws StoreError on failure.
-  explicit Store(const std::string& path, bool synchronous_full = true);
+  // ":memory:" for simulation; otherwise a file, opened as `mode` says (see OpenMode). An owner holds the
+  // store's lock (StoreLock) until the store is closed. A file that is not a store, or a damaged one (empty,
+  // a table missing, failing SQLite's quick_check, another schema version), is refused: throws StoreError
+  // saying what is wrong, and nothing is changed.
+  Store(const std::string& path, OpenMode mode, bool synchronous_full = true);
+  // The owner, creating the store if no file exists.
+  explicit Store(const std::string& path, bool synchronous_full = true)
+      : Store(path, OpenMode::CreateIfMissing, synchronous_full) {}
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -74,7 +93,16 @@ class Store {
   // durable — and so nothing may be acknowledged — until commit_group returns.
   void begin_group();
   void commit_group();
+  // Undoes the whole group (every input since begin_group). Also what a failed commit_group does: after it
+  // the store holds what the last committed transaction left, and a new group can begin.
+  void rollback_group();
   bool in_group() const { return in_group_; }
+  bool read_only() const { return mode_ == OpenMode::ReadOnly; }
+
+  // A consistent copy of the whole store — the database file and what its write-ahead log holds — into a
+  // new file `out`, with SQLite's online backup API (works beside a running owner). Refuses an existing
+  // `out`; on failure removes what it wrote and throws StoreError.
+  void backup_to(const std::string& out);
 
   // ---- input log
   // Appends an input; false (and nothing written) if its key is already logged: exactly-once ingestion.
@@ -129,6 +157,14 @@ class Store {
   bool in_batch_ = false;
   bool in_group_ = false;
   std::vector<sqlite3_stmt*> stmts_;            // every prepared statement, finalized on close
+  void check_tables();     // every table of the schema is there
+  void check_integrity();  // PRAGMA quick_check
+  // A group whose transaction SQLite undid itself (after SQLITE_FULL, say): the error for its later inputs
+  // and its commit, naming the failure that undid it (undone_by_).
+  StoreError group_undone() const;
+  std::optional<StoreError> undone_by_;
+  OpenMode mode_;
+  std::unique_ptr<StoreLock> lock_;  // held by an owner for the store's lifetime
   std::map<std::string, sqlite3_stmt*> cache_;  // statements prepared on first use, by SQL
   std::unique_ptr<AuditChain> audit_;           // made once the schema exists
   sqlite3_stmt *append_input_ = nullptr, *put_meta_ = nullptr, *get_meta_ = nullptr;

@@ -93,6 +93,24 @@ struct Version {
 
 struct Engine::Impl {
   Engine& self;
+namespace {
+// A stored row the engine cannot decode (JSON that does not parse, a counter that is not a number, a
+// document of another shape) means a damaged store: a StoreError saying so, never another exception,
+// which the callers do not expect (it aborted `orgctl instances`, `metrics` and `serve`).
+template <typename F>
+void decoding_store(F&& f) {
+  try {
+    f();
+  } catch (const store::StoreError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw store::StoreError(std::string("the stored state cannot be read, a row does not decode (") +
+                                e.what() + "): the store is damaged or was edited; restore a backup",
+                            store::StoreFault::Damaged);
+  }
+}
+}  // namespace
+
   store::Store& store;
   EngineOptions opts;
   std::string jit_error;  // see Engine::jit_error
@@ -156,8 +174,10 @@ struct Engine::Impl {
       : self(e), store(s), opts(std::move(o)) {
     current = add_version(&bundle, nullptr);
     cur = current;
-    // Keep this version in the store, so instances started on it can finish on it after an upgrade.
-    if (!store.bundle(bundle.source_hash)) store.put_bundle(bundle.source_hash, bundle::serialize(bundle));
+    // Keep this version in the store, so instances started on it can finish on it after an upgrade. (A
+    // reader beside the owner writes nothing: an input would record it.)
+    if (!store.read_only() && !store.bundle(bundle.source_hash))
+      store.put_bundle(bundle.source_hash, bundle::serialize(bundle));
     build_org();
   }
 
@@ -1511,10 +1531,13 @@ struct Engine::Impl {
     if (events_loaded) return;
     Use use(*this, current);
     std::string err;
-    store.for_each("event", [&](int64_t, const std::string& doc) {
-      json j = json::parse(doc);
-      uint32_t layout = layout_by_name(j.value("$type", ""));
-      if (Record* r = CODEC()->record_from_json(j, layout, err, "event")) events_seen.push_back({layout, r});
+    decoding_store([&] {
+      store.for_each("event", [&](int64_t, const std::string& doc) {
+        json j = json::parse(doc);
+        uint32_t layout = layout_by_name(j.value("$type", ""));
+        if (Record* r = CODEC()->record_from_json(j, layout, err, "event"))
+          events_seen.push_back({layout, r});
+      });
     });
     if (!err.empty()) throw store::StoreError("the stored events cannot be read: " + err);
     events_loaded = true;
@@ -1895,7 +1918,13 @@ struct Engine::Impl {
 Engine::Engine(const bundle::Bundle& b, store::Store& s, EngineOptions opts) : b_(b) {
   clock_ = opts.start_time;
   impl_ = std::make_unique<Impl>(*this, b, s, std::move(opts));
-  impl_->load();
+  decoding_store([&] { impl_->load(); });
+  if (clock_ < impl_->opts.start_time) clock_ = impl_->opts.start_time;
+}
+
+void Engine::reload() {
+  clock_ = impl_->opts.start_time;
+  decoding_store([&] { impl_->reload(); });
   if (clock_ < impl_->opts.start_time) clock_ = impl_->opts.start_time;
 }
 
@@ -1906,8 +1935,16 @@ void Engine::begin_group() {
 }
 
 void Engine::commit_group() {
-  if (impl_->store.in_group()) impl_->flush_next_id();
-  impl_->store.commit_group();
+  try {
+    if (impl_->store.in_group()) impl_->flush_next_id();
+    impl_->store.commit_group();
+  } catch (...) {
+    // Nothing of the group was kept: memory goes back to what the store holds, so no later reply is made
+    // from state that was never committed.
+    impl_->store.rollback_group();
+    reload();
+    throw;
+  }
 }
 
 const std::string& Engine::jit_error() const {

@@ -91,7 +91,11 @@ class Engine {
   // which the caller then submits again (inputs are deduplicated by key).
   void begin_group();
   void commit_group();
+  // A group that fails to commit is undone whole, and the engine reloaded (see reload); then it throws.
 
+  // Forgets the state in memory and reads it again from the store, as a restart would: after a failed
+  // commit, memory holds effects the store does not. Throws StoreError if the store cannot be read.
+  void reload();
   // ---- inputs (each is logged once, by key; a repeated key is a no-op)
   Outcome post_event(const std::string& name, const json& payload, const std::string& actor,
                      const std::string& key);

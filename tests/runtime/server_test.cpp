@@ -229,14 +229,14 @@ TEST(Server, RevokedTokenIsUnauthenticated) {
   // Revoked through its own connection while the server runs, as `orgctl token revoke` does.
   std::string token;
   {
-    store::Store other(s.path.string());
+    store::Store other(s.path.string(), store::OpenMode::SharedWrite);
     net::Tokens t(other);
     token = t.add("clerk5", id);
   }
   net::Client c(s.server->url(), token);
   EXPECT_TRUE(c.call({{"verb", "whoami"}})["ok"]);
   {
-    store::Store other(s.path.string());
+    store::Store other(s.path.string(), store::OpenMode::SharedWrite);
     EXPECT_TRUE(net::Tokens(other).revoke(id));
   }
   auto r = c.call({{"verb", "whoami"}});

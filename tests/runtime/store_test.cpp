@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 
 using namespace orgos::store;
 
@@ -98,4 +99,242 @@ TEST(Store, AuditChainDetectsEditsRemovalsAndReordering) {
   bad = s.verify_audit(why);
   ASSERT_TRUE(bad);
   EXPECT_EQ(*bad, 2);
+}
+
+// ---- one writer, refusing what is broken, failed commits, backup
+
+namespace {
+// A raw connection beside the store, for what a test does behind its back (damage, ballast).
+void raw_exec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  std::string m = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << sql << ": " << m;
+}
+StoreFault fault_of(const std::function<void()>& f, std::string& message) {
+  try {
+    f();
+  } catch (const StoreError& e) {
+    message = e.what();
+    return e.fault();
+  }
+  message = "(no error)";
+  return StoreFault::Other;
+}
+int64_t inputs_in(const std::string& path) {
+  Store s(path, OpenMode::ReadOnly);
+  return static_cast<int64_t>(s.inputs_after(0).size());
+}
+}  // namespace
+
+TEST(Store, ASecondWriterIsRefusedNamingTheOwnersPid) {
+  TempDb db;
+  Store owner(db.path);
+  std::string why;
+  // Refused at once (no wait for a timeout), naming this process: the lock is per open, not per process.
+  EXPECT_EQ(fault_of([&] { Store second(db.path); }, why), StoreFault::InUse) << why;
+  EXPECT_NE(why.find("process " + std::to_string(::getpid())), std::string::npos) << why;
+  EXPECT_EQ(fault_of([&] { Store second(db.path, OpenMode::MustExist); }, why), StoreFault::InUse) << why;
+  // Readers (and token writes) work beside the owner.
+  owner.begin();
+  Input in{0, "event", "evt-1", 1, "system", "{}"};
+  owner.append_input(in);
+  owner.commit();
+  EXPECT_EQ(inputs_in(db.path), 1);
+  Store tokens(db.path, OpenMode::SharedWrite);
+  EXPECT_FALSE(tokens.read_only());
+}
+
+TEST(Store, TheLockGoesWithItsOwner) {
+  TempDb db;
+  { Store owner(db.path); }
+  EXPECT_FALSE(std::filesystem::exists(StoreLock::file_for(db.path))) << "the lock file is removed on close";
+  Store next(db.path, OpenMode::MustExist);  // a new owner, once the first is gone
+}
+
+TEST(Store, OnlyCreateIfMissingCreatesAndOnlyWhereNoFileIs) {
+  TempDb db;
+  std::string why;
+  EXPECT_EQ(fault_of([&] { Store s(db.path, OpenMode::MustExist); }, why), StoreFault::Missing) << why;
+  EXPECT_EQ(fault_of([&] { Store s(db.path, OpenMode::ReadOnly); }, why), StoreFault::Missing) << why;
+  EXPECT_FALSE(std::filesystem::exists(db.path)) << "refusing created nothing";
+  { Store s(db.path, OpenMode::CreateIfMissing); }
+  Store again(db.path, OpenMode::MustExist);
+}
+
+TEST(Store, AnEmptyFileIsRefusedNotMadeANewStore) {
+  TempDb db;
+  fclose(fopen(db.path.c_str(), "w"));
+  std::string why;
+  for (OpenMode m : {OpenMode::CreateIfMissing, OpenMode::MustExist, OpenMode::ReadOnly}) {
+    EXPECT_EQ(fault_of([&] { Store s(db.path, m); }, why), StoreFault::Damaged) << why;
+    EXPECT_NE(why.find("empty (0 bytes)"), std::string::npos) << why;
+  }
+  EXPECT_EQ(std::filesystem::file_size(db.path), 0u) << "nothing was written into it";
+}
+
+TEST(Store, AMissingTableIsRefused) {
+  TempDb db;
+  { Store s(db.path); }
+  raw_exec(db.path, "DROP TABLE timer");
+  std::string why;
+  EXPECT_EQ(fault_of([&] { Store s(db.path); }, why), StoreFault::Damaged) << why;
+  EXPECT_NE(why.find("table `timer` is missing"), std::string::npos) << why;
+  EXPECT_EQ(fault_of([&] { Store s(db.path, OpenMode::ReadOnly); }, why), StoreFault::Damaged) << why;
+  // Not silently recreated: still missing.
+  sqlite3* raw = nullptr;
+  sqlite3_open(db.path.c_str(), &raw);
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(raw, "SELECT count(*) FROM sqlite_master WHERE name = 'timer'", -1, &q, nullptr);
+  sqlite3_step(q);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 0);
+  sqlite3_finalize(q);
+  sqlite3_close(raw);
+}
+
+TEST(Store, AStoreThatFailsQuickCheckIsRefused) {
+  TempDb db;
+  {
+    Store s(db.path);
+    s.begin();
+    for (int i = 0; i < 400; ++i) s.put("record", i, "{\"pad\":\"" + std::string(200, 'x') + "\"}");
+    s.commit();
+    exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  // The record table's index b-tree: an interior or leaf page of it overwritten with garbage.
+  int64_t root = 0, pages = 0;
+  {
+    sqlite3* raw = nullptr;
+    sqlite3_open(db.path.c_str(), &raw);
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(raw, "SELECT rootpage FROM sqlite_master WHERE name = 'record'", -1, &q, nullptr);
+    sqlite3_step(q);
+    root = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_prepare_v2(raw, "PRAGMA page_count", -1, &q, nullptr);
+    sqlite3_step(q);
+    pages = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+  }
+  ASSERT_GT(root, 1);
+  ASSERT_GT(pages, root);
+  {
+    FILE* f = fopen(db.path.c_str(), "r+b");
+    ASSERT_TRUE(f);
+    std::string junk(4096, '\x5a');
+    fseek(f, static_cast<long>((root - 1) * 4096 + 8), SEEK_SET);  // past the page header's type byte
+    fwrite(junk.data(), 1, 1000, f);
+    fclose(f);
+  }
+  std::string why;
+  EXPECT_EQ(fault_of([&] { Store s(db.path, OpenMode::ReadOnly); }, why), StoreFault::Damaged) << why;
+  EXPECT_NE(why.find("integrity check"), std::string::npos) << why;
+}
+
+TEST(Store, AFailedCommitEndsTheGroupAndTheNextGroupWorks) {
+  TempDb db;
+  Store s(db.path);
+  // A commit hook that refuses once: SQLite turns that COMMIT into a rollback of the whole transaction,
+  // as it does after SQLITE_FULL or an I/O error at commit.
+  static int refuse = 0;
+  sqlite3_commit_hook(
+      s.handle(), [](void*) { return refuse-- > 0 ? 1 : 0; }, nullptr);
+  refuse = 1;
+  s.begin_group();
+  s.begin();
+  Input a{0, "event", "lost-1", 1, "system", "{}"};
+  s.append_input(a);
+  s.commit();
+  EXPECT_THROW(s.commit_group(), StoreError);
+  EXPECT_FALSE(s.in_group()) << "the group ended with its failed commit";
+  // The next group is a real transaction again: before, its savepoints committed one by one (autocommit),
+  // and its commit failed with "no transaction is active" although its inputs were kept.
+  s.begin_group();
+  s.begin();
+  Input b{0, "event", "kept-1", 2, "system", "{}"};
+  EXPECT_TRUE(s.append_input(b));
+  s.commit();
+  EXPECT_NO_THROW(s.commit_group());
+  auto all = s.inputs_after(0);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].key, "kept-1");
+  // And a group whose transaction SQLite undid mid-way refuses further inputs instead of autocommitting them.
+  s.begin_group();
+  exec(s, "ROLLBACK");  // what SQLite may do itself after SQLITE_FULL in a statement
+  EXPECT_THROW(s.begin(), StoreError);
+  EXPECT_THROW(s.commit_group(), StoreError);
+  EXPECT_FALSE(s.in_group());
+  EXPECT_EQ(s.inputs_after(0).size(), 1u);
+}
+
+TEST(Store, AFullStoreRefusesTheGroupThenResumesWhenThereIsRoom) {
+  TempDb db;
+  Store s(db.path);
+  exec(s, "PRAGMA max_page_count = 40");  // a disk that holds 40 pages: SQLITE_FULL, deterministically
+  std::string big(3000, 'x');
+  int kept = 0;
+  bool failed = false;
+  for (int g = 0; g < 40 && !failed; ++g) {
+    s.begin_group();
+    try {
+      for (int i = 0; i < 4; ++i) {
+        s.begin();
+        Input in{0, "event", "e" + std::to_string(g) + "-" + std::to_string(i), 1, "system", big};
+        s.append_input(in);
+        s.commit();
+      }
+      s.commit_group();
+      kept += 4;
+    } catch (const StoreError& e) {
+      failed = true;
+      EXPECT_EQ(e.fault(), StoreFault::Full) << e.what();
+      if (s.in_group()) s.rollback_group();
+    }
+  }
+  ASSERT_TRUE(failed) << "the store never filled";
+  EXPECT_FALSE(s.in_group());
+  EXPECT_EQ(static_cast<int>(s.inputs_after(0).size()), kept) << "exactly the committed groups are kept";
+  exec(s, "PRAGMA max_page_count = 100000");  // room again
+  s.begin_group();
+  s.begin();
+  Input in{0, "event", "after", 1, "system", big};
+  EXPECT_TRUE(s.append_input(in));
+  s.commit();
+  EXPECT_NO_THROW(s.commit_group());
+  EXPECT_EQ(static_cast<int>(s.inputs_after(0).size()), kept + 1);
+}
+
+TEST(Store, ABackupHoldsWhatIsStillInTheWriteAheadLog) {
+  TempDb db, copy;
+  Store owner(db.path);  // stays open: no checkpoint moves its commits into the .db file
+  for (int i = 0; i < 50; ++i) {
+    owner.begin();
+    Input in{0, "event", "evt-" + std::to_string(i), i, "system", "{}"};
+    owner.append_input(in);
+    owner.commit();
+  }
+  ASSERT_GT(std::filesystem::file_size(db.path + "-wal"), 0u) << "the inputs are in the log, not the file";
+  {
+    // What copying the .db file alone gives: not the inputs.
+    TempDb plain;
+    std::filesystem::copy_file(db.path, plain.path);
+    int64_t n = 0;
+    try {
+      n = inputs_in(plain.path);  // refused, or short of inputs
+    } catch (const StoreError&) {
+    }
+    EXPECT_LT(n, 50);
+  }
+  Store(db.path, OpenMode::ReadOnly).backup_to(copy.path);
+  EXPECT_EQ(inputs_in(copy.path), 50);
+  std::string why;
+  EXPECT_EQ(fault_of([&] { Store(db.path, OpenMode::ReadOnly).backup_to(copy.path); }, why),
+            StoreFault::Other);
+  EXPECT_NE(why.find("exists"), std::string::npos) << why;
+  EXPECT_EQ(inputs_in(copy.path), 50) << "an existing file is never overwritten";
 }

@@ -1,0 +1,74 @@
+#include "runtime/store/store_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "runtime/store/store.h"
+
+namespace orgos::store {
+
+namespace {
+
+// The pid the holder wrote into the lock file ("" when it has not written it yet).
+std::string holder_of(int fd) {
+  char buf[32] = {};
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  std::string s(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+StoreLock::StoreLock(const std::string& store_path) : path_(file_for(store_path)) {
+  // The lock file is removed when its owner closes the store. A process that opened it just before the
+  // removal locks a file that is no longer at the path, so it checks that it locked the file the path
+  // names now, and tries again if not.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+      throw StoreError("cannot create the lock file `" + path_ + "` of the store: " + std::strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      std::string pid = err == EWOULDBLOCK ? holder_of(fd) : "";
+      ::close(fd);
+      if (err != EWOULDBLOCK) throw StoreError("cannot lock `" + path_ + "`: " + std::strerror(err));
+      throw StoreError(
+          "the store `" + store_path + "` is in use: process " + (pid.empty() ? "(starting)" : pid) +
+              " owns it for writing (lock file `" + path_ +
+              "`). One process writes a store at a time: stop that process first, or use a verb that "
+              "only reads (instances, metrics, tasks list, audit verify, token list) beside it",
+          StoreFault::InUse);
+    }
+    struct stat locked {
+    }, named{};
+    if (fstat(fd, &locked) != 0 || stat(path_.c_str(), &named) != 0 || locked.st_ino != named.st_ino ||
+        locked.st_dev != named.st_dev) {
+      ::close(fd);
+      continue;
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      int err = errno;
+      ::unlink(path_.c_str());
+      ::close(fd);
+      throw StoreError("cannot write the lock file `" + path_ + "`: " + std::strerror(err));
+    }
+    fd_ = fd;
+    return;
+  }
+  throw StoreError("cannot lock `" + path_ + "`: it keeps being replaced");
+}
+
+StoreLock::~StoreLock() {
+  if (fd_ < 0) return;
+  ::unlink(path_.c_str());  // while still locked: nobody else can hold a lock on this file meanwhile
+  ::close(fd_);
+}
+
+}  // namespace orgos::store
