@@ -1026,3 +1026,16 @@ TEST(CliBundle, AnEditedBundleIsNeverRunAndANonBundleNeverOverwritten) {
   EXPECT_NE(notes.out.find("is not an OrgOS bundle; it is left as it is"), std::string::npos) << notes.out;
   EXPECT_EQ(p.get("notes.txt"), "my notes\n");
 }
+
+TEST(Cli, AnUnknownOrMissingVerbOfAVerbIsNamed) {
+  // Before: "A subcommand is required" for both.
+  auto typo = run("tasks lst");
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_NE(typo.out.find("unknown verb `tasks lst`"), std::string::npos) << typo.out;
+  EXPECT_NE(typo.out.find("did you mean `orgctl tasks list`?"), std::string::npos) << typo.out;
+  auto missing = run("token");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.out.find("`orgctl token` needs a verb: add, revoke, list"), std::string::npos)
+      << missing.out;
+  EXPECT_EQ(run("tasks --help").code, 0);
+}

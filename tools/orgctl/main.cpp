@@ -20,37 +20,61 @@ Globals& globals() {
 
 namespace {
 
-// The verb must be the first argument that is neither an option nor an option's value. CLI11 alone
-// answers an unknown one with "A subcommand is required", naming neither it nor what was meant; this
-// names it and the closest verb. Returns false when the verb is known or absent (CLI11 handles those).
+// The verb (and a verb's own verb: `tasks list`) must be the first argument that is neither an option nor
+// an option's value. CLI11 alone answers an unknown or a missing one with "A subcommand is required",
+// naming neither the word nor what was meant; this names it and the closest verb. Returns false when the
+// verbs are known (CLI11 handles the rest).
 bool refuse_unknown_verb(const CLI::App& app, int argc, char** argv) {
-  std::set<std::string> takes_value;
-  for (const CLI::Option* o : app.get_options()) {
-    if (o->get_type_size() == 0) continue;  // a flag
-    for (const std::string& n : o->get_lnames()) takes_value.insert("--" + n);
-    for (const std::string& n : o->get_snames()) takes_value.insert("-" + n);
-  }
-  std::vector<std::string> verbs;
-  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
-    verbs.push_back(sub->get_name());
+  const CLI::App* at = &app;
+  std::string said = "orgctl";
+  std::set<std::string> takes_value;  // options (of every verb so far: they fall through) with a value
+  auto add_options = [&](const CLI::App* a) {
+    for (const CLI::Option* o : a->get_options()) {
+      if (o->get_type_size() == 0) continue;  // a flag
+      for (const std::string& n : o->get_lnames()) takes_value.insert("--" + n);
+      for (const std::string& n : o->get_snames()) takes_value.insert("-" + n);
+    }
+  };
+  auto verbs_of = [](const CLI::App* a) {
+    std::vector<std::string> out;
+    for (const CLI::App* sub : a->get_subcommands([](const CLI::App*) { return true; }))
+      out.push_back(sub->get_name());
+    return out;
+  };
+  auto list = [](const std::vector<std::string>& verbs) {
+    std::string out;
+    for (size_t v = 0; v < verbs.size(); ++v) out += (v ? ", " : "") + verbs[v];
+    return out;
+  };
+  add_options(at);
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--") return false;
+    if (a == "--" || a == "-h" || a == "--help" || a == "--version") return false;
     if (a.size() > 1 && a[0] == '-') {
       if (a.find('=') == std::string::npos && takes_value.count(a)) ++i;  // skip the option's value
       continue;
     }
-    if (std::find(verbs.begin(), verbs.end(), a) != verbs.end()) return false;
-    std::cerr << "error: unknown verb `" << a << "`\n";
-    std::string near = orgos::sema::closest(a, verbs);
-    if (!near.empty()) {
-      std::cerr << "  hint: did you mean `orgctl " << near << "`?\n";
-    } else {
-      std::cerr << "  hint: the verbs are";
-      for (size_t v = 0; v < verbs.size(); ++v) std::cerr << (v ? ", " : " ") << verbs[v];
-      std::cerr << "\n";
+    if (at->get_require_subcommand_min() == 0) return false;  // an argument of the verb
+    std::vector<std::string> verbs = verbs_of(at);
+    if (std::find(verbs.begin(), verbs.end(), a) != verbs.end()) {
+      at = at->get_subcommand(a);
+      said += " " + a;
+      add_options(at);
+      continue;
     }
-    std::cerr << "Run `orgctl --help` for what each verb does.\n";
+    std::cerr << "error: unknown verb `" << (at == &app ? a : said.substr(7) + " " + a) << "`\n";
+    std::string near = orgos::sema::closest(a, verbs);
+    if (!near.empty())
+      std::cerr << "  hint: did you mean `" << said << " " << near << "`?\n";
+    else
+      std::cerr << "  hint: the verbs " << (at == &app ? "are" : "of `" + said + "` are") << " "
+                << list(verbs) << "\n";
+    std::cerr << "Run `" << said << " --help` for what each verb does.\n";
+    return true;
+  }
+  if (at->get_require_subcommand_min() > 0) {
+    std::cerr << "error: `" << said << "` needs a verb: " << list(verbs_of(at)) << "\n"
+              << "Run `" << said << " --help` for what each verb does.\n";
     return true;
   }
   return false;
