@@ -272,3 +272,18 @@ TEST(Scenario, RerunOnTheSameStoreGivesTheSameVerdict) {
   std::filesystem::remove(db + "-shm");
   std::filesystem::remove(db + ".lock");
 }
+
+TEST(Scenario, TimesPastTheEndOfTheCalendarAreRefusedNotPlayedEarlier) {
+  Env env;
+  // 3,000,000 days from 2026 is past 9999-12-31: the step is not played at the old clock.
+  auto r = env.play(
+      "name: far\nstart: 2026-01-01\nsteps:\n  - at: +3000000d\n    event: ping\n    payload: {n: 1}\n"
+      "  - advance: +3000000d\n");
+  ASSERT_EQ(r.found.size(), 2u) << all(r);
+  EXPECT_EQ(r.found[0].kind, scenario::FailureKind::Refused);
+  EXPECT_NE(r.found[0].text.find(":4:5: `at`: the clock cannot go past 9999-12-31"), std::string::npos)
+      << all(r);
+  EXPECT_NE(r.found[1].text.find(":7:5: the clock cannot go past 9999-12-31"), std::string::npos) << all(r);
+  EXPECT_TRUE(env.e->instances().empty());  // the ping was not posted at 2026-01-01
+  EXPECT_LT(env.e->now(), workflow::kMaxClock);
+}
