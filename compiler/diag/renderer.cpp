@@ -28,9 +28,24 @@ struct Paint {
   }
 };
 
+bool control(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f;
+}
+
+// Text from the input (a message quoting it, a file name) with control characters written as \xNN: an
+// escape sequence in a source file must not reach the user's terminal and act there.
+std::string escaped(std::string_view s) {
+  if (std::none_of(s.begin(), s.end(), control)) return std::string(s);
+  std::string out;
+  for (char c : s)
+    out += control(c) ? fmt::format("\\x{:02x}", static_cast<unsigned char>(c)) : std::string(1, c);
+  return out;
+}
+
 std::string location(const source::SourceManager& sm, const source::Span& s) {
   if (!s.valid()) return "orgctl";
-  return fmt::format("{}:{}:{}", sm.file(s.file).path, s.line, s.col);
+  return fmt::format("{}:{}:{}", escaped(sm.file(s.file).path), s.line, s.col);
 }
 
 // How much of a source line an excerpt shows. A longer line (minified or generated text, a binary file
@@ -65,6 +80,8 @@ void excerpt(std::string& out, const source::SourceManager& sm, const source::Sp
   // Tabs become single spaces so the caret lines up whatever the terminal's tab width.
   std::string shown(window);
   std::replace(shown.begin(), shown.end(), '\t', ' ');
+  // Other control characters (an escape sequence, a carriage return) become `?`, one column as well.
+  std::replace_if(shown.begin(), shown.end(), control, '?');
   std::string lead = from > 0 ? "…" : "";  // one column wide
   std::string tail = to < line.size() ? "…" : "";
   size_t at = start - from;
@@ -83,19 +100,19 @@ std::string render_text(const source::SourceManager& sm, const Diagnostic& d, co
   Paint p{opt.colour};
   const CodeInfo& ci = info(d.code);
   const char* colour = d.severity == Severity::Error ? "1;31" : "1;33";
-  std::string out =
-      fmt::format("{}: {}: {}\n", p("1", location(sm, d.span)),
-                  p(colour, fmt::format("{}[{}]", severity_word(d.severity), ci.name)), p("1", d.message));
+  std::string out = fmt::format("{}: {}: {}\n", p("1", location(sm, d.span)),
+                                p(colour, fmt::format("{}[{}]", severity_word(d.severity), ci.name)),
+                                p("1", escaped(d.message)));
   excerpt(out, sm, d.span, p, colour);
   for (const Note& n : d.notes) {
     if (n.span.valid()) {
-      out += fmt::format("{}: {}: {}\n", p("1", location(sm, n.span)), p("1;36", "note"), n.message);
+      out += fmt::format("{}: {}: {}\n", p("1", location(sm, n.span)), p("1;36", "note"), escaped(n.message));
       excerpt(out, sm, n.span, p, "1;36");
     } else {
-      out += fmt::format("  = {}: {}\n", p("1;36", "note"), n.message);
+      out += fmt::format("  = {}: {}\n", p("1;36", "note"), escaped(n.message));
     }
   }
-  if (!d.hint.empty()) out += fmt::format("  = {}: {}\n", p("1;32", "hint"), d.hint);
+  if (!d.hint.empty()) out += fmt::format("  = {}: {}\n", p("1;32", "hint"), escaped(d.hint));
   return out;
 }
 

@@ -229,3 +229,19 @@ TEST(DiagnosticOrder, AFileTooDeepToParseLeavesNoCascadeInOtherFiles) {
   ASSERT_EQ(c->diags.all().size(), 1u) << diag::render_all_text(c->sources, c->diags);
   EXPECT_NE(c->diags.all()[0].message.find("nesting is deeper than"), std::string::npos);
 }
+
+TEST(DiagnosticRendering, ControlCharactersOfTheInputDoNotReachTheTerminal) {
+  // Before: the excerpt echoed the line as it was, so an escape sequence in a comment (here: clear the
+  // screen) or a carriage return acted on the user's terminal.
+  auto c = driver::parse_text("esc\x1b.org", "record A { x: Int } /* \x1b[2J\r */ $\n");
+  ASSERT_EQ(c->diags.all().size(), 1u);
+  std::string text = diag::render_all_text(c->sources, c->diags);
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+  EXPECT_NE(text.find("esc\\x1b.org:1:"), std::string::npos) << text;
+  // Each control character stays one column: the caret is still under the `$`.
+  size_t src = text.find("1 | "), caret = text.find('^');
+  ASSERT_NE(src, std::string::npos);
+  size_t line_start = text.rfind('\n', caret) + 1;
+  EXPECT_EQ(text[src + (caret - line_start)], '$') << text;
+}
