@@ -2385,25 +2385,37 @@ std::vector<std::string> Engine::replay(const bundle::Bundle& b, store::Store& l
   std::vector<std::string> lines;
   opts.trace = [&](const std::string& l) { lines.push_back(l); };
   store::Store fresh(":memory:");
-  Engine e(b, fresh, opts);
+  replay_into(b, log, fresh, opts, false);
+  return lines;
+}
+
+void Engine::replay_into(const bundle::Bundle& b, store::Store& log, store::Store& fresh, EngineOptions opts,
+                         bool restarts) {
+  std::unique_ptr<Engine> e;
   for (const store::Input& in : log.inputs_after(0)) {
+    // While an engine runs its clock moves only by logged ticks; a later clock without one was a restart at
+    // a later wall clock, and the replay restarts there too, so the times it records are the original's.
+    if (!e || (restarts && in.at > e->now())) {
+      if (restarts) opts.start_time = in.at;
+      e.reset();
+      e = std::make_unique<Engine>(b, fresh, opts);
+    }
     json j = json::parse(in.payload);
     if (in.kind == "event")
-      e.post_event(j["name"], j["payload"], in.actor, in.key);
+      e->post_event(j["name"], j["payload"], in.actor, in.key);
     else if (in.kind == "start")
-      e.start(j["process"], j["args"], in.actor, in.key);
+      e->start(j["process"], j["args"], in.actor, in.key);
     else if (in.kind == "complete")
-      e.complete_task(j["task"], in.actor, j["outcome"], j["data"], in.key);
+      e->complete_task(j["task"], in.actor, j["outcome"], j["data"], in.key);
     else if (in.kind == "claim")
-      e.claim_task(j["task"], in.actor, in.key);
+      e->claim_task(j["task"], in.actor, in.key);
     else if (in.kind == "decide")
-      e.decide(j["task"], in.actor, j["approve"], in.key);
+      e->decide(j["task"], in.actor, j["approve"], in.key);
     else if (in.kind == "tick")
-      e.advance_to(j["to"], in.key);
+      e->advance_to(j["to"], in.key);
     else if (in.kind == "connector_result")
-      e.connector_result(j["outbox"], j["result"], in.key);
+      e->connector_result(j["outbox"], j["result"], in.key);
   }
-  return lines;
 }
 
 }  // namespace orgos::workflow

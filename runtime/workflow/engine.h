@@ -130,6 +130,10 @@ class Engine {
   // Re-applies every logged input to an empty in-memory engine and returns its trace (for replay
   // checks and `orgctl run --replay`).
   static std::vector<std::string> replay(const bundle::Bundle& b, store::Store& log, EngineOptions opts);
+  // The same into `fresh` (an empty store), kept for comparison (orgctl store verify). With `restarts`, a
+  // later clock between two inputs without a tick is taken for the restart it was, and replayed as one.
+  static void replay_into(const bundle::Bundle& b, store::Store& log, store::Store& fresh, EngineOptions opts,
+                          bool restarts);
 
   struct Impl;
 

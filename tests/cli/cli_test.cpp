@@ -1039,3 +1039,199 @@ TEST(Cli, AnUnknownOrMissingVerbOfAVerbIsNamed) {
       << missing.out;
   EXPECT_EQ(run("tasks --help").code, 0);
 }
+
+// ---- the audit chain and `store verify` (each test with its own audit key, passed with --audit-key)
+
+#include <sqlite3.h>
+
+#include <fstream>
+#include <iterator>
+
+namespace audit_cli {
+namespace fs = std::filesystem;
+
+struct Dir {
+  fs::path dir;
+  explicit Dir(const std::string& name) {
+    dir = fs::temp_directory_path() / ("orgctl-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~Dir() { fs::remove_all(dir); }
+  std::string at(const std::string& f) const { return (dir / f).string(); }
+  // A copy of a shipped example to run, without its cached bundle.
+  std::string project(const std::string& example) const {
+    fs::copy(fs::path(ORGOS_SOURCE_DIR) / "examples" / example, dir / "project", fs::copy_options::recursive);
+    fs::remove_all(dir / "project" / ".orgos");
+    return at("project");
+  }
+};
+
+void sql(const std::string& db, const std::string& q) {
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(h, q.c_str(), nullptr, nullptr, &err);
+  std::string m = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(h);
+  ASSERT_EQ(rc, SQLITE_OK) << q << ": " << m;
+}
+
+bool has(const Run& r, const std::string& text) {
+  return r.out.find(text) != std::string::npos;
+}
+}  // namespace audit_cli
+
+// A checkpoint kept outside the store shows what the chain alone cannot: its last entries deleted, or all.
+TEST(CliAudit, ACheckpointShowsTruncationAndDeletionOfEverything) {
+  audit_cli::Dir d("audit-cp");
+  std::string key = " --audit-key " + d.at("audit.key"), db = d.at("state.db"), cp = d.at("state.checkpoint");
+  auto ran = run("run " + d.project("language-tour") + " -q --db " + db + key);
+  ASSERT_EQ(ran.code, 0) << ran.out;
+  auto taken = run("audit checkpoint --db " + db + " --out " + cp + key);
+  ASSERT_EQ(taken.code, 0) << taken.out;
+  auto ok = run("audit verify --db " + db + " --checkpoint " + cp + key);
+  EXPECT_EQ(ok.code, 0) << ok.out;
+  EXPECT_TRUE(audit_cli::has(ok, "authenticated with the audit key")) << ok.out;
+  // The last three entries go, and with them the inputs they recorded.
+  audit_cli::sql(
+      db,
+      "DELETE FROM input_log WHERE seq IN (SELECT ref FROM audit WHERE kind = 'input' AND seq > "
+      "(SELECT max(seq) - 3 FROM audit)); DELETE FROM audit WHERE seq > (SELECT max(seq) - 3 FROM audit)");
+  auto cut = run("audit verify --db " + db + " --checkpoint " + cp + key);
+  EXPECT_EQ(cut.code, 1) << cut.out;
+  EXPECT_TRUE(audit_cli::has(cut, "entries were removed")) << cut.out;
+  audit_cli::sql(db, "DELETE FROM audit; DELETE FROM input_log");
+  auto none = run("audit verify --db " + db + " --checkpoint " + cp + key + " --json");
+  EXPECT_EQ(none.code, 1) << none.out;
+  EXPECT_TRUE(audit_cli::has(none, "the store has 0")) << none.out;
+  // A checkpoint of a broken chain is refused; an edited checkpoint file is not authentic.
+  auto again = run("audit checkpoint --db " + db + " --out " + d.at("other.checkpoint") + key);
+  EXPECT_EQ(again.code, 0) << again.out;  // an empty chain is a chain
+  std::string text;
+  {
+    std::ifstream f(cp);
+    text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  auto pos = text.find("\"entries\": ");
+  ASSERT_NE(pos, std::string::npos) << text;
+  text.replace(pos, 11, "\"entries\": 0, \"x\": ");
+  {
+    std::ofstream f(cp, std::ios::trunc);
+    f << text;
+  }
+  auto forged = run("audit verify --db " + db + " --checkpoint " + cp + key);
+  EXPECT_EQ(forged.code, 1) << forged.out;
+  EXPECT_TRUE(audit_cli::has(forged, "is not authenticated by the audit key")) << forged.out;
+  EXPECT_EQ(run("audit verify --db " + db + " --checkpoint " + d.at("missing.checkpoint") + key).code, 3);
+}
+
+// Every input is audited (the scenario's system events too), an edited input or token row is named, and a
+// verify without the key says what it could not check.
+TEST(CliAudit, InputsAndTokensAreInTheChainAndNoKeyIsSaid) {
+  audit_cli::Dir d("audit-in");
+  std::string key = " --audit-key " + d.at("audit.key"), db = d.at("state.db");
+  ASSERT_EQ(run("run " + d.project("language-tour") + " -q --db " + db + key).code, 0);
+  auto exported = run("audit export --db " + db);
+  EXPECT_TRUE(audit_cli::has(exported, "\"kind\":\"input\"")) << exported.out.substr(0, 2000);
+  EXPECT_TRUE(audit_cli::has(exported, "\"actor\":\"system\"")) << exported.out.substr(0, 2000);
+  auto token = run("token add alice --db " + db + key);
+  ASSERT_EQ(token.code, 0) << token.out;
+  ASSERT_EQ(run("token revoke 1 --db " + db + key).code, 0);
+  ASSERT_EQ(run("audit verify --db " + db + key).code, 0);
+  audit_cli::sql(db, "UPDATE token SET revoked = 0 WHERE id = 1");
+  auto revived = run("audit verify --db " + db + key);
+  EXPECT_EQ(revived.code, 1) << revived.out;
+  EXPECT_TRUE(audit_cli::has(revived, "token 1 was changed outside orgctl")) << revived.out;
+  audit_cli::sql(db, "UPDATE token SET revoked = 1 WHERE id = 1");
+  audit_cli::sql(db, "UPDATE input_log SET at = at + 3600 WHERE seq = 2");
+  auto edited = run("audit verify --db " + db + key);
+  EXPECT_EQ(edited.code, 1) << edited.out;
+  EXPECT_TRUE(audit_cli::has(edited, "input 2 (")) << edited.out;
+  EXPECT_TRUE(audit_cli::has(edited, "was changed after it was applied")) << edited.out;
+  audit_cli::sql(db, "UPDATE input_log SET at = at - 3600 WHERE seq = 2");
+  // No key anywhere (a HOME without one): the plain chain is checked, and the verdict says so.
+  ::Run plain{0, ""};
+  {
+    std::string cmd = "env -u ORGOS_AUDIT_KEY -u XDG_CONFIG_HOME HOME=" + d.at("home") + " " + ORGCTL_PATH +
+                      " audit verify --db " + db + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) plain.out.append(buf.data(), n);
+    int st = pclose(p);
+    plain.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  EXPECT_EQ(plain.code, 0) << plain.out;
+  EXPECT_TRUE(audit_cli::has(plain, "the entries are unauthenticated")) << plain.out;
+  EXPECT_FALSE(std::filesystem::exists(d.at("home"))) << "verify made a key";
+  // A key named but missing is an error, not a silent plain check.
+  EXPECT_EQ(run("audit verify --db " + db + " --audit-key " + d.at("missing.key")).code, 3);
+}
+
+// The state tables are what the input log produced: a salary changed in a stored record is named.
+TEST(CliStore, VerifyNamesAChangedSalary) {
+  audit_cli::Dir d("store-verify");
+  std::string key = " --audit-key " + d.at("audit.key"), db = d.at("state.db");
+  std::string acme = d.project("acme");
+  auto ran = run("run " + acme + " -q --db " + db + key);
+  ASSERT_EQ(ran.code, 0) << ran.out;
+  auto same = run("store verify --db " + db + " " + acme);
+  EXPECT_EQ(same.code, 0) << same.out;
+  EXPECT_TRUE(audit_cli::has(same, "stored state matches the replay")) << same.out;
+  audit_cli::sql(
+      db,
+      "UPDATE record SET doc = replace(doc, '\"salary\":\"150000 USD\"', '\"salary\":\"990000 USD\"') "
+      "WHERE doc LIKE '%\"salary\":\"150000 USD\"%'");
+  auto changed = run("store verify --db " + db + " " + acme);
+  EXPECT_EQ(changed.code, 1) << changed.out;
+  EXPECT_TRUE(audit_cli::has(changed, "(Hire) field salary: stored 990000 USD, replayed 150000 USD"))
+      << changed.out;
+  // The audit chain cannot see this (the state is not in it); the replay can.
+  EXPECT_EQ(run("audit verify --db " + db + key).code, 0);
+  EXPECT_EQ(run("store verify --db " + d.at("missing.db") + " " + acme).code, 3);
+}
+
+TEST(Cli, AnUnknownOrMissingVerbOfAVerbIsNamed) {
+  // Before: "A subcommand is required" for both.
+  auto typo = run("tasks lst");
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_NE(typo.out.find("unknown verb `tasks lst`"), std::string::npos) << typo.out;
+  EXPECT_NE(typo.out.find("did you mean `orgctl tasks list`?"), std::string::npos) << typo.out;
+  auto missing = run("token");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.out.find("`orgctl token` needs a verb: add, revoke, list"), std::string::npos)
+      << missing.out;
+  EXPECT_EQ(run("tasks --help").code, 0);
+}
+
+// `run --db` on a full disk aborted on an uncaught StoreError; it says so and exits 3. Needs a small tmpfs
+// (skipped where the test may not mount one).
+TEST(Cli, RunOnAFullDiskExitsThree) {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("orgctl-full-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=1m") != 0) {
+    std::filesystem::remove(dir);
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  }
+  struct Unmount {
+    std::filesystem::path dir;
+    ~Unmount() {
+      ::umount2(dir.c_str(), MNT_DETACH);
+      std::filesystem::remove_all(dir);
+    }
+  } unmount{dir};
+  {
+    FILE* f = fopen((dir / "filler").c_str(), "wb");
+    std::string block(4096, 'f');
+    while (fwrite(block.data(), 1, block.size(), f) == block.size()) {
+    }
+    fclose(f);
+  }
+  std::filesystem::resize_file(dir / "filler", std::filesystem::file_size(dir / "filler") - 120 * 1024);
+  std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/acme";
+  refused(run("run " + acme + " --db " + (dir / "s.db").string() + " -q --engine interp"), "full",
+          "run on a full disk");
+}

@@ -74,5 +74,7 @@ void register_serve(CLI::App& app);
 void register_token(CLI::App& app);
 void register_tasks(CLI::App& app);
 void register_events(CLI::App& app);
+// `store verify` (cmd_store_verify.cpp), under the `store` verb made by register_store.
+void register_store_verify(CLI::App* store);
 
 }  // namespace orgctl
