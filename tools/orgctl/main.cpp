@@ -51,7 +51,10 @@ bool refuse_unknown_verb(const CLI::App& app, int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--" || a == "-h" || a == "--help" || a == "--version") return false;
     if (a.size() > 1 && a[0] == '-') {
-      if (a.find('=') == std::string::npos && takes_value.count(a)) ++i;  // skip the option's value
+      if (a.find('=') == std::string::npos && takes_value.count(a)) {
+        if (i + 1 == argc) return false;  // its value is missing: CLI11 says so
+        ++i;                              // skip the option's value
+      }
       continue;
     }
     if (at->get_require_subcommand_min() == 0) return false;  // an argument of the verb
