@@ -15,6 +15,7 @@
 #include "runtime/scenario/scenario.h"
 #include "runtime/store/store.h"
 #include "runtime/workflow/engine.h"
+#include "runtime/workflow/input_key.h"
 
 namespace orgos {
 
@@ -41,6 +42,12 @@ nlohmann::json parse_json(const std::string& text, const char* what, std::string
     error = std::string(what) + " is not valid JSON: " + e.what();
     return nullptr;
   }
+}
+
+// An input without a key (an empty one) gets a fresh key: applied once, never taken for another keyless
+// input. A key given is the caller's, scoped to the actor by the engine.
+std::string key_or_fresh(const std::string& key) {
+  return key.empty() ? workflow::fresh_input_key() : key;
 }
 
 // Why the store `path` cannot be opened: the store's own message, said to be about that file. (A bare
@@ -130,7 +137,7 @@ Status Organization::post_event(const std::string& event, const std::string& pay
     std::string err;
     auto payload = parse_json(payload_json, "the payload", err);
     if (!err.empty()) return Error{err};
-    return from(impl_->engine->post_event(event, payload, actor, key));
+    return from(impl_->engine->post_event(event, payload, actor, key_or_fresh(key)));
   });
 }
 
@@ -140,7 +147,7 @@ Result<int64_t> Organization::start(const std::string& process, const std::strin
     std::string err;
     auto args = parse_json(args_json, "the arguments", err);
     if (!err.empty()) return Error{err};
-    auto o = impl_->engine->start(process, args, actor, key);
+    auto o = impl_->engine->start(process, args, actor, key_or_fresh(key));
     if (!o.ok) return Error{o.error};
     return o.id;
   });
@@ -152,17 +159,19 @@ Status Organization::complete_task(int64_t task, const std::string& actor, const
     std::string err;
     auto data = parse_json(data_json, "the task data", err);
     if (!err.empty()) return Error{err};
-    return from(impl_->engine->complete_task(task, actor, outcome, data, key));
+    return from(impl_->engine->complete_task(task, actor, outcome, data, key_or_fresh(key)));
   });
 }
 
 Status Organization::decide(int64_t task, const std::string& actor, bool approve, const std::string& key) {
-  return guarded(impl_.get(),
-                 [&]() -> Status { return from(impl_->engine->decide(task, actor, approve, key)); });
+  return guarded(impl_.get(), [&]() -> Status {
+    return from(impl_->engine->decide(task, actor, approve, key_or_fresh(key)));
+  });
 }
 
 Status Organization::advance_to(int64_t time, const std::string& key) {
-  return guarded(impl_.get(), [&]() -> Status { return from(impl_->engine->advance_to(time, key)); });
+  return guarded(impl_.get(),
+                 [&]() -> Status { return from(impl_->engine->advance_to(time, key_or_fresh(key))); });
 }
 
 Status Organization::play(const std::string& scenario_path) {

@@ -18,9 +18,11 @@ class Dispatcher {
   json post_event(const Request& r, const std::string& actor);
   json start(const Request& r, const std::string& actor);
   json task_command(const Request& r, const std::string& actor);
-  // The reply for an input already in the log (a retry): its first result, marked duplicate.
-  std::optional<json> logged(const Request& r, const std::string& key, json result);
-  std::string key_of(const Request& r);
+  // The reply to an input's outcome: a retry (duplicate) answers as the first time did, a key reused for
+  // another request is a conflict.
+  json answer(const Request& r, const std::string& key, const workflow::Outcome& o, json result);
+  // The request's key, or a fresh one when it has none (or an empty one).
+  static std::string key_of(const Request& r);
   workflow::Engine& e_;
 };
 

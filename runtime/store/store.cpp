@@ -406,9 +406,39 @@ std::optional<std::string> Store::input_result(const std::string& key) {
   sqlite3_stmt*& s = cache_["get_result"];
   if (!s) s = prepare("SELECT result FROM input_log WHERE key = ?");
   sqlite3_reset(s);
-  sqlite3_bind_text(s, 1, key.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(s) != SQLITE_ROW) return std::nullopt;
-  return col(s, 0);
+  // Bound with its length: a key may hold NUL bytes, and `k\0x` is not `k`.
+  sqlite3_bind_text(s, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+  std::optional<std::string> out;
+  if (sqlite3_step(s) == SQLITE_ROW) out = col(s, 0);
+  sqlite3_reset(s);  // a finished look-up must not keep the transaction's read snapshot
+  return out;
+}
+
+std::optional<std::pair<Input, std::string>> Store::logged_input(const std::string& key) {
+  sqlite3_stmt*& s = cache_["get_input"];
+  if (!s) s = prepare("SELECT seq, kind, key, at, actor, payload, result FROM input_log WHERE key = ?");
+  sqlite3_reset(s);
+  sqlite3_bind_text(s, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+  std::optional<std::pair<Input, std::string>> out;
+  if (sqlite3_step(s) == SQLITE_ROW)
+    out = {
+        {sqlite3_column_int64(s, 0), col(s, 1), col(s, 2), sqlite3_column_int64(s, 3), col(s, 4), col(s, 5)},
+        col(s, 6)};
+  sqlite3_reset(s);
+  return out;
+}
+
+std::optional<std::string> Store::input_result_with_prefix(const std::string& prefix) {
+  // Keys compare as bytes (BINARY collation), so the lowest key at or after `prefix` is the first that starts
+  // with it, if any does: one step of the key's index.
+  sqlite3_stmt*& s = cache_["get_result_prefix"];
+  if (!s) s = prepare("SELECT key, result FROM input_log WHERE key >= ? ORDER BY key LIMIT 1");
+  sqlite3_reset(s);
+  sqlite3_bind_text(s, 1, prefix.data(), static_cast<int>(prefix.size()), SQLITE_TRANSIENT);
+  std::optional<std::string> out;
+  if (sqlite3_step(s) == SQLITE_ROW && col(s, 0).compare(0, prefix.size(), prefix) == 0) out = col(s, 1);
+  sqlite3_reset(s);
+  return out;
 }
 
 std::vector<Input> Store::inputs_after(int64_t seq, int64_t limit) {

@@ -110,6 +110,10 @@ class Store {
   // What applying a logged input gave: "" when it was accepted, else why it was refused.
   void set_input_result(int64_t seq, const std::string& result);
   std::optional<std::string> input_result(const std::string& key);
+  // The logged input under `key` (its kind, actor and payload) and its result, or nullopt.
+  std::optional<std::pair<Input, std::string>> logged_input(const std::string& key);
+  // The result of some input whose key starts with `prefix` (the lowest such key), or nullopt if none does.
+  std::optional<std::string> input_result_with_prefix(const std::string& prefix);
   std::vector<Input> inputs_after(int64_t seq, int64_t limit = -1);
   int64_t last_input_seq();
 

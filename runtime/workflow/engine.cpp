@@ -2,6 +2,7 @@
 // Determinism rests on three rules: all iteration is in id order, time is the engine clock (moved only
 // by inputs), and ids come from counters kept in the store.
 #include "runtime/workflow/engine.h"
+#include "runtime/workflow/input_key.h"
 #include "runtime/workflow/symbol.h"
 
 #include "runtime/rules/network.h"
@@ -9,6 +10,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -91,8 +93,6 @@ struct Version {
 
 }  // namespace
 
-struct Engine::Impl {
-  Engine& self;
 namespace {
 // A stored row the engine cannot decode (JSON that does not parse, a counter that is not a number, a
 // document of another shape) means a damaged store: a StoreError saying so, never another exception,
@@ -111,6 +111,8 @@ void decoding_store(F&& f) {
 }
 }  // namespace
 
+struct Engine::Impl {
+  Engine& self;
   store::Store& store;
   EngineOptions opts;
   std::string jit_error;  // see Engine::jit_error
@@ -465,6 +467,9 @@ void decoding_store(F&& f) {
     instances[id] = std::move(inst);
     live.insert(id);
     dirty_instances.insert(id);
+    // Whose input started it (directly, or by an event a rule reacted to): they may read it (may_read_*).
+    if (!input_actor.empty() && input_actor != "system")
+      store.put_meta("started_by:" + std::to_string(id), input_actor);
     Instance& ref = instances[id];
     if (pr.timeout != kNone) {
       try {
@@ -1549,6 +1554,54 @@ void decoding_store(F&& f) {
     return 0;
   }
 
+  // ---------------------------------------------------------------- input keys (see input_key.h)
+
+  // Engine::replay gives the keys as the log holds them, already scoped: they are used as they are.
+  bool keys_scoped = false;
+  std::string input_actor;  // the actor of the input being applied
+
+  // The key the log holds `in` under: the client's key scoped to the input's actor and kind.
+  std::string log_key(const store::Input& in) const {
+    return keys_scoped ? in.key : scoped_input_key(in.actor, in.kind, in.key);
+  }
+
+  // The answer to `in` (its key as logged) when its actor already used the key for this kind of input: the
+  // same request again is a retry and gets the first answer (accepted or refused), marked duplicate; another
+  // request under the key is a conflict, and nothing is applied. nullopt when the key is new. Payloads are
+  // compared whole (they are canonical JSON, made by the same code): the request's digest, in effect.
+  std::optional<Outcome> repeat(const store::Input& in) {
+    auto logged = store.logged_input(in.key);
+    if (!logged) return std::nullopt;
+    Outcome o;
+    if (logged->first.payload != in.payload) {
+      o.ok = false;
+      o.conflict = true;
+      o.error = "the key `" + client_key(in) + "` was used by " + in.actor + " for another " + in.kind +
+                " request; a new request needs a new key";
+      return o;
+    }
+    o.duplicate = true;
+    o.ok = logged->second.empty();
+    o.error = logged->second;
+    return o;
+  }
+
+  // The client's part of a logged key, for messages.
+  std::string client_key(const store::Input& in) const {
+    if (keys_scoped) return in.key;
+    size_t colon = in.key.find(':');
+    size_t n = colon == std::string::npos ? 0 : std::strtoull(in.key.c_str(), nullptr, 10);
+    return colon == std::string::npos ? in.key : in.key.substr(colon + 1, n);
+  }
+
+  // A refusal found before the input reached the log (the task is no longer open, say) is the answer only
+  // if the key is new: a retry of an input that went through answers as the first time did.
+  Outcome refuse(store::Input in, Outcome refused) {
+    in.key = log_key(in);
+    if (auto r = repeat(in)) return *r;
+    return refused;
+  }
+
   // ---------------------------------------------------------------- applying one input
 
   Outcome apply(store::Input in, const std::function<Outcome()>& body) {
@@ -1556,10 +1609,14 @@ void decoding_store(F&& f) {
     const int64_t ids_at_start = next_id;  // restored if the input is undone (see persist)
     try {
       in.at = self.clock_;
+      in.key = log_key(in);
+      input_actor = in.actor;
       // The log's unique key decides whether the input is new: a repeated key appends nothing and changes
-      // nothing (one statement, rather than a look-up before every input).
+      // nothing (one statement, rather than a look-up before every input). Only then is the first input
+      // read back, to tell a retry from another request under the same key.
       if (!store.append_input(in)) {
         store.rollback();
+        if (auto r = repeat(in)) return *r;
         Outcome o;
         o.duplicate = true;
         return o;
@@ -1838,9 +1895,10 @@ void decoding_store(F&& f) {
   // ---------------------------------------------------------------- access
 
   // Forbid policies win; otherwise the structural permission (holding the assigned role) or a permit
-  // policy allows; otherwise deny. Every decision is audited.
-  bool allowed(const std::string& actor_id, const std::string& action, const std::string& resource_type,
-               const Value& resource, bool structural, const std::string& describe, std::string& reason) {
+  // policy allows; otherwise deny. The decision alone, with why in `reason`: nothing is written or traced
+  // (a read's check must leave no trace in a log that replays).
+  bool permits(const std::string& actor_id, const std::string& action, const std::string& resource_type,
+               const Value& resource, bool structural, std::string& reason) {
     EV()->set_today(day_of(self.clock_));
     Value a = Value::of_record(actor(actor_id));
     bool permit = structural, forbid = false;
@@ -1884,8 +1942,15 @@ void decoding_store(F&& f) {
         why = "policy " + pol.name + " permits it";
       }
     }
-    bool ok = permit && !forbid;
     reason = why;
+    return permit && !forbid;
+  }
+
+  // permits(), and every decision audited and traced.
+  bool allowed(const std::string& actor_id, const std::string& action, const std::string& resource_type,
+               const Value& resource, bool structural, const std::string& describe, std::string& reason) {
+    bool ok = permits(actor_id, action, resource_type, resource, structural, reason);
+    const std::string& why = reason;
     store::AuditEntry e;
     e.at = self.clock_;
     e.actor = actor_id;
@@ -1910,6 +1975,72 @@ void decoding_store(F&& f) {
       (void)fl;
     }
     return {"", Value::none()};
+  }
+
+  // ---------------------------------------------------------------- who may read what
+  // Reads are decided like commands (permits), but neither audited nor traced here: a list hides what its
+  // reader may not see, and only a refused read of one named thing is audited (Engine::audit_refused_read).
+
+  std::optional<std::string> starter(int64_t instance) {
+    return store.meta("started_by:" + std::to_string(instance));
+  }
+
+  // Could a `forbid read` policy apply? If not, a participant reads without evaluating anything.
+  bool read_may_be_forbidden() const {
+    for (const PolicyIR& pol : P().policies)
+      if (pol.forbid && (pol.action.empty() || pol.action == "read")) return true;
+    return false;
+  }
+
+  // A task: `system`; who may act on it (holds its role, or a role grant or permit policy for its action),
+  // who claimed, completed or decided it, and who started its instance; then `read` as a command would be
+  // decided on the task's subject: a `may read T` grant or `permit read T` policy adds readers, a `forbid
+  // read T` policy hides it (from all but `system`).
+  bool may_read(const std::string& who, const Task& tk, std::string& why) {
+    if (who == "system") return true;
+    auto in = instances.find(tk.instance);
+    bool part = tk.claimed_by == who || tk.decisions.count(who) || holds(who, tk.role, tk.unit) ||
+                (in != instances.end() && starter(tk.instance) == who);
+    if (part && !read_may_be_forbidden()) return true;
+    if (in == instances.end()) {
+      why = "its instance is gone";
+      return false;
+    }
+    auto [rtype, res] = subject(in->second);
+    if (!part) part = permits(who, tk.approval ? "approve" : "complete", rtype, res, false, why);
+    return permits(who, "read", rtype, res, part, why);
+  }
+
+  // An instance: who started it, who may read one of its tasks (`tasks`: its tasks), and who is granted
+  // `read` on its process or its subject's type.
+  bool may_read(const std::string& who, int64_t id, const Instance& inst,
+                const std::vector<const Task*>& tasks, std::string& why) {
+    if (who == "system") return true;
+    bool part = starter(id) == who;
+    for (size_t i = 0; i < tasks.size() && !part; ++i) part = may_read(who, *tasks[i], why);
+    if (part && !read_may_be_forbidden()) return true;
+    auto [rtype, res] = subject(inst);
+    const std::string& process = inst.v->b->program.processes[inst.process].name;
+    if (!part) part = permits(who, "read", process, Value::none(), false, why);
+    return permits(who, "read", rtype, res, part, why);
+  }
+
+  std::vector<const Task*> tasks_of(int64_t instance) const {
+    std::vector<const Task*> out;
+    for (auto& [id, t] : tasks)
+      if (t.instance == instance) out.push_back(&t);
+    return out;
+  }
+
+  // A KPI is a figure about the whole organization: every member (who holds a position) reads it, and
+  // whoever is granted `read` on it (`may read NAME`, `permit read NAME`); `forbid read NAME` hides it.
+  bool may_read_kpi(const std::string& who, const std::string& metric, std::string& why) {
+    if (who == "system") return true;
+    bool member = false;
+    for (auto& [role, hs] : holders)
+      for (auto& [h, unit] : hs) member = member || h == who;
+    if (member && !read_may_be_forbidden()) return true;
+    return permits(who, "read", metric, Value::none(), member, why);
   }
 };
 
@@ -1957,12 +2088,14 @@ Outcome Engine::post_event(const std::string& name, const json& payload, const s
   uint32_t layout = kNone;
   for (size_t i = 0; i < I.P().events.size(); ++i)
     if (I.P().events[i] == name) layout = I.P().event_layouts[i];
-  if (layout == kNone) return Outcome{false, false, "no event named `" + name + "` is declared", 0};
+  store::Input in{0, "event", key, 0, actor_id, json{{"name", name}, {"payload", payload}}.dump()};
+  if (layout == kNone)
+    return I.refuse(in, Outcome{false, false, "no event named `" + name + "` is declared", 0});
   std::string err;
   Record* r = I.CODEC()->record_from_json(payload.is_null() ? json::object() : payload, layout, err, name,
                                           Completeness::Complete);
-  if (!r) return Outcome{false, false, err, 0};
-  return I.apply({0, "event", key, 0, actor_id, json{{"name", name}, {"payload", payload}}.dump()}, [&]() {
+  if (!r) return I.refuse(in, Outcome{false, false, err, 0});
+  return I.apply(in, [&]() {
     r->slots[r->nslots - 1] = Value::of_date(clock_ / 86400);
     std::string reason;
     if (actor_id != "system" &&
@@ -1980,7 +2113,8 @@ Outcome Engine::start(const std::string& process, const json& args, const std::s
   uint32_t proc = kNone;
   for (size_t i = 0; i < I.P().processes.size(); ++i)
     if (I.P().processes[i].name == process) proc = static_cast<uint32_t>(i);
-  if (proc == kNone) return Outcome{false, false, "no process named `" + process + "`", 0};
+  store::Input in{0, "start", key, 0, actor_id, json{{"process", process}, {"args", args}}.dump()};
+  if (proc == kNone) return I.refuse(in, Outcome{false, false, "no process named `" + process + "`", 0});
   const ProcessIR& pr = I.P().processes[proc];
   const RecordLayout& fl = I.M().layouts[pr.frame_layout];
   std::vector<Value> vals;
@@ -1990,9 +2124,9 @@ Outcome Engine::start(const std::string& process, const json& args, const std::s
     json v = args.is_object() && args.contains(pname) ? args[pname] : json(nullptr);
     vals.push_back(
         I.CODEC()->from_json(v, fl.types[slot], err, process + "(" + pname + ")", Completeness::Complete));
-    if (!err.empty()) return Outcome{false, false, err, 0};
+    if (!err.empty()) return I.refuse(in, Outcome{false, false, err, 0});
   }
-  return I.apply({0, "start", key, 0, actor_id, json{{"process", process}, {"args", args}}.dump()}, [&]() {
+  return I.apply(in, [&]() {
     std::string reason;
     if (actor_id != "system" &&
         !I.allowed(actor_id, "start", process, Value::none(), false, "process " + process, reason))
@@ -2004,77 +2138,87 @@ Outcome Engine::start(const std::string& process, const json& args, const std::s
 Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const std::string& outcome,
                               const json& data, const std::string& key) {
   auto& I = *impl_;
+  // No outcome means the task's first, also for a retry once the task is done: the request logged names it.
+  auto known = I.tasks.find(task);
+  std::string out = !outcome.empty() || known == I.tasks.end() || known->second.outcomes.empty()
+                        ? outcome
+                        : known->second.outcomes.front();
+  store::Input in{0, "complete", key,
+                  0, actor_id,   json{{"task", task}, {"outcome", out}, {"data", data}}.dump()};
   Outcome refused;
   Task* open = I.open_task(task, "task", refused);
-  if (!open) return refused;
+  if (!open) return I.refuse(in, refused);
   Task& tk = *open;
   if (tk.approval)
-    return Outcome{false, false, "task #" + std::to_string(task) + " is an approval: use decide", 0};
+    return I.refuse(
+        in, Outcome{false, false, "task #" + std::to_string(task) + " is an approval: use decide", 0});
   if (!tk.claimed_by.empty() && tk.claimed_by != actor_id)
-    return Outcome{false, false, "task #" + std::to_string(task) + " is claimed by " + tk.claimed_by, 0};
-  std::string out = outcome.empty() ? tk.outcomes.front() : outcome;
+    return I.refuse(
+        in, Outcome{false, false, "task #" + std::to_string(task) + " is claimed by " + tk.claimed_by, 0});
   if (std::find(tk.outcomes.begin(), tk.outcomes.end(), out) == tk.outcomes.end()) {
     std::string list;
     for (auto& o : tk.outcomes) list += (list.empty() ? "" : ", ") + o;
-    return Outcome{false, false,
-                   "`" + out + "` is not an outcome of " + tk.name + " (its outcomes: " + list + ")", 0};
+    return I.refuse(
+        in, Outcome{false, false,
+                    "`" + out + "` is not an outcome of " + tk.name + " (its outcomes: " + list + ")", 0});
   }
-  return I.apply(
-      {0, "complete", key, 0, actor_id, json{{"task", task}, {"outcome", out}, {"data", data}}.dump()},
-      [&]() -> Outcome {
-        Instance& inst = I.instances[tk.instance];
-        auto [rtype, res] = I.subject(inst);
-        std::string reason;
-        bool holds = I.holds(actor_id, tk.role, tk.unit);
-        if (!I.allowed(actor_id, "complete", rtype, res, holds,
-                       "task " + tk.name + " #" + std::to_string(task), reason))
-          return Outcome{false, false, actor_id + " may not complete " + tk.name + ": " + reason, 0};
-        const Step& st = I.P().processes[inst.process].steps[tk.step];
-        if (st.bind_slot != kNone) {
-          const IType& rt = I.M().layouts[I.P().processes[inst.process].frame_layout].types[st.bind_slot];
-          const RecordLayout& rl = I.M().layouts[rt.id];
-          Record* r = I.arena.record(rt.id, static_cast<uint32_t>(rl.fields.size()));
-          std::string err;
-          for (size_t i = 0; i < rl.fields.size(); ++i) {
-            if (rl.fields[i] == "outcome")
-              r->slots[i] = Value::of_string(I.arena.string(out));
-            else if (rl.fields[i] == "completed_by")
-              r->slots[i] = Value::of_record(I.actor(actor_id));
-            else if (data.is_object() && data.contains(rl.fields[i]))
-              r->slots[i] = I.CODEC()->from_json(data[rl.fields[i]], rl.types[i], err, tk.name);
-          }
-          if (!err.empty()) throw Fail{err};
-          I.frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
-        }
-        tk.status = "done";
-        tk.claimed_by = actor_id;
-        I.cancel_timer(tk.timer);
-        I.dirty_tasks.insert(tk.id);
-        Token* t = I.token(inst, tk.token);
-        if (t) {
-          t->wait.clear();
-          t->wait_ref = 0;
-          if (st.compensation != kNone) inst.compensations.push_back(st.compensation);
-          t->step = st.next.empty() ? kNone : st.next[0];
-        }
-        I.dirty_instances.insert(inst.id);
-        I.trace("done " + tk.name + " #" + std::to_string(task) + " by " + actor_id + " (" + out + ")");
-        return Outcome{};
-      });
+  return I.apply(in, [&]() -> Outcome {
+    Instance& inst = I.instances[tk.instance];
+    auto [rtype, res] = I.subject(inst);
+    std::string reason;
+    bool holds = I.holds(actor_id, tk.role, tk.unit);
+    if (!I.allowed(actor_id, "complete", rtype, res, holds, "task " + tk.name + " #" + std::to_string(task),
+                   reason))
+      return Outcome{false, false, actor_id + " may not complete " + tk.name + ": " + reason, 0};
+    const Step& st = I.P().processes[inst.process].steps[tk.step];
+    if (st.bind_slot != kNone) {
+      const IType& rt = I.M().layouts[I.P().processes[inst.process].frame_layout].types[st.bind_slot];
+      const RecordLayout& rl = I.M().layouts[rt.id];
+      Record* r = I.arena.record(rt.id, static_cast<uint32_t>(rl.fields.size()));
+      std::string err;
+      for (size_t i = 0; i < rl.fields.size(); ++i) {
+        if (rl.fields[i] == "outcome")
+          r->slots[i] = Value::of_string(I.arena.string(out));
+        else if (rl.fields[i] == "completed_by")
+          r->slots[i] = Value::of_record(I.actor(actor_id));
+        else if (data.is_object() && data.contains(rl.fields[i]))
+          r->slots[i] = I.CODEC()->from_json(data[rl.fields[i]], rl.types[i], err, tk.name);
+      }
+      if (!err.empty()) throw Fail{err};
+      I.frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
+    }
+    tk.status = "done";
+    tk.claimed_by = actor_id;
+    I.cancel_timer(tk.timer);
+    I.dirty_tasks.insert(tk.id);
+    Token* t = I.token(inst, tk.token);
+    if (t) {
+      t->wait.clear();
+      t->wait_ref = 0;
+      if (st.compensation != kNone) inst.compensations.push_back(st.compensation);
+      t->step = st.next.empty() ? kNone : st.next[0];
+    }
+    I.dirty_instances.insert(inst.id);
+    I.trace("done " + tk.name + " #" + std::to_string(task) + " by " + actor_id + " (" + out + ")");
+    return Outcome{};
+  });
 }
 
 Outcome Engine::claim_task(int64_t task, const std::string& actor_id, const std::string& key) {
   auto& I = *impl_;
+  store::Input in{0, "claim", key, 0, actor_id, json{{"task", task}}.dump()};
   Outcome refused;
   Task* open = I.open_task(task, "task", refused);
-  if (!open) return refused;
+  if (!open) return I.refuse(in, refused);
   Task& tk = *open;
   if (tk.approval)
-    return Outcome{false, false, "task #" + std::to_string(task) + " is an approval: it cannot be claimed",
-                   0};
+    return I.refuse(
+        in,
+        Outcome{false, false, "task #" + std::to_string(task) + " is an approval: it cannot be claimed", 0});
   if (!tk.claimed_by.empty() && tk.claimed_by != actor_id)
-    return Outcome{false, false, "task #" + std::to_string(task) + " is claimed by " + tk.claimed_by, 0};
-  return I.apply({0, "claim", key, 0, actor_id, json{{"task", task}}.dump()}, [&]() -> Outcome {
+    return I.refuse(
+        in, Outcome{false, false, "task #" + std::to_string(task) + " is claimed by " + tk.claimed_by, 0});
+  return I.apply(in, [&]() -> Outcome {
     Instance& inst = I.instances[tk.instance];
     auto [rtype, res] = I.subject(inst);
     std::string reason;
@@ -2092,89 +2236,91 @@ Outcome Engine::claim_task(int64_t task, const std::string& actor_id, const std:
 
 Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, const std::string& key) {
   auto& I = *impl_;
+  store::Input in{0, "decide", key, 0, actor_id, json{{"task", task}, {"approve", approve}}.dump()};
   Outcome refused;
   Task* open = I.open_task(task, "approval", refused);
-  if (!open) return refused;
+  if (!open) return I.refuse(in, refused);
   Task& tk = *open;
   if (!tk.approval)
-    return Outcome{false, false, "task #" + std::to_string(task) + " is not an approval: use complete", 0};
+    return I.refuse(
+        in, Outcome{false, false, "task #" + std::to_string(task) + " is not an approval: use complete", 0});
   if (tk.decisions.count(actor_id))
-    return Outcome{false, false, actor_id + " has already decided on approval #" + std::to_string(task), 0};
-  return I.apply(
-      {0, "decide", key, 0, actor_id, json{{"task", task}, {"approve", approve}}.dump()}, [&]() -> Outcome {
-        Instance& inst = I.instances[tk.instance];
-        auto [rtype, res] = I.subject(inst);
-        std::string reason;
-        bool holds = I.holds(actor_id, tk.role, tk.unit);
-        if (!I.allowed(actor_id, "approve", rtype, res, holds,
-                       "approval " + tk.name + " #" + std::to_string(task), reason))
-          return Outcome{false, false, actor_id + " may not decide " + tk.name + ": " + reason, 0};
-        tk.decisions[actor_id] = approve;
-        I.dirty_tasks.insert(tk.id);
-        const Step& st = I.P().processes[inst.process].steps[tk.step];
-        size_t holders = std::max<size_t>(1, I.holder_count(tk.role, tk.unit));
-        size_t yes = 0, no = 0;
-        for (auto& [who, d] : tk.decisions) (d ? yes : no)++;
-        size_t needed = 1;
-        switch (st.quorum_kind) {
-          case 1:
-            needed = holders / 2 + 1;
-            break;  // majority
-          case 2:
-            needed = holders;
-            break;  // unanimous
-          case 3:
-            needed = static_cast<size_t>(std::max<int64_t>(1, st.quorum_n));
-            break;  // n (of m)
-          case 4:
-            needed = static_cast<size_t>((static_cast<int64_t>(holders) * st.quorum_n + 99) / 100);
-            break;
-          default:
-            needed = 1;
-        }
-        I.trace(std::string(approve ? "approve " : "reject ") + tk.name + " #" + std::to_string(task) +
-                " by " + actor_id + " (" + std::to_string(yes) + " of " + std::to_string(needed) +
-                " needed)");
-        bool approved = yes >= needed;
-        bool rejected = !approved && (st.quorum_kind == 2 ? no > 0 : holders - no < needed);
-        if (!approved && !rejected) return Outcome{};
-        tk.status = approved ? "approved" : "rejected";
-        I.cancel_timer(tk.timer);
-        Token* t = I.token(inst, tk.token);
-        if (st.bind_slot != kNone) {
-          const IType& rt = I.M().layouts[I.P().processes[inst.process].frame_layout].types[st.bind_slot];
-          const RecordLayout& rl = I.M().layouts[rt.id];
-          Record* r = I.arena.record(rt.id, static_cast<uint32_t>(rl.fields.size()));
-          for (size_t i = 0; i < rl.fields.size(); ++i) {
-            if (rl.fields[i] == "approved") r->slots[i] = Value::of_bool(approved);
-            if (rl.fields[i] == "approvals") r->slots[i] = Value::of_int(static_cast<int64_t>(yes));
-          }
-          I.frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
-        }
-        I.dirty_instances.insert(inst.id);
-        if (!approved) {
-          I.fail(inst, tk.name + " was rejected");
-          return Outcome{};
-        }
-        if (t) {
-          t->wait.clear();
-          t->wait_ref = 0;
-          if (st.compensation != kNone) inst.compensations.push_back(st.compensation);
-          t->step = st.next.empty() ? kNone : st.next[0];
-        }
-        return Outcome{};
-      });
+    return I.refuse(
+        in, Outcome{false, false, actor_id + " has already decided on approval #" + std::to_string(task), 0});
+  return I.apply(in, [&]() -> Outcome {
+    Instance& inst = I.instances[tk.instance];
+    auto [rtype, res] = I.subject(inst);
+    std::string reason;
+    bool holds = I.holds(actor_id, tk.role, tk.unit);
+    if (!I.allowed(actor_id, "approve", rtype, res, holds,
+                   "approval " + tk.name + " #" + std::to_string(task), reason))
+      return Outcome{false, false, actor_id + " may not decide " + tk.name + ": " + reason, 0};
+    tk.decisions[actor_id] = approve;
+    I.dirty_tasks.insert(tk.id);
+    const Step& st = I.P().processes[inst.process].steps[tk.step];
+    size_t holders = std::max<size_t>(1, I.holder_count(tk.role, tk.unit));
+    size_t yes = 0, no = 0;
+    for (auto& [who, d] : tk.decisions) (d ? yes : no)++;
+    size_t needed = 1;
+    switch (st.quorum_kind) {
+      case 1:
+        needed = holders / 2 + 1;
+        break;  // majority
+      case 2:
+        needed = holders;
+        break;  // unanimous
+      case 3:
+        needed = static_cast<size_t>(std::max<int64_t>(1, st.quorum_n));
+        break;  // n (of m)
+      case 4:
+        needed = static_cast<size_t>((static_cast<int64_t>(holders) * st.quorum_n + 99) / 100);
+        break;
+      default:
+        needed = 1;
+    }
+    I.trace(std::string(approve ? "approve " : "reject ") + tk.name + " #" + std::to_string(task) + " by " +
+            actor_id + " (" + std::to_string(yes) + " of " + std::to_string(needed) + " needed)");
+    bool approved = yes >= needed;
+    bool rejected = !approved && (st.quorum_kind == 2 ? no > 0 : holders - no < needed);
+    if (!approved && !rejected) return Outcome{};
+    tk.status = approved ? "approved" : "rejected";
+    I.cancel_timer(tk.timer);
+    Token* t = I.token(inst, tk.token);
+    if (st.bind_slot != kNone) {
+      const IType& rt = I.M().layouts[I.P().processes[inst.process].frame_layout].types[st.bind_slot];
+      const RecordLayout& rl = I.M().layouts[rt.id];
+      Record* r = I.arena.record(rt.id, static_cast<uint32_t>(rl.fields.size()));
+      for (size_t i = 0; i < rl.fields.size(); ++i) {
+        if (rl.fields[i] == "approved") r->slots[i] = Value::of_bool(approved);
+        if (rl.fields[i] == "approvals") r->slots[i] = Value::of_int(static_cast<int64_t>(yes));
+      }
+      I.frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
+    }
+    I.dirty_instances.insert(inst.id);
+    if (!approved) {
+      I.fail(inst, tk.name + " was rejected");
+      return Outcome{};
+    }
+    if (t) {
+      t->wait.clear();
+      t->wait_ref = 0;
+      if (st.compensation != kNone) inst.compensations.push_back(st.compensation);
+      t->step = st.next.empty() ? kNone : st.next[0];
+    }
+    return Outcome{};
+  });
 }
 
 Outcome Engine::advance_to(int64_t time, const std::string& key) {
   auto& I = *impl_;
-  if (time < clock_) return Outcome{false, false, "the clock cannot go back", 0};
+  store::Input in{0, "tick", key, 0, "system", json{{"to", time}}.dump()};
+  if (time < clock_) return I.refuse(in, Outcome{false, false, "the clock cannot go back", 0});
   if (time > kMaxClock)
-    return Outcome{false, false,
-                   "the clock cannot go past 9999-12-31 23:59:59 (asked for " + std::to_string(time) +
-                       " seconds since 1970)",
-                   0};
-  return I.apply({0, "tick", key, 0, "system", json{{"to", time}}.dump()}, [&]() {
+    return I.refuse(in, Outcome{false, false,
+                                "the clock cannot go past 9999-12-31 23:59:59 (asked for " +
+                                    std::to_string(time) + " seconds since 1970)",
+                                0});
+  return I.apply(in, [&]() {
     // Fire due timers one at a time, earliest first (ties by id), letting each settle.
     while (true) {
       const Timer* next = nullptr;
@@ -2197,6 +2343,8 @@ Outcome Engine::advance_to(int64_t time, const std::string& key) {
 Outcome Engine::transition(const std::string& type, const json& record, const std::string& name,
                            const std::string& actor_id, const std::string& key) {
   auto& I = *impl_;
+  store::Input in{0, "transition", key,
+                  0, actor_id,     json{{"type", type}, {"record", record}, {"name", name}}.dump()};
   Record* r = nullptr;
   std::string org;
   if (type == "org") {
@@ -2204,22 +2352,21 @@ Outcome Engine::transition(const std::string& type, const json& record, const st
   } else {
     uint32_t layout = I.layout_by_name(type);
     if (layout == 0 || I.M().layouts[layout].name != type)
-      return Outcome{false, false, "no record type `" + type + "`", 0};
+      return I.refuse(in, Outcome{false, false, "no record type `" + type + "`", 0});
     std::string err;
     r = I.CODEC()->record_from_json(record, layout, err, type);
-    if (!r) return Outcome{false, false, err, 0};
-    if (r->id == 0) return Outcome{false, false, "name a stored " + type + " (with $ref or $id)", 0};
+    if (!r) return I.refuse(in, Outcome{false, false, err, 0});
+    if (r->id == 0)
+      return I.refuse(in, Outcome{false, false, "name a stored " + type + " (with $ref or $id)", 0});
   }
-  return I.apply(
-      {0, "transition", key, 0, actor_id, json{{"type", type}, {"record", record}, {"name", name}}.dump()},
-      [&]() -> Outcome {
-        std::string reason;
-        Value res = r ? Value::of_record(r) : Value::none();
-        if (actor_id != "system" &&
-            !I.allowed(actor_id, name, type, res, false, "transition " + name + " of " + type, reason))
-          return Outcome{false, false, actor_id + " may not " + name + " " + type + ": " + reason, 0};
-        return I.transition(r, org, name);
-      });
+  return I.apply(in, [&]() -> Outcome {
+    std::string reason;
+    Value res = r ? Value::of_record(r) : Value::none();
+    if (actor_id != "system" &&
+        !I.allowed(actor_id, name, type, res, false, "transition " + name + " of " + type, reason))
+      return Outcome{false, false, actor_id + " may not " + name + " " + type + ": " + reason, 0};
+    return I.transition(r, org, name);
+  });
 }
 
 Outcome Engine::connector_result(int64_t outbox_id, const json& result, const std::string& key) {
@@ -2233,7 +2380,16 @@ Outcome Engine::connector_result(int64_t outbox_id, const json& result, const st
 }
 
 std::optional<Outcome> Engine::logged(const std::string& key) {
-  auto r = impl_->store.input_result(key);
+  // Any scope of the key; a log written before keys were scoped holds the key as it was given.
+  auto r = impl_->store.input_result_with_prefix(input_key_prefix(key));
+  if (!r) r = impl_->store.input_result(key);
+  if (!r) return std::nullopt;
+  return Outcome{r->empty(), true, *r, 0};
+}
+
+std::optional<Outcome> Engine::logged(const std::string& actor, const std::string& kind,
+                                      const std::string& key) {
+  auto r = impl_->store.input_result(scoped_input_key(actor, kind, key));
   if (!r) return std::nullopt;
   return Outcome{r->empty(), true, *r, 0};
 }
@@ -2270,6 +2426,93 @@ std::vector<TaskView> Engine::tasks(bool open_only) const {
   else
     for (auto& [id, t] : impl_->tasks) out.push_back(task_view(*impl_, id, t));
   return out;
+}
+
+bool Engine::may_read_task(const std::string& actor, int64_t task) {
+  auto it = impl_->tasks.find(task);
+  std::string why;
+  return it != impl_->tasks.end() && impl_->may_read(actor, it->second, why);
+}
+
+bool Engine::may_read_instance(const std::string& actor, int64_t instance) {
+  auto it = impl_->instances.find(instance);
+  std::string why;
+  return it != impl_->instances.end() &&
+         impl_->may_read(actor, instance, it->second, impl_->tasks_of(instance), why);
+}
+
+bool Engine::may_read_kpi(const std::string& actor, const std::string& metric) {
+  std::string why;
+  return impl_->may_read_kpi(actor, metric, why);
+}
+
+std::optional<TaskView> Engine::task_for(const std::string& actor, int64_t id) {
+  auto it = impl_->tasks.find(id);
+  if (it == impl_->tasks.end()) return std::nullopt;
+  std::string why;
+  if (!impl_->may_read(actor, it->second, why)) {
+    audit_refused_read(actor, "task " + it->second.name + " #" + std::to_string(id), why);
+    return std::nullopt;
+  }
+  return task_view(*impl_, id, it->second);
+}
+
+std::vector<TaskView> Engine::tasks_for(const std::string& actor, bool open_only) {
+  auto& I = *impl_;
+  std::vector<TaskView> out;
+  std::string why;
+  auto add = [&](int64_t id, const Task& t) {
+    if (I.may_read(actor, t, why)) out.push_back(task_view(I, id, t));
+  };
+  if (open_only)
+    for (int64_t id : I.open_tasks) add(id, I.tasks.at(id));
+  else
+    for (auto& [id, t] : I.tasks) add(id, t);
+  return out;
+}
+
+std::vector<InstanceView> Engine::instances_for(const std::string& actor) {
+  auto& I = *impl_;
+  std::map<int64_t, std::vector<const Task*>> tasks;  // by instance: one pass over the tasks, not one each
+  for (auto& [id, t] : I.tasks) tasks[t.instance].push_back(&t);
+  std::vector<InstanceView> out;
+  std::string why;
+  static const std::vector<const Task*> none;
+  for (auto& [id, i] : I.instances) {
+    auto ts = tasks.find(id);
+    if (I.may_read(actor, id, i, ts == tasks.end() ? none : ts->second, why))
+      out.push_back(
+          {id, i.v->b->program.processes[i.process].name, i.status, i.error, i.started_at, i.ended_at});
+  }
+  return out;
+}
+
+std::vector<KpiView> Engine::kpis_for(const std::string& actor) {
+  std::vector<KpiView> out;
+  std::string why;
+  for (KpiView& k : kpis())
+    if (impl_->may_read_kpi(actor, k.name, why)) out.push_back(std::move(k));
+  return out;
+}
+
+void Engine::audit_refused_read(const std::string& actor, const std::string& what, const std::string& why) {
+  auto& s = impl_->store;
+  store::AuditEntry e;
+  e.at = clock_;
+  e.actor = actor;
+  e.action = "read";
+  e.resource = what;
+  e.decision = "refused";
+  e.reason = why.empty() ? "no role or policy permits it" : why;
+  // Its own batch (a savepoint inside a group): a read is no input, but its refusal is on the record.
+  s.begin();
+  try {
+    s.append_audit(e);
+    s.commit();
+  } catch (...) {
+    s.rollback();
+    throw;
+  }
 }
 
 RuleExplanation Engine::explain(const std::string& rule, int64_t record) {
@@ -2399,6 +2642,7 @@ void Engine::replay_into(const bundle::Bundle& b, store::Store& log, store::Stor
       if (restarts) opts.start_time = in.at;
       e.reset();
       e = std::make_unique<Engine>(b, fresh, opts);
+      e->impl_->keys_scoped = true;  // the log's keys, as they are: the replayed log is the same log
     }
     json j = json::parse(in.payload);
     if (in.kind == "event")
@@ -2415,6 +2659,8 @@ void Engine::replay_into(const bundle::Bundle& b, store::Store& log, store::Stor
       e->advance_to(j["to"], in.key);
     else if (in.kind == "connector_result")
       e->connector_result(j["outbox"], j["result"], in.key);
+    else if (in.kind == "transition")
+      e->transition(j["type"], j["record"], j["name"], in.actor, in.key);
   }
 }
 

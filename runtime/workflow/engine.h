@@ -26,6 +26,7 @@ struct Outcome {
   bool duplicate = false;  // the input's key was already in the log: nothing was applied again
   std::string error;       // what is wrong and what to do
   int64_t id = 0;          // the instance or task created, when there is one
+  bool conflict = false;   // the actor used the input's key before for another request: nothing was applied
 };
 
 struct TaskView {
@@ -97,6 +98,10 @@ class Engine {
   // commit, memory holds effects the store does not. Throws StoreError if the store cannot be read.
   void reload();
   // ---- inputs (each is logged once, by key; a repeated key is a no-op)
+  // A key belongs to the actor who gives it and the kind of input (runtime/workflow/input_key.h): the same
+  // request again under it is a retry, answered with the first outcome (accepted or refused) and
+  // duplicate = true; another request under it is refused with conflict = true. Another actor's key is
+  // another key.
   Outcome post_event(const std::string& name, const json& payload, const std::string& actor,
                      const std::string& key);
   Outcome start(const std::string& process, const json& args, const std::string& actor,
@@ -116,7 +121,11 @@ class Engine {
 
   // ---- queries
   int64_t now() const { return clock_; }
-  // The outcome of an input already in the log (duplicate = true), or nullopt if the key is new.
+  // The outcome of an input `actor` already gave under `key` for this `kind` of input (event, start, claim,
+  // complete, decide, tick, transition, connector_result), with duplicate = true; nullopt if the key is new.
+  std::optional<Outcome> logged(const std::string& actor, const std::string& kind, const std::string& key);
+  // The same for any actor and kind: for a trusted local caller that replays its own keys (a scenario run
+  // resuming after a crash), never for a request from a client.
   std::optional<Outcome> logged(const std::string& key);
   std::vector<TaskView> tasks(bool open_only = true) const;
   std::optional<TaskView> task(int64_t id) const;
@@ -124,6 +133,28 @@ class Engine {
   std::vector<std::pair<std::string, std::string>> metrics();  // name → value (text)
   std::vector<KpiView> kpis();                                 // the same, with targets and thresholds judged
   const bundle::Bundle& bundle() const { return b_; }
+
+  // ---- who may read what (docs/server.md, "Who may read what"). tasks(), task(), instances() and kpis()
+  // above answer everything: they are for trusted local callers; a client's reads go through these.
+  // A task: `system`; who may act on it (holds its role, or is granted its action by a role or a permit
+  // policy); who claimed, completed or decided it; who started its instance (or posted the event that did);
+  // and who is granted `read` on its subject's type (`may read T`, `permit read T`). A `forbid read T`
+  // policy hides it from all but `system`. An instance: its starter, the readers of any of its tasks, and
+  // who is granted `read` on its process or subject's type. A KPI: every member of the organization (who
+  // holds a position) and who is granted `read` on it by name. None of these audits or traces anything.
+  bool may_read_task(const std::string& actor, int64_t task);
+  bool may_read_instance(const std::string& actor, int64_t instance);
+  bool may_read_kpi(const std::string& actor, const std::string& metric);
+  // The task if `actor` may read it; nullopt when there is no such task and when there is one they may not
+  // read (the same answer: a refusal does not tell that it exists). The refusal is audited.
+  std::optional<TaskView> task_for(const std::string& actor, int64_t id);
+  // The lists above with only what `actor` may read (what is left out is not audited: a list is no request
+  // for the things it does not show).
+  std::vector<TaskView> tasks_for(const std::string& actor, bool open_only = true);
+  std::vector<InstanceView> instances_for(const std::string& actor);
+  std::vector<KpiView> kpis_for(const std::string& actor);
+  // Appends a refused read of `what` (e.g. "task pack #12") to the audit chain, in its own batch.
+  void audit_refused_read(const std::string& actor, const std::string& what, const std::string& why);
   // Throws std::invalid_argument naming what is unknown: the rule (in the current version) or the record.
   RuleExplanation explain(const std::string& rule, int64_t record);
 

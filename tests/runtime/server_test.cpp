@@ -285,9 +285,11 @@ TEST(Server, AnActorWithoutTheRoleIsRefused) {
   auto clerk = s.client("clerk0");
   int64_t task = post_and_get_task(s, *clerk, "o-1");
   auto bob = s.client("bob");
+  // bob may neither act on the task nor read it: it is not found for him, as a task that does not exist.
   auto r = bob->call({{"verb", "tasks.complete"}, {"task", task}});
-  EXPECT_EQ(code_of(r), "refused");
-  EXPECT_NE(r["error"]["message"].get<std::string>().find("bob may not complete pack"), std::string::npos)
+  EXPECT_EQ(code_of(r), "not_found");
+  EXPECT_EQ(r["error"]["message"],
+            "no task #" + std::to_string(task) + ": `orgctl tasks list` shows the open ones")
       << r;
   auto post = bob->call({{"verb", "events.post"}, {"name", "order.placed"}, {"payload", {{"ref", "x"}}}});
   EXPECT_EQ(code_of(post), "refused") << post;
@@ -440,4 +442,121 @@ TEST(Server, AnAddressInUseIsAClearError) {
     EXPECT_NE(std::string(e.what()).find("choose another --listen address"), std::string::npos) << e.what();
   }
   still_serving(s);
+}
+
+// ---- keys are the actor's own
+
+// Before: clerk0's refused decision under K made bob's approval under K come back refused, unapplied.
+TEST(Server, OneActorsRefusalUnderAKeyDoesNotRefuseAnothersApproval) {
+  Served s;
+  auto clerk = s.client("clerk0");
+  auto bob = s.client("bob");
+  ASSERT_TRUE(
+      clerk->call({{"verb", "events.post"}, {"name", "refund.asked"}, {"payload", {{"ref", "r"}}}})["ok"]);
+  int64_t id = clerk->call({{"verb", "tasks.list"}})["result"][0]["id"];
+  auto refused = clerk->call({{"verb", "approvals.decide"}, {"task", id}, {"approve", true}, {"key", "K"}});
+  EXPECT_EQ(code_of(refused), "refused") << refused;
+  auto ok = bob->call({{"verb", "approvals.decide"}, {"task", id}, {"approve", true}, {"key", "K"}});
+  EXPECT_TRUE(ok["ok"]) << ok;
+  EXPECT_FALSE(ok["result"]["duplicate"]) << ok;
+  EXPECT_EQ(bob->call({{"verb", "instances.list"}})["result"][0]["status"], "completed");
+  still_serving(s);
+}
+
+// Before: a completion under another actor's key answered `ok, duplicate` and the task stayed open.
+TEST(Server, ACompletionUnderAnotherActorsKeyIsApplied) {
+  Served s;
+  auto a = s.client("clerk1");
+  auto b = s.client("clerk2");
+  int64_t first = post_and_get_task(s, *a, "o-1");
+  ASSERT_TRUE(a->call({{"verb", "tasks.complete"}, {"task", first}, {"key", "K"}})["ok"]);
+  int64_t task = post_and_get_task(s, *a, "o-2");
+  auto r = b->call({{"verb", "tasks.complete"}, {"task", task}, {"key", "K"}});
+  EXPECT_TRUE(r["ok"]) << r;
+  EXPECT_FALSE(r["result"]["duplicate"]) << r;
+  auto all = b->call({{"verb", "tasks.list"}, {"all", true}})["result"];
+  for (auto& t : all)
+    if (t["id"] == task) {
+      EXPECT_EQ(t["status"], "done") << t;
+    }
+  still_serving(s);
+}
+
+TEST(Server, AKeyReusedForAnotherRequestIsAConflict) {
+  Served s;
+  auto c = s.client("clerk3");
+  int64_t one = post_and_get_task(s, *c, "o-1");
+  int64_t two = post_and_get_task(s, *c, "o-2");
+  ASSERT_TRUE(c->call({{"verb", "tasks.complete"}, {"task", one}, {"key", "K"}})["ok"]);
+  auto r = c->call({{"verb", "tasks.complete"}, {"task", two}, {"key", "K"}});
+  EXPECT_EQ(code_of(r), "conflict") << r;
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("a new request needs a new key"), std::string::npos)
+      << r;
+  EXPECT_EQ(c->call({{"verb", "tasks.list"}})["result"].size(), 1u);  // task two is still open
+  auto post = c->call(
+      {{"verb", "events.post"}, {"name", "order.placed"}, {"payload", {{"ref", "x"}}}, {"key", "o-1"}});
+  EXPECT_EQ(code_of(post), "conflict") << post;
+  auto retry = c->call({{"verb", "tasks.complete"}, {"task", one}, {"key", "K"}});
+  EXPECT_TRUE(retry["ok"] && retry["result"]["duplicate"]) << retry;
+  still_serving(s);
+}
+
+// Before: the look-up stopped at the NUL, so `k\0x` was answered as a retry of `k`.
+TEST(Server, AKeyWithANulByteIsNotTheKeyBeforeIt) {
+  Served s;
+  auto c = s.client("clerk4");
+  auto post = [&](const std::string& ref, const std::string& key) {
+    return c->call(
+        {{"verb", "events.post"}, {"name", "order.placed"}, {"payload", {{"ref", ref}}}, {"key", key}});
+  };
+  ASSERT_TRUE(post("a", "k")["ok"]);
+  auto r = post("b", std::string("k\0x", 3));
+  EXPECT_TRUE(r["ok"]) << r;
+  EXPECT_FALSE(r["result"]["duplicate"]) << r;
+  EXPECT_EQ(c->call({{"verb", "tasks.list"}})["result"].size(), 2u);
+  still_serving(s);
+}
+
+// ---- who may read what
+
+TEST(Server, EachActorListsOnlyWhatTheyMayRead) {
+  Served s;
+  auto clerk0 = s.client("clerk0");
+  auto clerk1 = s.client("clerk1");
+  auto bob = s.client("bob");
+  post_and_get_task(s, *clerk0, "o-1");
+  ASSERT_TRUE(
+      clerk0->call({{"verb", "events.post"}, {"name", "refund.asked"}, {"payload", {{"ref", "r"}}}})["ok"]);
+  auto names = [](const json& list, const char* field) {
+    std::vector<std::string> out;
+    for (auto& x : list["result"]) out.push_back(x[field]);
+    return out;
+  };
+  using Names = std::vector<std::string>;
+  // clerk0 packs and asked for the refund; clerk1 packs; bob decides refunds.
+  EXPECT_EQ(names(clerk0->call({{"verb", "tasks.list"}}), "name"), (Names{"pack", "approval by Boss"}));
+  EXPECT_EQ(names(clerk1->call({{"verb", "tasks.list"}}), "name"), Names{"pack"});
+  EXPECT_EQ(names(bob->call({{"verb", "tasks.list"}}), "name"), Names{"approval by Boss"});
+  EXPECT_EQ(names(clerk1->call({{"verb", "instances.list"}}), "process"), Names{"Fulfil"});
+  EXPECT_EQ(names(bob->call({{"verb", "instances.list"}}), "process"), Names{"Refund"});
+  EXPECT_EQ(names(bob->call({{"verb", "metrics.get"}}), "name"), Names{"orders"});  // a member
+  still_serving(s);
+}
+
+TEST(Server, ATaskTheActorMayNotReadIsNotFoundAndTheRefusalAudited) {
+  Served s;
+  auto clerk = s.client("clerk0");
+  int64_t task = post_and_get_task(s, *clerk, "o-1");
+  auto bob = s.client("bob");
+  auto hidden = bob->call({{"verb", "tasks.claim"}, {"task", task}});
+  auto missing = bob->call({{"verb", "tasks.claim"}, {"task", 999999}});
+  EXPECT_EQ(code_of(hidden), "not_found") << hidden;
+  EXPECT_EQ(hidden["error"]["message"].get<std::string>(),
+            "no task #" + std::to_string(task) + ": `orgctl tasks list` shows the open ones");
+  EXPECT_EQ(code_of(missing), "not_found") << missing;
+  EXPECT_EQ(
+      s.count("SELECT count(*) FROM audit WHERE actor = 'bob' AND action = 'read' AND decision = 'refused' "
+              "AND resource = 'task pack #" +
+              std::to_string(task) + "'"),
+      1);
 }

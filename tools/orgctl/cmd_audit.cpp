@@ -30,7 +30,7 @@ std::unique_ptr<orgos::store::Store> open_store(const std::string& path) {
     throw CLI::RuntimeError(kExitIo);
   }
   try {
-    return std::make_unique<orgos::store::Store>(path);
+    return std::make_unique<orgos::store::Store>(path, orgos::store::OpenMode::ReadOnly);  // beside an owner
   } catch (const StoreError& e) {
     std::cerr << "error: " << e.what() << "\n";
     throw CLI::RuntimeError(kExitIo);

@@ -1,5 +1,6 @@
 // orgctl compile PATH — check, lower and write the project's bundle (IR + content hash).
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 #include "compiler/diag/renderer.h"
@@ -35,6 +36,7 @@ void register_compile(CLI::App& app) {
     orgos::driver::BuildOptions bo;
     bo.check.inputs = {opts->path};
     bo.check.stdlib_dir = opts->stdlib;
+    check_bundle_path(opts->output, "-o");
     bo.bundle_path = opts->output;
     bo.force = opts->force;
     auto b = build_or_exit(bo);
@@ -46,6 +48,17 @@ void register_compile(CLI::App& app) {
               << " ms)\n";
     throw CLI::RuntimeError(kExitOk);
   });
+}
+
+void check_bundle_path(const std::string& bundle, const char* flag) {
+  std::error_code ec;
+  auto st = std::filesystem::status(bundle, ec);
+  if (bundle.empty() || !std::filesystem::exists(st) || std::filesystem::is_regular_file(st)) return;
+  std::cerr << "error: " << flag << " `" << bundle << "` is "
+            << (std::filesystem::is_directory(st) ? "a directory" : "not a regular file")
+            << "; a bundle is one file\n  hint: name a file, e.g. " << flag << " "
+            << (std::filesystem::path(bundle) / "bundle.orgb").string() << "\n";
+  throw CLI::RuntimeError(kExitIo);
 }
 
 }  // namespace orgctl

@@ -25,7 +25,7 @@ void register_explain(CLI::App& app) {
   cmd->footer(
       "Example:\n  orgctl explain flag_big_expense 12 examples/acme --db acme.db\nExit codes: 0, 1 source "
       "errors or an unknown rule or record, 3 no store.");
-  cmd->callback([rule, record, path, db, engine, json_out]() {
+  cmd->callback(with_store_errors([rule, record, path, db, engine, json_out]() {
     auto o = open_project(*path, *db, *engine);
     orgos::workflow::RuleExplanation x;
     try {
@@ -79,7 +79,7 @@ void register_explain(CLI::App& app) {
       for (const std::string& l : x.detail.lines()) std::cout << "  " << l << "\n";
     }
     throw CLI::RuntimeError(kExitOk);
-  });
+  }));
 }
 
 }  // namespace orgctl

@@ -59,7 +59,7 @@ void register_instances(CLI::App& app) {
       "Examples:\n  orgctl instances list examples/acme --db acme.db\n"
       "  orgctl --connect tcp://127.0.0.1:7878 --token $T instances list --json\n"
       "Exit codes: 0, 1 source errors, 2 neither --db nor --connect, 3 no store or no server, 4 refused.");
-  list->callback([path, db, engine, json_out]() {
+  list->callback(with_store_errors([path, db, engine, json_out]() {
     std::vector<orgos::workflow::InstanceView> instances;
     if (!globals().connect.empty()) {
       for (auto& i : request(Target{*path, *db, *engine, ""}, {{"verb", "instances.list"}}))
@@ -77,7 +77,7 @@ void register_instances(CLI::App& app) {
     }
     if (*json_out) std::cout << a.dump(2) << "\n";
     throw CLI::RuntimeError(kExitOk);
-  });
+  }));
   auto* show = cmd->add_subcommand("show", "One instance and its history (replayed from the input log)");
   show->add_option("id", *id, "instance id")->required();
   show->add_option("path", *path, "project folder (default: .)");
@@ -86,7 +86,7 @@ void register_instances(CLI::App& app) {
   show->footer(
       "Example:\n  orgctl instances show 12 examples/acme --db acme.db\nExit codes: 0, 1 no such instance, "
       "3 no store.");
-  show->callback([path, db, engine, id]() {
+  show->callback(with_store_errors([path, db, engine, id]() {
     auto o = open_project(*path, need_db(*db, *path), *engine);
     bool found = false;
     for (auto& i : o->engine->instances())
@@ -116,7 +116,7 @@ void register_instances(CLI::App& app) {
       if (hit) std::cout << "  " << line << "\n";
     }
     throw CLI::RuntimeError(kExitOk);
-  });
+  }));
 }
 
 void register_metrics(CLI::App& app) {
@@ -133,7 +133,7 @@ void register_metrics(CLI::App& app) {
       "Examples:\n  orgctl metrics examples/acme --db acme.db --json\n"
       "  orgctl --connect tcp://127.0.0.1:7878 --token $T metrics\n"
       "Exit codes: 0, 1 source errors, 2 neither --db nor --connect, 3 no store or no server, 4 refused.");
-  cmd->callback([path, db, engine, json_out]() {
+  cmd->callback(with_store_errors([path, db, engine, json_out]() {
     std::vector<std::pair<std::string, std::string>> metrics;
     if (!globals().connect.empty()) {
       for (auto& k : request(Target{*path, *db, *engine, ""}, {{"verb", "metrics.get"}}))
@@ -150,7 +150,7 @@ void register_metrics(CLI::App& app) {
     }
     if (*json_out) std::cout << j.dump(2) << "\n";
     throw CLI::RuntimeError(kExitOk);
-  });
+  }));
 }
 
 }  // namespace orgctl

@@ -67,7 +67,7 @@ void register_run(CLI::App& app) {
       "Exit codes: 0 the scenario ran and every expectation held; 1 the sources have errors, a step was\n"
       "refused unexpectedly or an expectation failed; 2 bad usage; 3 cannot open the store or write the "
       "bundle.");
-  cmd->callback([opts]() {
+  cmd->callback(with_store_errors([opts]() {
     auto t0 = std::chrono::steady_clock::now();
     // A folder to run is a project: without orgos.yaml, reading every .org file below it (a home folder)
     // would take long and mean nothing.
@@ -81,6 +81,7 @@ void register_run(CLI::App& app) {
     orgos::driver::BuildOptions bo;
     bo.check.inputs = {opts->path};
     bo.check.stdlib_dir = opts->stdlib;
+    check_bundle_path(opts->bundle, "--bundle");
     bo.bundle_path = opts->bundle;
     // A bundle named to be run is run only if it authenticates; it is not silently rebuilt in its place.
     if (!opts->bundle.empty()) bo.untrusted = orgos::driver::BuildOptions::Untrusted::Refuse;
@@ -100,9 +101,7 @@ void register_run(CLI::App& app) {
     try {
       store = std::make_unique<orgos::store::Store>(opts->db.empty() ? ":memory:" : opts->db);
     } catch (const orgos::store::StoreError& e) {
-      std::cerr << "error: " << e.what()
-                << "\n  hint: give --db a new file, or the store of an earlier run\n";
-      throw CLI::RuntimeError(kExitIo);
+      store_failed(e);
     }
     orgos::workflow::EngineOptions eo;
     eo.start_time = start;
@@ -184,7 +183,7 @@ void register_run(CLI::App& app) {
     bool metric_error = false;
     for (auto& [n, v] : res.metrics) metric_error = metric_error || v.rfind("error:", 0) == 0;
     throw CLI::RuntimeError(res.ok && !metric_error ? kExitOk : kExitInputErrors);
-  });
+  }));
 }
 
 }  // namespace orgctl

@@ -12,7 +12,11 @@ namespace orgctl {
 namespace {
 
 // --db, or (run in a project folder) the project's own store, the one `orgctl serve` uses by default.
-std::unique_ptr<orgos::store::Store> open_store(std::string db, bool create) {
+// Tokens are managed beside a running server (a leaked token is revoked without stopping it): a store that
+// exists is opened for shared writing (or read-only, to list), and only a new one is created as its owner.
+std::unique_ptr<orgos::store::Store> open_store(std::string db, orgos::store::OpenMode mode) {
+  using orgos::store::OpenMode;
+  bool create = mode == OpenMode::CreateIfMissing;
   if (db.empty()) {
     if (!std::filesystem::exists("orgos.yaml")) {
       std::cerr << "error: no --db given and this folder is not a project (no orgos.yaml)\n  hint: give the "
@@ -24,9 +28,11 @@ std::unique_ptr<orgos::store::Store> open_store(std::string db, bool create) {
     if (create) std::filesystem::create_directories(std::filesystem::path(db).parent_path(), ec);
   }
   try {
-    if (!create && !std::filesystem::exists(db)) throw orgos::store::StoreError("no store at `" + db + "`");
-    return std::make_unique<orgos::store::Store>(db);
+    std::error_code ec;
+    if (create && std::filesystem::exists(db, ec)) mode = OpenMode::SharedWrite;
+    return std::make_unique<orgos::store::Store>(db, mode);
   } catch (const orgos::store::StoreError& e) {
+    if (e.fault() != orgos::store::StoreFault::Missing) store_failed(e);
     std::cerr << "error: " << e.what() << "\n  hint: give the --db file the server uses\n";
     throw CLI::RuntimeError(kExitIo);
   }
@@ -55,7 +61,7 @@ void register_token(CLI::App& app) {
           << "error: the actor is empty\n  hint: name the actor, e.g. `orgctl token add ben --db FILE`\n";
       throw CLI::RuntimeError(kExitUsage);
     }
-    auto s = open_store(*db, true);
+    auto s = open_store(*db, orgos::store::OpenMode::CreateIfMissing);
     int64_t new_id = 0;
     std::string token = orgos::net::Tokens(*s).add(*actor, new_id);
     if (*json_out) {
@@ -75,7 +81,7 @@ void register_token(CLI::App& app) {
       "Example:\n  orgctl token revoke 3 --db acme.db\n"
       "Exit codes: 0 revoked; 1 no such token; 2 bad usage; 3 cannot open the store.");
   revoke->callback([=]() {
-    auto s = open_store(*db, false);
+    auto s = open_store(*db, orgos::store::OpenMode::SharedWrite);
     if (!orgos::net::Tokens(*s).revoke(*id)) {
       std::cerr << "error: no token #" << *id << "\n  hint: `orgctl token list --db " << *db
                 << "` shows them\n";
@@ -92,7 +98,7 @@ void register_token(CLI::App& app) {
       "Example:\n  orgctl token list --db acme.db --json\nExit codes: 0; 2 bad usage; 3 cannot open the "
       "store.");
   list->callback([=]() {
-    auto s = open_store(*db, false);
+    auto s = open_store(*db, orgos::store::OpenMode::ReadOnly);
     nlohmann::json a = nlohmann::json::array();
     for (auto& t : orgos::net::Tokens(*s).list()) {
       if (*json_out) {

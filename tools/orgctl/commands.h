@@ -1,6 +1,7 @@
 // Each orgctl verb lives in its own file (cmd_<verb>.cpp) and registers itself with the CLI here.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -32,6 +33,10 @@ orgos::driver::Built build_or_exit(const orgos::driver::BuildOptions& opts);
 
 // `--engine jit|interp` (default jit) on a verb that runs compiled code, and its engine setting.
 CLI::Option* add_engine_option(CLI::App* cmd, std::string& engine);
+// A bundle path given with `flag` (compile -o, run --bundle) that names something other than a file (a
+// directory, say): prints why and throws exit 3. The bundle is written and read as one file.
+void check_bundle_path(const std::string& bundle, const char* flag);
+
 orgos::workflow::ExecEngine exec_engine(const std::string& engine);
 
 // A project (folder or bundle) with the store of a run and an engine over both (`--db FILE`).
@@ -40,12 +45,28 @@ struct Opened {
   std::unique_ptr<orgos::store::Store> store;
   std::unique_ptr<orgos::workflow::Engine> engine;
 };
-// On failure prints why and throws the verb's exit code (1 source errors, 3 no store). An empty `db` means
-// the project's own store, project_store(path).
+// On failure prints why and throws the verb's exit code (1 source errors, 3 no store, or one that cannot be
+// read with this project). An empty `db` means the project's own store, project_store(path). The store is
+// opened read-only, so these verbs work beside a server that owns it.
 std::unique_ptr<Opened> open_project(const std::string& path, const std::string& db,
                                      const std::string& engine);
 // The durable store a project keeps by default: `.orgos/state.db` in the project folder (for a bundle or
 // file, in its folder). `serve` creates it; the verbs that read a store use it when no --db is given.
+// A store that cannot be opened or read (missing, damaged, of another project or version, in use by another
+// writer, a failed commit): prints the error and what to do, and throws exit 3.
+[[noreturn]] void store_failed(const orgos::store::StoreError& e);
+// A verb's callback in which a StoreError it does not handle itself (a store that cannot be read, a failed
+// commit on a full disk) is reported by store_failed (exit 3) instead of aborting orgctl.
+template <typename F>
+std::function<void()> with_store_errors(F f) {
+  return [f]() {
+    try {
+      f();
+    } catch (const orgos::store::StoreError& e) {
+      store_failed(e);
+    }
+  };
+}
 std::string project_store(const std::string& path);
 // Where a tasks/events/instances/metrics verb runs: on a server (--connect URL, the token's actor acts)
 // or in-process on a local store (PATH --db FILE, --as ACTOR acts). Both take the same protocol requests
@@ -76,5 +97,7 @@ void register_tasks(CLI::App& app);
 void register_events(CLI::App& app);
 // `store verify` (cmd_store_verify.cpp), under the `store` verb made by register_store.
 void register_store_verify(CLI::App* store);
+// `store backup` (cmd_store.cpp); more `store` subcommands register there.
+void register_store(CLI::App& app);
 
 }  // namespace orgctl

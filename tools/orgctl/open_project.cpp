@@ -21,18 +21,40 @@ std::unique_ptr<Opened> open_project(const std::string& path, const std::string&
   auto o = std::make_unique<Opened>();
   o->bundle = build_or_exit(bo).bundle;
   try {
-    if (!std::filesystem::exists(db)) throw orgos::store::StoreError("no store at `" + db + "`");
-    o->store = std::make_unique<orgos::store::Store>(db);
+    o->store = std::make_unique<orgos::store::Store>(db, orgos::store::OpenMode::ReadOnly);
+    orgos::workflow::EngineOptions eo;
+    eo.exec = exec_engine(engine);
+    o->engine = std::make_unique<orgos::workflow::Engine>(o->bundle, *o->store, eo);
   } catch (const orgos::store::StoreError& e) {
-    std::cerr << "error: " << e.what()
-              << "\n  hint: give the --db file of a run (orgctl run … --db FILE); without --db the project's "
-                 "store (.orgos/state.db, made by `orgctl serve`) is read\n";
-    throw CLI::RuntimeError(kExitIo);
+    store_failed(e);
   }
-  orgos::workflow::EngineOptions eo;
-  eo.exec = exec_engine(engine);
-  o->engine = std::make_unique<orgos::workflow::Engine>(o->bundle, *o->store, eo);
   return o;
+}
+
+void store_failed(const orgos::store::StoreError& e) {
+  using orgos::store::StoreFault;
+  std::cerr << "error: " << e.what() << "\n  hint: ";
+  switch (e.fault()) {
+    case StoreFault::Missing:
+      std::cerr << "give the --db file of a run (orgctl run … --db FILE); without --db the project's store "
+                   "(.orgos/state.db, made by `orgctl serve`) is read\n";
+      break;
+    case StoreFault::InUse:
+      std::cerr << "stop the process that owns it (a server stops on Ctrl-C or SIGTERM), or use a verb that "
+                   "only reads\n";
+      break;
+    case StoreFault::Full:
+      std::cerr << "make room on the disk and run it again: what was not committed is not in the store\n";
+      break;
+    case StoreFault::Damaged:
+      std::cerr << "docs/server.md, \"Backup and restore\", says how to put a backup in its place\n";
+      break;
+    case StoreFault::Other:
+      std::cerr << "a store is read with the project, in the version, that wrote it: give that project (or "
+                   "the store of a run of this one)\n";
+      break;
+  }
+  throw CLI::RuntimeError(kExitIo);
 }
 
 }  // namespace orgctl

@@ -26,19 +26,21 @@ nlohmann::json local(const Target& given, const nlohmann::json& req) {
   orgos::driver::BuildOptions bo;
   bo.check.inputs = {t.path};
   auto built = build_or_exit(bo);
-  std::unique_ptr<orgos::store::Store> store;
+  // A verb that only reads opens the store read-only, beside its owner (a server); one that acts becomes
+  // the owner for its run, and is refused while another process owns the store.
+  const std::string& verb = std::get<orgos::net::Request>(parsed).verb;
+  bool reads = verb == "tasks.list" || verb == "instances.list" || verb == "metrics.get";
   try {
-    if (!std::filesystem::exists(t.db)) throw orgos::store::StoreError("no store at `" + t.db + "`");
-    store = std::make_unique<orgos::store::Store>(t.db);
+    orgos::store::Store store(t.db,
+                              reads ? orgos::store::OpenMode::ReadOnly : orgos::store::OpenMode::MustExist);
+    orgos::workflow::EngineOptions eo;
+    eo.exec = exec_engine(t.engine);
+    orgos::workflow::Engine engine(built.bundle, store, eo);
+    orgos::net::Dispatcher d(engine);
+    return d.handle(std::get<orgos::net::Request>(parsed), t.as.empty() ? "system" : t.as);
   } catch (const orgos::store::StoreError& e) {
-    std::cerr << "error: " << e.what() << "\n  hint: give the --db file of a run or a server\n";
-    throw CLI::RuntimeError(kExitIo);
+    store_failed(e);
   }
-  orgos::workflow::EngineOptions eo;
-  eo.exec = exec_engine(t.engine);
-  orgos::workflow::Engine engine(built.bundle, *store, eo);
-  orgos::net::Dispatcher d(engine);
-  return d.handle(std::get<orgos::net::Request>(parsed), t.as.empty() ? "system" : t.as);
 }
 
 }  // namespace

@@ -1,0 +1,223 @@
+// Who may read what, at the engine: a task is read by who may act on it, who took part in it, who started
+// its work and who is granted `read` on its subject; a `forbid read` policy hides it; instances follow their
+// tasks and starter; KPIs are for members. A refused read of one task is audited and looks like no task; the
+// lists hide without auditing; reads leave nothing in the trace a replay must reproduce.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "compiler/diag/renderer.h"
+#include "compiler/driver/compilation.h"
+#include "compiler/ir/lower.h"
+#include "runtime/workflow/engine.h"
+
+using namespace orgos;
+using workflow::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// cat and cid pack orders (and may start refunds), bob decides refunds, aud may read any order; zed holds no
+// position.
+const char* kOrg = R"org(
+role Clerk { may post  may start Refund }
+role Boss {}
+role Auditor { may read Order }
+record Order { ref: String, secret: Bool }
+event order.placed { order: Order }
+event refund.asked { ref: String }
+policy hide_secret: forbid read Order when resource.secret
+org Shop {
+  units { department Sales }
+  position b: Boss in Sales held by "bob"
+  position c1: Clerk in Sales held by "cat"
+  position c2: Clerk in Sales held by "cid"
+  position a: Auditor in Sales held by "aud"
+}
+process Fulfil(o: Order) { task pack by Clerk outcomes packed, lost }
+rule on_order when order.placed e then start Fulfil(e.order)
+process Refund(ref: String) { approval by Boss }
+rule on_refund when refund.asked e then start Refund(e.ref)
+metric orders = count(e in order.placed)
+)org";
+
+struct Shop {
+  fs::path path;
+  std::unique_ptr<driver::Compilation> c;
+  bundle::Bundle b;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<workflow::Engine> e;
+  std::vector<std::string> trace;
+
+  Shop() {
+    path =
+        fs::temp_directory_path() / ("orgos-reads-" + std::to_string(::getpid()) + "-" +
+                                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
+    remove_files();
+    c = driver::check_text("shop.org", kOrg);
+    EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
+    auto lw = ir::lower(*c);
+    b.module = std::move(lw.module);
+    b.program = std::move(lw.program);
+    b.source_hash = "test";
+    b.files = {"shop.org"};
+    store = std::make_unique<store::Store>(path.string());
+    e = std::make_unique<workflow::Engine>(b, *store, options());
+  }
+  ~Shop() {
+    e.reset();
+    store.reset();
+    remove_files();
+  }
+  workflow::EngineOptions options() {
+    workflow::EngineOptions eo;
+    eo.start_time = 1767225600;
+    eo.exec = workflow::ExecEngine::Interp;
+    eo.trace = [this](const std::string& l) { trace.push_back(l); };
+    return eo;
+  }
+  void remove_files() {
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"}) fs::remove(path.string() + suffix);
+  }
+  int64_t order(const std::string& by, const std::string& ref, bool secret = false) {
+    auto o = e->post_event("order.placed", {{"order", {{"ref", ref}, {"secret", secret}}}}, by, "o-" + ref);
+    EXPECT_TRUE(o.ok) << o.error;
+    return newest_task();
+  }
+  int64_t refund(const std::string& by, const std::string& ref) {
+    auto o = e->post_event("refund.asked", {{"ref", ref}}, by, "r-" + ref);
+    EXPECT_TRUE(o.ok) << o.error;
+    return newest_task();
+  }
+  int64_t newest_task() {
+    int64_t id = 0;
+    for (auto& t : e->tasks()) id = std::max(id, t.id);
+    return id;
+  }
+  std::vector<int64_t> task_ids(const std::string& who, bool open_only = true) {
+    std::vector<int64_t> ids;
+    for (auto& t : e->tasks_for(who, open_only)) ids.push_back(t.id);
+    return ids;
+  }
+  std::vector<std::string> processes(const std::string& who) {
+    std::vector<std::string> out;
+    for (auto& i : e->instances_for(who)) out.push_back(i.process);
+    return out;
+  }
+  size_t refused_reads(const std::string& who) {
+    size_t n = 0;
+    for (auto& a : store->audit_entries())
+      n += a.actor == who && a.action == "read" && a.decision == "refused";
+    return n;
+  }
+};
+
+using Ids = std::vector<int64_t>;
+using Names = std::vector<std::string>;
+
+}  // namespace
+
+TEST(ReadAuth, ATaskIsReadByWhoMayActOnItAndWhoIsGrantedRead) {
+  Shop s;
+  int64_t t = s.order("cat", "a");
+  EXPECT_EQ(s.task_ids("cat"), Ids{t});  // holds Clerk (and posted the order)
+  EXPECT_EQ(s.task_ids("cid"), Ids{t});  // holds Clerk
+  EXPECT_EQ(s.task_ids("aud"), Ids{t});  // Auditor: may read Order
+  EXPECT_EQ(s.task_ids("system"), Ids{t});
+  EXPECT_EQ(s.task_ids("bob"), Ids{});  // Boss: nothing to do with orders
+  EXPECT_EQ(s.task_ids("zed"), Ids{});  // no position at all
+  EXPECT_TRUE(s.e->may_read_task("cid", t));
+  EXPECT_FALSE(s.e->may_read_task("bob", t));
+  // Done, it stays readable by the same people (and by who completed it).
+  ASSERT_TRUE(s.e->complete_task(t, "cid", "packed", json::object(), "k").ok);
+  EXPECT_EQ(s.task_ids("cid", false), Ids{t});
+  EXPECT_EQ(s.task_ids("bob", false), Ids{});
+}
+
+TEST(ReadAuth, AnApprovalIsReadByItsDecidersAndByWhoseRequestStartedIt) {
+  Shop s;
+  int64_t t = s.refund("cid", "r");
+  EXPECT_EQ(s.task_ids("bob"), Ids{t});  // holds Boss
+  EXPECT_EQ(s.task_ids("cid"), Ids{t});  // asked for the refund: follows its request
+  EXPECT_EQ(s.task_ids("cat"), Ids{});   // a clerk with nothing to do with it
+  // The starter of the refund is not who merely runs the clock or the system.
+  int64_t other = s.refund("system", "s");
+  EXPECT_FALSE(s.e->may_read_task("cid", other));
+  EXPECT_TRUE(s.e->may_read_task("bob", other));
+}
+
+TEST(ReadAuth, AForbidReadPolicyHidesATaskFromEveryoneButSystem) {
+  Shop s;
+  int64_t open = s.order("cat", "a");
+  int64_t secret = s.order("system", "s", true);
+  EXPECT_EQ(s.task_ids("cid"), Ids{open});
+  EXPECT_EQ(s.task_ids("aud"), Ids{open});
+  EXPECT_EQ(s.task_ids("system"), (Ids{open, secret}));
+  EXPECT_FALSE(s.e->may_read_instance("cid", s.e->task(secret)->instance));
+}
+
+TEST(ReadAuth, InstancesFollowTheirTasksAndWhoStartedThem) {
+  Shop s;
+  s.order("cat", "a");
+  ASSERT_TRUE(s.e->post_event("refund.asked", {{"ref", "r"}}, "cid", "ask").ok);
+  EXPECT_EQ(s.processes("cat"), Names{"Fulfil"});
+  EXPECT_EQ(s.processes("cid"), (Names{"Fulfil", "Refund"}));
+  EXPECT_EQ(s.processes("bob"), Names{"Refund"});
+  EXPECT_EQ(s.processes("aud"), Names{"Fulfil"});
+  EXPECT_EQ(s.processes("zed"), Names{});
+  EXPECT_EQ(s.processes("system").size(), 2u);
+  // Started directly, with no task of the starter's: readable by its starter.
+  ASSERT_TRUE(s.e->start("Refund", {{"ref", "x"}}, "cat", "start-x").ok);
+  EXPECT_EQ(s.processes("cat"), (Names{"Fulfil", "Refund"}));
+}
+
+TEST(ReadAuth, KpisAreReadByMembersOfTheOrganization) {
+  Shop s;
+  s.order("cat", "a");
+  auto names = [&](const std::string& who) {
+    Names n;
+    for (auto& k : s.e->kpis_for(who)) n.push_back(k.name);
+    return n;
+  };
+  EXPECT_EQ(names("bob"), Names{"orders"});
+  EXPECT_EQ(names("system"), Names{"orders"});
+  EXPECT_EQ(names("zed"), Names{});
+  EXPECT_FALSE(s.e->may_read_kpi("zed", "orders"));
+}
+
+TEST(ReadAuth, ARefusedReadOfATaskLooksLikeNoTaskAndIsAudited) {
+  Shop s;
+  int64_t t = s.order("cat", "a");
+  EXPECT_FALSE(s.e->task_for("bob", t).has_value());
+  EXPECT_FALSE(s.e->task_for("bob", 999999).has_value());
+  EXPECT_EQ(s.refused_reads("bob"), 1u);  // the existing task's refusal, not the missing one
+  auto entries = s.store->audit_entries();
+  auto it = std::find_if(entries.begin(), entries.end(), [](auto& a) { return a.action == "read"; });
+  ASSERT_NE(it, entries.end());
+  EXPECT_EQ(it->resource, "task pack #" + std::to_string(t));
+  EXPECT_EQ(it->reason, "no role or policy permits it");
+  EXPECT_TRUE(s.e->task_for("cid", t).has_value());
+  // Lists hide without writing anything.
+  s.e->tasks_for("bob", false);
+  s.e->instances_for("zed");
+  s.e->kpis_for("zed");
+  EXPECT_EQ(s.refused_reads("bob"), 1u);
+  EXPECT_EQ(s.refused_reads("zed"), 0u);
+  std::string problem;
+  EXPECT_FALSE(s.store->verify_audit(problem).has_value()) << problem;
+}
+
+TEST(ReadAuth, ReadsLeaveNothingInTheTraceAReplayReproduces) {
+  Shop s;
+  int64_t t = s.order("cat", "a");
+  s.e->tasks_for("bob");
+  s.e->task_for("bob", t);
+  s.e->instances_for("zed");
+  ASSERT_TRUE(s.e->complete_task(t, "cid", "packed", json::object(), "k").ok);
+  s.e->tasks_for("aud", false);
+  auto live = s.trace;
+  auto eo = s.options();
+  eo.trace = nullptr;
+  EXPECT_EQ(workflow::Engine::replay(s.b, *s.store, eo), live);
+}
