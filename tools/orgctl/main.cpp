@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  orgctl::register_store(app);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::RuntimeError& e) {
@@ -138,3 +139,7 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+  } catch (const orgos::store::StoreError& e) {
+    // A store a verb could not read or write, where the verb did not say so itself: never an abort.
+    std::cerr << "error: " << e.what() << "\n";
+    return orgctl::kExitIo;
