@@ -1409,3 +1409,11 @@ TEST(Cli, RunOnAFullDiskExitsThree) {
   refused(run("run " + acme + " --db " + (dir / "s.db").string() + " -q --engine interp"), "full",
           "run on a full disk");
 }
+
+TEST(Cli, AGlobalOptionWithoutItsValueIsNamed) {
+  // Before the verb check learnt this, `orgctl --connect` was answered "`orgctl` needs a verb".
+  auto r = run("--connect");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--connect"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("needs a verb"), std::string::npos) << r.out;
+}
