@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
   orgctl::register_token(app);
   orgctl::register_tasks(app);
   orgctl::register_events(app);
+  orgctl::register_store(app);
   if (refuse_unknown_verb(app, argc, argv)) return orgctl::kExitUsage;
   try {
     app.parse(argc, argv);
@@ -128,18 +129,17 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
-  orgctl::register_store(app);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::RuntimeError& e) {
     return e.get_exit_code();  // a verb's result: its exit code
+  } catch (const orgos::store::StoreError& e) {
+    // A store a verb could not read or write, where the verb did not say so itself: never an abort.
+    std::cerr << "error: " << e.what() << "\n";
+    return orgctl::kExitIo;
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return orgctl::kExitUsage;
   }
   return 0;
 }
-  } catch (const orgos::store::StoreError& e) {
-    // A store a verb could not read or write, where the verb did not say so itself: never an abort.
-    std::cerr << "error: " << e.what() << "\n";
-    return orgctl::kExitIo;
