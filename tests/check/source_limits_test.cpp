@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 
@@ -145,6 +146,10 @@ TEST(DiagnosticCaps, AtMostAHundredPerFileAndFiveHundredInAll) {
   std::string text = diag::render_all_text(sm, de);
   EXPECT_NE(text.find("... and 7500 more errors not shown"), std::string::npos);
   EXPECT_NE(text.find("8000 errors, 0 warnings"), std::string::npos);
+  auto json = nlohmann::json::parse(diag::render_json(sm, de));
+  EXPECT_EQ(json["diagnostics"].size(), diag::DiagnosticEngine::kMaxDiagnostics);
+  EXPECT_EQ(json["errors"], 8000);
+  EXPECT_EQ(json["not_shown"], 7500);
 }
 
 TEST(DiagnosticCaps, GarbageSourceIsCappedAndTheFirstErrorsStayFirst) {
