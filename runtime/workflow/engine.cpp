@@ -142,6 +142,8 @@ struct Engine::Impl {
   // The open ones, so that inbox queries cost what is open rather than every task ever made. Kept up to
   // date where task changes are persisted (every status change marks its task dirty) and on load.
   std::set<int64_t> open_tasks;
+  // Instance → its tasks, so that who may read an instance (may_read) costs its tasks, not every task.
+  std::map<int64_t, std::vector<int64_t>> tasks_by_instance;
   // The running instances (waiting ones included): what event delivery and signals look through, so that
   // the finished ones, which are most of them after a while, cost nothing.
   std::set<int64_t> live;
@@ -902,6 +904,7 @@ struct Engine::Impl {
           tk.timer = add_timer(tk.due, inst.id, t.id, tk.id, "task_deadline");
         }
         tasks[tk.id] = tk;
+        tasks_by_instance[inst.id].push_back(tk.id);
         dirty_tasks.insert(tk.id);
         t.wait = "task";
         t.wait_ref = tk.id;
@@ -1498,6 +1501,7 @@ struct Engine::Impl {
       t.timer = row.timer;
       t.due = row.due;
       if (t.status == "open") open_tasks.insert(open_tasks.end(), row.id);
+      tasks_by_instance[t.instance].push_back(row.id);
       tasks.emplace_hint(tasks.end(), row.id, std::move(t));
     });
     store.for_each_timer([&](const store::TimerRow& row) {
@@ -1878,6 +1882,7 @@ struct Engine::Impl {
     waiting_on.clear();
     tasks.clear();
     open_tasks.clear();
+    tasks_by_instance.clear();
     timers.clear();
     events_seen.clear();
     events_loaded = false;
@@ -2027,8 +2032,10 @@ struct Engine::Impl {
 
   std::vector<const Task*> tasks_of(int64_t instance) const {
     std::vector<const Task*> out;
-    for (auto& [id, t] : tasks)
-      if (t.instance == instance) out.push_back(&t);
+    auto ids = tasks_by_instance.find(instance);
+    if (ids != tasks_by_instance.end())
+      for (int64_t id : ids->second)
+        if (auto t = tasks.find(id); t != tasks.end()) out.push_back(&t->second);
     return out;
   }
 
@@ -2380,9 +2387,8 @@ Outcome Engine::connector_result(int64_t outbox_id, const json& result, const st
 }
 
 std::optional<Outcome> Engine::logged(const std::string& key) {
-  // Any scope of the key; a log written before keys were scoped holds the key as it was given.
+  // Any scope of the key: they all start with the same prefix (input_key.h).
   auto r = impl_->store.input_result_with_prefix(input_key_prefix(key));
-  if (!r) r = impl_->store.input_result(key);
   if (!r) return std::nullopt;
   return Outcome{r->empty(), true, *r, 0};
 }
@@ -2473,14 +2479,10 @@ std::vector<TaskView> Engine::tasks_for(const std::string& actor, bool open_only
 
 std::vector<InstanceView> Engine::instances_for(const std::string& actor) {
   auto& I = *impl_;
-  std::map<int64_t, std::vector<const Task*>> tasks;  // by instance: one pass over the tasks, not one each
-  for (auto& [id, t] : I.tasks) tasks[t.instance].push_back(&t);
   std::vector<InstanceView> out;
   std::string why;
-  static const std::vector<const Task*> none;
   for (auto& [id, i] : I.instances) {
-    auto ts = tasks.find(id);
-    if (I.may_read(actor, id, i, ts == tasks.end() ? none : ts->second, why))
+    if (I.may_read(actor, id, i, I.tasks_of(id), why))
       out.push_back(
           {id, i.v->b->program.processes[i.process].name, i.status, i.error, i.started_at, i.ended_at});
   }

@@ -70,6 +70,12 @@ struct Shop {
     store.reset();
     remove_files();
   }
+  void reopen() {
+    e.reset();
+    store.reset();
+    store = std::make_unique<store::Store>(path.string());
+    e = std::make_unique<workflow::Engine>(b, *store, options());
+  }
   workflow::EngineOptions options() {
     workflow::EngineOptions eo;
     eo.start_time = 1767225600;
@@ -220,4 +226,19 @@ TEST(ReadAuth, ReadsLeaveNothingInTheTraceAReplayReproduces) {
   auto eo = s.options();
   eo.trace = nullptr;
   EXPECT_EQ(workflow::Engine::replay(s.b, *s.store, eo), live);
+}
+
+// What decides a read is in the store (task rows, who started what): a restart reads the same.
+TEST(ReadAuth, AfterARestartTheSameActorsReadTheSame) {
+  Shop s;
+  int64_t t = s.order("cat", "a");
+  ASSERT_TRUE(s.e->start("Refund", {{"ref", "x"}}, "cat", "start-x").ok);
+  auto tasks = s.task_ids("cat");
+  auto procs = s.processes("cat");
+  EXPECT_EQ(procs, (Names{"Fulfil", "Refund"}));
+  s.reopen();
+  EXPECT_EQ(s.task_ids("cat"), tasks);
+  EXPECT_EQ(s.processes("cat"), procs);
+  EXPECT_EQ(s.processes("cid"), Names{"Fulfil"});
+  EXPECT_TRUE(s.e->may_read_instance("cid", s.e->task(t)->instance));
 }
