@@ -81,7 +81,9 @@ class Organization {
   Organization& operator=(Organization&&) noexcept;
   ~Organization();
 
-  // Inputs. `key` makes each one idempotent: the same key again is accepted and applied only once.
+  // Inputs. `key` makes each one idempotent: a key is the actor's own (another actor's key is another
+  // key); the same request again under it is accepted and applied only once, another request under it is
+  // an Error (a conflict), and an empty key is a fresh one (applied once, never taken for another input).
   // Payloads and arguments are JSON text, e.g. {"expense": {"amount": "120 USD", …}}.
   Status post_event(const std::string& event, const std::string& payload_json, const std::string& actor,
                     const std::string& key);
