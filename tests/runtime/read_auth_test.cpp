@@ -50,12 +50,12 @@ struct Shop {
   std::unique_ptr<workflow::Engine> e;
   std::vector<std::string> trace;
 
-  Shop() {
+  explicit Shop(const std::string& org = kOrg) {
     path =
         fs::temp_directory_path() / ("orgos-reads-" + std::to_string(::getpid()) + "-" +
                                      ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
     remove_files();
-    c = driver::check_text("shop.org", kOrg);
+    c = driver::check_text("shop.org", org);
     EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
     auto lw = ir::lower(*c);
     b.module = std::move(lw.module);
@@ -241,4 +241,20 @@ TEST(ReadAuth, AfterARestartTheSameActorsReadTheSame) {
   EXPECT_EQ(s.processes("cat"), procs);
   EXPECT_EQ(s.processes("cid"), Names{"Fulfil"});
   EXPECT_TRUE(s.e->may_read_instance("cid", s.e->task(t)->instance));
+}
+
+// Policies add readers as grants do: `permit read` on the subject, or `permit complete` (who may act on a
+// task reads it); the KPI by name.
+TEST(ReadAuth, PermitPoliciesAddReaders) {
+  Shop s(std::string(kOrg) +
+         "policy public_orders: permit read Order when resource.ref == \"public\"\n"
+         "policy helper: permit complete Order when actor.id == \"hal\"\n"
+         "policy board: permit read orders when actor.id == \"zed\"\n");
+  int64_t pub = s.order("cat", "public");
+  int64_t other = s.order("cat", "other");
+  EXPECT_EQ(s.task_ids("zed"), Ids{pub});
+  EXPECT_EQ(s.task_ids("hal"), (Ids{pub, other}));
+  EXPECT_EQ(s.task_ids("bob"), Ids{pub});
+  EXPECT_TRUE(s.e->may_read_kpi("zed", "orders"));
+  EXPECT_FALSE(s.e->may_read_kpi("hal", "orders"));
 }
