@@ -248,7 +248,7 @@ TEST(ReadAuth, AfterARestartTheSameActorsReadTheSame) {
 TEST(ReadAuth, PermitPoliciesAddReaders) {
   Shop s(std::string(kOrg) +
          "policy public_orders: permit read Order when resource.ref == \"public\"\n"
-         "policy helper: permit complete Order when actor.id == \"hal\"\n"
+         "policy assist: permit complete Order when actor.id == \"hal\"\n"
          "policy board: permit read orders when actor.id == \"zed\"\n");
   int64_t pub = s.order("cat", "public");
   int64_t other = s.order("cat", "other");
