@@ -173,6 +173,7 @@ Result run_checked(const std::string& path, workflow::Engine& engine, const Opti
       fail(where(path, ex) + ": `expect` is a mapping of instances, open_tasks, metrics, refused");
     for (const KeyProblem& p : unknown_keys(ex, kExpectKeys, "`expect`"))
       fail(where(path, p.mark) + ": " + p.message);
+    for (const KeyProblem& p : expect_problems(ex)) fail(where(path, p.mark) + ": " + p.message);
   }
   YAML::Node steps = root["steps"];
   if (steps && !steps.IsSequence()) {

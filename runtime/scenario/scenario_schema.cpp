@@ -57,6 +57,49 @@ std::vector<KeyProblem> unknown_keys(const YAML::Node& map, const std::vector<st
   return out;
 }
 
+std::vector<KeyProblem> expect_problems(const YAML::Node& expect) {
+  static const std::vector<std::string> statuses = {"running", "completed", "failed"};
+  std::vector<KeyProblem> out;
+  if (!expect.IsMap()) return out;
+  auto count = [&](const YAML::Node& n, const std::string& what) {
+    const std::string& v = n.IsScalar() ? n.Scalar() : std::string();
+    if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos)
+      out.push_back({n.Mark(), what + " is a count (a whole number like 0 or 3)"});
+  };
+  for (const char* k : {"open_tasks", "refused"})
+    if (YAML::Node n = expect[k]) count(n, std::string("`") + k + "`");
+  if (YAML::Node inst = expect["instances"]) {
+    if (!inst.IsMap()) {
+      out.push_back({inst.Mark(),
+                     "`instances` maps each process to counts by status, like "
+                     "`instances: {Recruit: {completed: 2}}`"});
+    } else {
+      for (auto it = inst.begin(); it != inst.end(); ++it) {
+        const std::string proc = it->first.IsScalar() ? it->first.Scalar() : "?";
+        if (!it->second.IsMap()) {
+          out.push_back({it->second.Mark(), "`" + proc + "` maps statuses to counts, like `{completed: 2}`"});
+          continue;
+        }
+        for (const KeyProblem& p : unknown_keys(it->second, statuses, "the statuses of `" + proc + "`"))
+          out.push_back(p);
+        for (auto s = it->second.begin(); s != it->second.end(); ++s)
+          count(s->second, "the number of " + (s->first.IsScalar() ? s->first.Scalar() : "?") + " " + proc);
+      }
+    }
+  }
+  if (YAML::Node mets = expect["metrics"]) {
+    if (!mets.IsMap())
+      out.push_back(
+          {mets.Mark(), "`metrics` maps metric names to values, like `metrics: {spend: \"0 USD\"}`"});
+    else
+      for (auto it = mets.begin(); it != mets.end(); ++it)
+        if (!it->second.IsScalar())
+          out.push_back(
+              {it->second.Mark(), "a metric's expected value is a single value, as the run prints it"});
+  }
+  return out;
+}
+
 std::vector<KeyProblem> step_problems(const YAML::Node& step) {
   static const std::vector<std::string> known = step_keys();
   std::vector<KeyProblem> out = unknown_keys(step, known, "a step");

@@ -22,6 +22,11 @@ std::vector<KeyProblem> unknown_keys(const YAML::Node& map, const std::vector<st
 // companion key with the action it belongs to (`payload` with `event`, `decision` with `decide`, …).
 std::vector<KeyProblem> step_problems(const YAML::Node& step);
 
+// The shapes of `expect:`: instances {Process: {status: count}} with a status an instance can have
+// (running, completed, failed), open_tasks and refused a count, metrics {name: value}. A misspelt status
+// (`complted: 0`) would otherwise hold vacuously.
+std::vector<KeyProblem> expect_problems(const YAML::Node& expect);
+
 extern const std::vector<std::string> kFileKeys;    // name, description, start, actor, steps, expect
 extern const std::vector<std::string> kExpectKeys;  // instances, open_tasks, metrics, refused
 

@@ -287,3 +287,19 @@ TEST(Scenario, TimesPastTheEndOfTheCalendarAreRefusedNotPlayedEarlier) {
   EXPECT_TRUE(env.e->instances().empty());  // the ping was not posted at 2026-01-01
   EXPECT_LT(env.e->now(), workflow::kMaxClock);
 }
+
+TEST(Scenario, MalformedExpectationsAreErrorsNotVacuousPasses) {
+  Env env;
+  auto r = env.play(
+      "name: exp\nsteps: []\nexpect:\n  instances:\n    P: {complted: 0}\n    Q: 3\n  open_tasks: many\n"
+      "  metrics: [a, b]\n");
+  std::string t = all(r);
+  // `complted: 0` held before: no instance has a status nobody gives.
+  EXPECT_NE(t.find(":5:9: unknown key `complted` in the statuses of `P` (did you mean `completed`?)"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find(":6:8: `Q` maps statuses to counts"), std::string::npos) << t;
+  EXPECT_NE(t.find(":7:15: `open_tasks` is a count"), std::string::npos) << t;
+  EXPECT_NE(t.find(":8:12: `metrics` maps metric names to values"), std::string::npos) << t;
+  for (auto& f : r.found) EXPECT_EQ(f.kind, scenario::FailureKind::Structure) << f.text;
+}
