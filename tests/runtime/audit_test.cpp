@@ -458,3 +458,34 @@ TEST(Audit, AChainThatGrewAfterItsCheckpointIsIntact) {
   EXPECT_THROW(AuditCheckpoint::parse("{\"format\": \"something else\"}"), store::StoreError);
   EXPECT_THROW(AuditCheckpoint::parse("not json"), store::StoreError);
 }
+
+// A token added through its own connection beside a running owner (as `orgctl token add` does beside
+// `orgctl serve`) takes the next seq; the owner's next entry follows it instead of failing on the seq it
+// remembered.
+TEST(Audit, AnEntryAppendedBesideTheOwnerIsFollowed) {
+  TempDir tmp;
+  AuditKey key = AuditKey::load_or_create(tmp.key_file());
+  Store owner(tmp.db());
+  owner.audit().use_key(key);
+  AuditEntry first;
+  first.actor = "alice";
+  first.action = "decide";
+  owner.begin();
+  owner.append_audit(first);
+  owner.commit();
+  {
+    Store beside(tmp.db(), store::OpenMode::SharedWrite);
+    beside.audit().use_key(key);
+    int64_t id = 0;
+    net::Tokens(beside).add("bob", id);
+  }
+  AuditEntry next;
+  next.actor = "carol";
+  next.action = "decide";
+  owner.begin();
+  owner.append_audit(next);
+  owner.commit();
+  EXPECT_EQ(next.seq, 3);
+  AuditReport r = owner.audit().verify(&key);
+  EXPECT_TRUE(r.intact()) << all_problems(r);
+}
