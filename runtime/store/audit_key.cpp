@@ -49,8 +49,12 @@ AuditKey AuditKey::load_or_create(const std::string& path) {
   if (std::filesystem::exists(path, ec)) return load(path);
   if (sodium_init() < 0) throw StoreError("libsodium cannot be initialised");
   std::filesystem::path p(path);
-  if (p.has_parent_path()) {
+  if (p.has_parent_path() && !std::filesystem::exists(p.parent_path(), ec)) {
+    // A folder made for the key is the owner's alone (mode 0700), like the key itself.
     std::filesystem::create_directories(p.parent_path(), ec);
+    if (!ec)
+      std::filesystem::permissions(p.parent_path(), std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
     if (ec)
       throw StoreError("cannot make the folder of the audit key `" + path + "`: " + ec.message() + kHint);
   }

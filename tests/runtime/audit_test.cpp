@@ -301,6 +301,8 @@ TEST(Audit, TheDefaultKeyIsMadeOnFirstUseOutsideTheStoreWithMode0600) {
   struct stat st {};
   ASSERT_EQ(::stat(key_file.c_str(), &st), 0) << key_file;
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((tmp.dir / "config" / "orgos").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);  // the folder made for it too
   Store s(tmp.db());
   AuditKey key = AuditKey::load(key_file);
   AuditReport r = s.audit().verify(&key);
