@@ -1101,10 +1101,15 @@ namespace scenario_bundle_cli {
 
 namespace fs = std::filesystem;
 
-// Every orgctl run by this test binary seals bundles with a key of its own, not the user's.
+// Every orgctl run by this test binary seals bundles with a key of its own, not the user's; the key's
+// folder goes when the binary ends.
+const fs::path kKeyDir = fs::temp_directory_path() / ("orgctl-test-key-" + std::to_string(::getpid()));
 const bool kOwnKey = [] {
-  fs::path dir = fs::temp_directory_path() / ("orgctl-test-key-" + std::to_string(::getpid()));
-  return setenv("ORGOS_BUNDLE_KEY", (dir / "bundle.key").c_str(), 1) == 0;
+  std::atexit([] {
+    std::error_code ec;
+    fs::remove_all(kKeyDir, ec);
+  });
+  return setenv("ORGOS_BUNDLE_KEY", (kKeyDir / "bundle.key").c_str(), 1) == 0;
 }();
 
 struct Project {
