@@ -82,19 +82,25 @@ std::variant<Key, std::string> load_or_create_key(const std::string& path) {
     if (sodium_init() < 0) return std::string("libsodium cannot be initialised");
     Key k;
     randombytes_buf(k.bytes.data(), k.bytes.size());
-    // O_EXCL: two processes creating the key at once; the loser reads the winner's key below.
-    int w = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (w >= 0) {
-      bool ok = ::write(w, k.bytes.data(), k.bytes.size()) == static_cast<ssize_t>(k.bytes.size()) &&
-                ::fsync(w) == 0;
-      int e = errno;
-      ::close(w);
-      if (!ok) {
-        ::unlink(path.c_str());
-        return "cannot write the bundle key `" + path + "`: " + errno_text(e);
-      }
-      return k;
+    // Written whole under a temporary name, then linked into place: link() fails if another process made
+    // the key meanwhile (that key is then read below), and no reader ever sees a half-written key.
+    std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    ::unlink(tmp.c_str());  // a leftover of a crashed process with this pid
+    int w = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (w < 0) return "cannot create the bundle key `" + path + "`: " + errno_text(errno);
+    bool ok =
+        ::write(w, k.bytes.data(), k.bytes.size()) == static_cast<ssize_t>(k.bytes.size()) && ::fsync(w) == 0;
+    int e = errno;
+    ::close(w);
+    if (!ok) {
+      ::unlink(tmp.c_str());
+      return "cannot write the bundle key `" + path + "`: " + errno_text(e);
     }
+    int linked = ::link(tmp.c_str(), path.c_str());
+    e = errno;
+    ::unlink(tmp.c_str());
+    if (linked == 0) return k;
+    errno = e;
     if (errno != EEXIST) return "cannot create the bundle key `" + path + "`: " + errno_text(errno);
     fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <sodium.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -300,4 +301,41 @@ TEST(BundleAuth, AFileThatIsNotABundleIsNeverOverwritten) {
   bo.force = false;
   bo.untrusted = driver::BuildOptions::Untrusted::Rebuild;
   ASSERT_TRUE(std::holds_alternative<driver::Built>(driver::build_or_load(bo)));
+}
+
+TEST(BundleAuth, ProcessesCreatingTheKeyAtOnceAllGetTheSameWholeKey) {
+  TempDir t;
+  std::string path = t / "race/bundle.key";
+  constexpr int kProcs = 8;
+  int fds[kProcs][2];
+  for (auto& fd : fds) {
+    ASSERT_EQ(::pipe(fd), 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto k = bundle::load_or_create_key(path);
+      std::string out =
+          std::holds_alternative<bundle::Key>(k)
+              ? std::string(std::get<bundle::Key>(k).bytes.begin(), std::get<bundle::Key>(k).bytes.end())
+              : "error: " + std::get<std::string>(k);
+      (void)!::write(fd[1], out.data(), out.size());
+      ::_exit(0);
+    }
+    ::close(fd[1]);
+  }
+  std::vector<std::string> keys;
+  for (auto& fd : fds) {
+    std::string got;
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(fd[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+    ::close(fd[0]);
+    keys.push_back(got);
+  }
+  while (::wait(nullptr) > 0) {
+  }
+  bundle::Key on_disk = key_at(path);
+  for (auto& k : keys) EXPECT_EQ(k, std::string(on_disk.bytes.begin(), on_disk.bytes.end()));
+  // No temporary file is left beside the key.
+  EXPECT_EQ(std::distance(fs::directory_iterator(t / "race"), fs::directory_iterator{}), 1);
 }
