@@ -15,6 +15,7 @@
 #include "runtime/store/audit_checkpoint.h"
 #include "runtime/store/store.h"
 #include "runtime/workflow/engine.h"
+#include "runtime/workflow/replay_check.h"
 
 using namespace orgos;
 using store::AuditCheckpoint;
@@ -490,4 +491,54 @@ TEST(Audit, AnEntryAppendedBesideTheOwnerIsFollowed) {
   EXPECT_EQ(next.seq, 3);
   AuditReport r = owner.audit().verify(&key);
   EXPECT_TRUE(r.intact()) << all_problems(r);
+}
+
+// ------------------------------------------------------------------ the state against a replay of the log
+
+// A restart at a later wall clock moves the engine's clock without a logged input; the replay restarts
+// there too, so the times the store holds (an instance's start) are the replay's.
+TEST(ReplayCheck, AStoreWrittenAcrossRestartsMatchesItsReplay) {
+  Project p;
+  TempDir tmp;
+  Store s(tmp.db());
+  s.audit().use_key(AuditKey::load_or_create(tmp.key_file()));
+  {
+    workflow::Engine e(p.b, s, {1767225600, 10000, 1000000, nullptr});
+    ASSERT_TRUE(
+        e.post_event("expense.submitted", expense("50 USD", "Engineering", "alice"), "system", "e1").ok);
+  }
+  {
+    workflow::Engine e(p.b, s, {1767225600 + 7200, 10000, 1000000, nullptr});  // two hours later
+    ASSERT_TRUE(e.post_event("expense.submitted", expense("60 USD", "Finance", "erin"), "system", "e2").ok);
+    int64_t mgr = e.tasks().at(0).id;
+    ASSERT_TRUE(e.decide(mgr, "dan", true, "c1").ok);
+  }
+  workflow::EngineOptions eo;
+  eo.exec = workflow::ExecEngine::Interp;
+  workflow::ReplayCheck r = workflow::check_against_replay(p.b, s, eo);
+  EXPECT_EQ(r.inputs, 3);
+  std::string diffs;
+  for (auto& d : r.differences) diffs += d.describe() + "\n";
+  EXPECT_TRUE(r.differences.empty()) << diffs;
+}
+
+TEST(ReplayCheck, EditedStateIsNamedByRowAndField) {
+  Project p;
+  TempDir tmp;
+  Store s(tmp.db());
+  s.audit().use_key(AuditKey::load_or_create(tmp.key_file()));
+  workflow::Engine e(p.b, s, {1767225600, 10000, 1000000, nullptr});
+  ASSERT_TRUE(e.post_event("expense.submitted", expense("50 USD", "Engineering", "dan"), "system", "e1").ok);
+  int64_t task = e.tasks().at(0).id;
+  sql(s, "UPDATE task SET status = 'done', claimed_by = 'mallory' WHERE id = " + std::to_string(task));
+  sql(s, "DELETE FROM timer");
+  workflow::EngineOptions eo;
+  eo.exec = workflow::ExecEngine::Interp;
+  workflow::ReplayCheck r = workflow::check_against_replay(p.b, s, eo);
+  std::string diffs;
+  for (auto& d : r.differences) diffs += d.describe() + "\n";
+  std::string t = "task " + std::to_string(task);
+  EXPECT_NE(diffs.find(t + " field claimed_by: stored mallory, replayed \n"), std::string::npos) << diffs;
+  EXPECT_NE(diffs.find(t + " field status: stored done, replayed open"), std::string::npos) << diffs;
+  EXPECT_NE(diffs.find("is missing from the store (the replay made it)"), std::string::npos) << diffs;
 }
