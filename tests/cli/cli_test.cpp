@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -855,6 +857,22 @@ TEST(Cli, AStoreOfAnotherProjectIsRefused) {
     refused(run(std::string(verb) + on), "the stored state cannot be read", verb);
   refused(run("run" + on + " -q"), "the stored state cannot be read", "run");
   refused(run("explain on_order 1" + on), "the stored state cannot be read", "explain");
+  // Another version of the same project: a unit renamed in org.org after the store was written.
+  std::filesystem::path acme2 = p.dir / "acme2";
+  std::filesystem::copy(acme, acme2, std::filesystem::copy_options::recursive);
+  std::filesystem::remove_all(acme2 / ".orgos");
+  std::string db2 = (p.dir / "acme2.db").string();
+  ASSERT_EQ(run("run " + acme2.string() + " --db " + db2 + " -q --engine interp").code, 0);
+  std::ifstream in(acme2 / "org.org");
+  std::string org((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (size_t at;
+       (at = org.find("Design\n")) != std::string::npos || (at = org.find("Design ")) != std::string::npos;)
+    org.replace(at, 6, "Designing");
+  p.write("acme2/org.org", org);
+  std::string on2 = " " + acme2.string() + " --db " + db2 + " --engine interp";
+  for (const char* verb : {"instances list", "metrics", "tasks list"})
+    refused(run(std::string(verb) + on2), "no unit named `Design`", std::string("renamed unit, ") + verb);
+  refused(run("run" + on2 + " -q"), "no unit named `Design`", "renamed unit, run");
 }
 
 TEST(Cli, ADirectoryIsNoBundle) {
