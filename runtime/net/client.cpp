@@ -15,16 +15,40 @@ std::string failure(const std::string& what, const std::string& url, int rv) {
 }
 }  // namespace
 
-Client::Client(const std::string& url, std::string token, std::chrono::milliseconds timeout)
+Client::Client(const std::string& url, std::string token, std::chrono::milliseconds timeout,
+               const TlsClientOptions& tls)
     : url_(url), token_(std::move(token)) {
+  if (is_tls_url(url)) {
+    try {
+      tls_ = client_tls(url, tls);
+    } catch (const TlsError& e) {
+      throw ClientError(e.what());
+    }
+  }
   int rv = nng_req0_open(&sock_);
   if (rv != 0) throw ClientError(std::string("cannot open a REQ socket: ") + nng_strerror(rv));
   nng_socket_set_ms(sock_, NNG_OPT_RECVTIMEO, static_cast<nng_duration>(timeout.count()));
   nng_socket_set_ms(sock_, NNG_OPT_SENDTIMEO, static_cast<nng_duration>(timeout.count()));
-  // A synchronous dial: a missing server is reported here, not as a timeout later.
-  if ((rv = nng_dial(sock_, url.c_str(), nullptr, 0)) != 0) {
+  nng_dialer d;
+  if ((rv = nng_dialer_create(&d, sock_, url.c_str())) != 0) {
     nng_close(sock_);
-    throw ClientError(failure("connect to", url, rv) + " (is `orgctl serve` running there?)");
+    throw ClientError(failure("connect to", url, rv) +
+                      " (an address is tcp://HOST:PORT or tls+tcp://HOST:PORT)");
+  }
+  if (tls_ && (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls_.get())) != 0) {
+    nng_close(sock_);
+    throw ClientError(failure("use TLS with", url, rv));
+  }
+  // A synchronous dial: a missing server, or one that fails the TLS check, is reported here, not as a
+  // timeout later.
+  if ((rv = nng_dialer_start(d, 0)) != 0) {
+    nng_close(sock_);
+    std::string why = " (is `orgctl serve` running there?)";
+    if (rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO)
+      why =
+          " (the server's certificate is not signed by the CA given with --tls-ca, or is not for this "
+          "host)";
+    throw ClientError(failure("connect to", url, rv) + why);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "runtime/net/protocol.h"
+#include "runtime/net/tls.h"
 
 namespace orgos::net {
 
@@ -22,9 +23,11 @@ class ClientError : public std::exception {
 
 class Client {
  public:
-  // Connects at once; throws ClientError (with what to check) when the server is not there.
+  // Connects at once; throws ClientError (with what to check) when the server is not there, or, for a
+  // tls+tcp:// address, when the server cannot be verified with `tls` (or no CA is given and `tls` does
+  // not say insecure).
   Client(const std::string& url, std::string token,
-         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+         std::chrono::milliseconds timeout = std::chrono::seconds(30), const TlsClientOptions& tls = {});
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -37,6 +40,7 @@ class Client {
  private:
   std::string url_, token_;
   nng_socket sock_ = NNG_SOCKET_INITIALIZER;
+  TlsConfig tls_;
 };
 
 // Close a subscriber once its stream is quiet (next() timed out): nng 1.5.2 can hang closing a SUB

@@ -27,6 +27,10 @@ const std::map<std::string, Spec>& specs() {
   static const std::map<std::string, Spec> s{
       {"whoami", {}},
       {"server.info", {}},
+      {"events.read",
+       {{"after", {Type::Integer, false}},
+        {"max", {Type::Integer, false}},
+        {"wait_ms", {Type::Integer, false}}}},
       {"events.post",
        {{"name", {Type::String, true}}, {"payload", {Type::Object, false}}, {"key", {Type::String, false}}}},
       {"processes.start",
@@ -78,6 +82,42 @@ const char* type_name(Type t) {
   return "?";
 }
 
+// Whether arrays and objects nest deeper than kMaxJsonDepth anywhere in `bytes`. One pass over the
+// bytes, counting brackets outside strings: cheap, and it never recurses, so it is safe on any input. A
+// message that is not JSON at all may pass here and fail in the parser after.
+bool nests_too_deep(std::string_view bytes) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : bytes) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+// A name the sender chose, for an error message: at most `max` bytes, cut at a character boundary (a
+// cut inside a UTF-8 sequence would make the reply unserializable).
+std::string shown(std::string_view s, size_t max = 64) {
+  if (s.size() <= max) return std::string(s);
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n)) + "…";
+}
+
 std::string verb_list() {
   std::string s;
   for (auto& v : verbs()) s += (s.empty() ? "" : ", ") + v;
@@ -125,6 +165,11 @@ std::variant<Request, ProtocolError> parse_request(std::string_view bytes) {
                          "the request has " + std::to_string(bytes.size()) + " bytes, the limit is " +
                              std::to_string(kMaxRequestBytes) + ": send large payloads in several events",
                          nullptr};
+  if (nests_too_deep(bytes))
+    return ProtocolError{Code::BadJson,
+                         "the request nests arrays or objects more than " + std::to_string(kMaxJsonDepth) +
+                             " levels deep: flatten it",
+                         nullptr};
   json j = json::parse(bytes, nullptr, false);
   if (j.is_discarded())
     return ProtocolError{Code::BadJson, "the request is not valid JSON: send one JSON object per message",
@@ -132,13 +177,13 @@ std::variant<Request, ProtocolError> parse_request(std::string_view bytes) {
   if (!j.is_object())
     return ProtocolError{Code::BadJson, "the request is JSON but not an object: send {\"verb\": …, …}",
                          nullptr};
-  json id = j.contains("id") ? j["id"] : json(nullptr);
+  json id = j.contains("id") ? echoed_id(j["id"]) : json(nullptr);
   if (!j.contains("verb") || !j["verb"].is_string())
     return ProtocolError{Code::BadRequest, "the request has no \"verb\" string; verbs: " + verb_list(), id};
   std::string verb = j["verb"];
   auto it = specs().find(verb);
   if (it == specs().end())
-    return ProtocolError{Code::UnknownVerb, "no verb `" + verb + "`; verbs: " + verb_list(), id};
+    return ProtocolError{Code::UnknownVerb, "no verb `" + shown(verb) + "`; verbs: " + verb_list(), id};
   const Spec& spec = it->second;
   for (auto& [name, value] : j.items()) {
     auto f = spec.find(name);
@@ -147,7 +192,8 @@ std::variant<Request, ProtocolError> parse_request(std::string_view bytes) {
       auto c = common_fields().find(name);
       if (c != common_fields().end()) field = &c->second;
     }
-    if (!field) return ProtocolError{Code::BadRequest, "`" + verb + "` takes no field \"" + name + "\"", id};
+    if (!field)
+      return ProtocolError{Code::BadRequest, "`" + verb + "` takes no field \"" + shown(name) + "\"", id};
     if (!has_type(value, field->type))
       return ProtocolError{Code::BadRequest,
                            "field \"" + name + "\" of `" + verb + "` must be " + type_name(field->type) +
@@ -166,15 +212,21 @@ std::variant<Request, ProtocolError> parse_request(std::string_view bytes) {
   return r;
 }
 
+json echoed_id(const json& id) {
+  if (id.is_number()) return id;
+  if (id.is_string() && id.get_ref<const std::string&>().size() <= kMaxEchoedIdBytes) return id;
+  return nullptr;
+}
+
 json ok_reply(const json& id, json result) {
   json r{{"ok", true}, {"result", std::move(result)}};
-  if (!id.is_null()) r["id"] = id;
+  if (json e = echoed_id(id); !e.is_null()) r["id"] = std::move(e);
   return r;
 }
 
 json error_reply(const json& id, Code code, const std::string& message) {
   json r{{"ok", false}, {"error", {{"code", code_name(code)}, {"message", message}}}};
-  if (!id.is_null()) r["id"] = id;
+  if (json e = echoed_id(id); !e.is_null()) r["id"] = std::move(e);
   return r;
 }
 

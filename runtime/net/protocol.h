@@ -19,6 +19,14 @@ using json = nlohmann::json;
 inline constexpr size_t kMaxRequestBytes = size_t{1} << 20;
 inline constexpr size_t kHardLimitBytes = size_t{4} << 20;
 
+// Arrays and objects nest at most this deep in a request. Checked before the JSON is parsed: the parser,
+// the destructor and dump() of a JSON value recurse once per level, so a message of 100,000 `[` would
+// overflow the stack of whichever thread touched it first.
+inline constexpr int kMaxJsonDepth = 64;
+// An `id` is echoed only when it is a number or a string of at most this many bytes (anything else is
+// accepted and not echoed): a reply never carries a large or nested value its sender chose.
+inline constexpr size_t kMaxEchoedIdBytes = 256;
+
 enum class Code {
   BadJson,          // not JSON, or not a JSON object
   TooLarge,         // over kMaxRequestBytes
@@ -35,7 +43,7 @@ const char* code_name(Code c);
 struct Request {
   std::string verb;
   std::string token;
-  json id;    // echoed in the reply (any JSON value; null when absent)
+  json id;    // echoed in the reply: echoed_id() of the request's `id` (null when absent or not echoed)
   json body;  // the whole request object
 };
 
@@ -49,6 +57,11 @@ struct ProtocolError {
 // type. Anything else is a ProtocolError saying what is wrong and what to send instead.
 std::variant<Request, ProtocolError> parse_request(std::string_view bytes);
 
+// The part of a request's `id` that a reply may carry: a number, or a string up to kMaxEchoedIdBytes;
+// null for anything else.
+json echoed_id(const json& id);
+
+// Replies; `id` goes through echoed_id(), so no caller can echo more than that.
 json ok_reply(const json& id, json result);
 json error_reply(const json& id, Code code, const std::string& message);
 

@@ -3,6 +3,9 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/rep.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <ctime>
 #include <iostream>
 
@@ -14,11 +17,18 @@ namespace orgos::net {
 // owns the engine. That thread takes what has piled up, applies it under one store transaction (group
 // commit: one fsync for the lot), and only then sends the replies, so nothing is acknowledged before it
 // is durable.
+//
+// No peer may hold a context for good: a reply waits at most send_timeout for its peer to take it (then
+// the peer's later requests are dropped unanswered), and one connection may have only
+// max_pending_per_connection requests in flight; more are dropped (ConnectionGuard). A context waiting to
+// receive waits without a timeout: it holds nothing of any peer, and idle connections are closed by the guard
+// instead.
 struct Server::Slot {
   Server* server = nullptr;
   nng_ctx ctx = NNG_CTX_INITIALIZER;
   nng_aio* aio = nullptr;
   enum { Receiving, Sending } state = Receiving;
+  nng_pipe pipe = NNG_PIPE_INITIALIZER;  // the connection the request came on
   std::string request, reply;
 };
 
@@ -28,7 +38,29 @@ void slot_callback(void* arg);
 
 void receive(Server::Slot* s) {
   s->state = Server::Slot::Receiving;
+  nng_aio_set_timeout(s->aio, NNG_DURATION_INFINITE);
   nng_ctx_recv(s->ctx, s->aio);
+}
+
+// The connection cap, lowered when the process may not open that many descriptors (each connection is
+// one, and SQLite, nng and the listener need some): running out makes accept() fail over and over.
+int connection_cap(int wanted) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return wanted;
+  int room = static_cast<int>(std::min<rlim_t>(rl.rlim_cur, 1 << 30)) - 64;
+  if (room >= wanted) return wanted;
+  std::cerr << "warning: the process may open " << rl.rlim_cur << " files, so at most " << std::max(room, 1)
+            << " connections are accepted (raise `ulimit -n` for more)\n";
+  return std::max(room, 1);
+}
+
+ConnectionLimits limits_of(const ServerOptions& o) {
+  ConnectionLimits l;
+  l.max_connections = connection_cap(o.max_connections);
+  l.max_per_peer = o.max_connections_per_peer;
+  l.max_pending = o.max_pending_per_connection;
+  l.idle = o.idle_timeout;
+  return l;
 }
 
 std::string nng_failure(const std::string& what, const std::string& url, int rv) {
@@ -37,7 +69,9 @@ std::string nng_failure(const std::string& what, const std::string& url, int rv)
 
 // `tcp://host:0` with the port the listener got, so callers can connect to it.
 std::string bound_url(const std::string& url, nng_listener l) {
-  if (url.rfind("tcp://", 0) != 0 || url.size() < 2 || url.substr(url.size() - 2) != ":0") return url;
+  if ((url.rfind("tcp://", 0) != 0 && url.rfind("tls+tcp://", 0) != 0) || url.size() < 2 ||
+      url.substr(url.size() - 2) != ":0")
+    return url;
   int port = 0;
   if (nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0) return url;
   return url.substr(0, url.size() - 1) + std::to_string(port);
@@ -46,17 +80,16 @@ std::string bound_url(const std::string& url, nng_listener l) {
 }  // namespace
 
 Server::Server(workflow::Engine& engine, store::Store& store, ServerOptions opts)
-    : engine_(engine), store_(store), dispatcher_(engine), tokens_(store), opts_(std::move(opts)) {
-  int rv = nng_rep0_open(&rep_);
-  if (rv != 0) throw ServerError(std::string("cannot open a REP socket: ") + nng_strerror(rv));
-  nng_socket_set_size(rep_, NNG_OPT_RECVMAXSZ, kHardLimitBytes);
+    : engine_(engine),
+      store_(store),
+      dispatcher_(engine),
+      tokens_(store),
+      opts_(std::move(opts)),
+      guard_(limits_of(opts_)),
+      ring_(opts_.event_ring) {
+  listen_requests();
+  int rv = 0;
   nng_listener l;
-  if ((rv = nng_listen(rep_, opts_.listen.c_str(), &l, 0)) != 0) {
-    nng_close(rep_);
-    throw ServerError(nng_failure("listen at", opts_.listen, rv) +
-                      " (is another server there? choose another --listen address)");
-  }
-  url_ = bound_url(opts_.listen, l);
   if (!opts_.events.empty()) {
     if ((rv = nng_pub0_open(&pub_)) != 0) {
       nng_close(rep_);
@@ -82,6 +115,42 @@ Server::Server(workflow::Engine& engine, store::Store& store, ServerOptions opts
   for (auto& s : slots_) receive(s.get());
 }
 
+// The REP socket with its limits, listening (over TLS for a tls+tcp:// address).
+void Server::listen_requests() {
+  int rv = nng_rep0_open(&rep_);
+  if (rv != 0) throw ServerError(std::string("cannot open a REP socket: ") + nng_strerror(rv));
+  nng_socket_set_size(rep_, NNG_OPT_RECVMAXSZ, kHardLimitBytes);
+  guard_.attach(rep_);
+  nng_listener l;
+  if ((rv = nng_listener_create(&l, rep_, opts_.listen.c_str())) != 0) {
+    nng_close(rep_);
+    throw ServerError(nng_failure("listen at", opts_.listen, rv) +
+                      " (an address is tcp://HOST:PORT or tls+tcp://HOST:PORT)");
+  }
+  if (is_tls_url(opts_.listen)) {
+    try {
+      tls_ = server_tls(opts_.tls_cert, opts_.tls_key);
+    } catch (const TlsError& e) {
+      nng_close(rep_);
+      throw ServerError(e.what());
+    }
+    if ((rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls_.get())) != 0) {
+      nng_close(rep_);
+      throw ServerError(nng_failure("use TLS at", opts_.listen, rv));
+    }
+  } else if (!opts_.tls_cert.empty() || !opts_.tls_key.empty()) {
+    nng_close(rep_);
+    throw ServerError("a certificate was given but `" + opts_.listen +
+                      "` is not a TLS address: listen at tls+tcp://HOST:PORT");
+  }
+  if ((rv = nng_listener_start(l, 0)) != 0) {
+    nng_close(rep_);
+    throw ServerError(nng_failure("listen at", opts_.listen, rv) +
+                      " (is another server there? choose another --listen address)");
+  }
+  url_ = bound_url(opts_.listen, l);
+}
+
 Server::~Server() {
   stop();
 }
@@ -91,7 +160,10 @@ void slot_callback(void* arg) {
   auto* s = static_cast<Server::Slot*>(arg);
   int rv = nng_aio_result(s->aio);
   if (s->state == Server::Slot::Sending) {
-    if (rv != 0) nng_msg_free(nng_aio_get_msg(s->aio));  // the peer went away: the reply is dropped
+    if (rv != 0) nng_msg_free(nng_aio_get_msg(s->aio));  // the reply is dropped
+    s->server->guard().answered(static_cast<uint32_t>(nng_pipe_id(s->pipe)));
+    // Not taken in time: the peer does not read its replies, and each of them would hold a context.
+    if (rv == NNG_ETIMEDOUT) s->server->guard().stuck(s->pipe);
     if (rv == NNG_ECLOSED) return;
     receive(s);
     return;
@@ -102,6 +174,12 @@ void slot_callback(void* arg) {
     return;
   }
   nng_msg* m = nng_aio_get_msg(s->aio);
+  s->pipe = nng_msg_get_pipe(m);
+  if (!s->server->guard().admit(s->pipe)) {  // too many in flight on that connection: dropped
+    nng_msg_free(m);
+    receive(s);
+    return;
+  }
   s->request.assign(static_cast<const char*>(nng_msg_body(m)), nng_msg_len(m));
   nng_msg_free(m);
   s->server->enqueue(s);
@@ -116,24 +194,111 @@ void Server::enqueue(Slot* s) {
   cv_.notify_one();
 }
 
-std::string Server::answer(const std::string& request) {
-  auto parsed = parse_request(request);
-  if (auto* e = std::get_if<ProtocolError>(&parsed)) return error_reply(e->id, e->code, e->message).dump();
+bool Server::answer(Slot* s) {
+  auto parsed = parse_request(s->request);
+  if (auto* e = std::get_if<ProtocolError>(&parsed)) {
+    s->reply = error_reply(e->id, e->code, e->message).dump();
+    return true;
+  }
   const Request& r = std::get<Request>(parsed);
-  if (r.token.empty())
-    return error_reply(r.id, Code::Unauthenticated,
-                       "the request has no \"token\": create one with `orgctl token add ACTOR --db FILE`")
-        .dump();
+  if (r.token.empty()) {
+    s->reply = error_reply(r.id, Code::Unauthenticated,
+                           "the request has no \"token\": create one with `orgctl token add ACTOR --db FILE`")
+                   .dump();
+    return true;
+  }
   std::string why;
   auto actor = tokens_.actor_of(r.token, why);
-  if (!actor)
-    return error_reply(r.id, Code::Unauthenticated,
-                       why + ": ask for a new one (`orgctl token add ACTOR --db FILE`)")
-        .dump();
+  if (!actor) {
+    s->reply = error_reply(r.id, Code::Unauthenticated,
+                           why + ": ask for a new one (`orgctl token add ACTOR --db FILE`)")
+                   .dump();
+    return true;
+  }
+  if (r.verb == "events.read") return read_events(s, r, *actor);
   if (r.verb == "server.info")
-    return ok_reply(r.id, {{"url", url_}, {"events", events_url_}, {"actor", *actor}, {"now", engine_.now()}})
-        .dump();
-  return dispatcher_.handle(r, *actor).dump();
+    s->reply = ok_reply(r.id, {{"url", url_},
+                               {"events", events_url_},
+                               {"actor", *actor},
+                               {"now", engine_.now()},
+                               {"last_event", ring_.last()}})
+                   .dump();
+  else
+    s->reply = dispatcher_.handle(r, *actor).dump();
+  return true;
+}
+
+// Who may follow the event stream: its lines name every instance, task, decision and notification, so
+// only an actor who may read everything. Until the engine can tell which lines an actor may read, that
+// is the `system` actor alone.
+namespace {
+bool may_follow_events(const std::string& actor) {
+  return actor == "system";
+}
+}  // namespace
+
+json Server::events_after(int64_t after, int64_t max) {
+  auto read = ring_.after(after, static_cast<size_t>(max));
+  json lines = json::array();
+  for (auto& l : read.lines) lines.push_back({{"seq", l.seq}, {"at", l.at}, {"line", l.line}});
+  // Where the next read starts. With no lines it is the newest seq, which also puts a reader that comes
+  // from an earlier server process (whose numbers were higher) back in step.
+  int64_t next = read.lines.empty() ? ring_.last() : read.lines.back().seq;
+  return {{"events", std::move(lines)}, {"next", next}, {"missed", read.missed}};
+}
+
+bool Server::read_events(Slot* s, const Request& r, const std::string& actor) {
+  if (!may_follow_events(actor)) {
+    s->reply = error_reply(r.id, Code::Refused,
+                           actor +
+                               " may not follow the event stream: its lines tell what happens to every "
+                               "instance, so only `system` may (use a token for system)")
+                   .dump();
+    return true;
+  }
+  int64_t after = r.body.contains("after") ? r.body["after"].get<int64_t>() : ring_.last();
+  int64_t max = r.body.value("max", int64_t{100});
+  int64_t wait_ms = r.body.value("wait_ms", int64_t{0});
+  if (after < 0 || max < 1 || max > 1000 || wait_ms < 0) {
+    s->reply = error_reply(r.id, Code::BadRequest,
+                           "`events.read` takes \"after\" >= 0 (a seq, 0 for the oldest kept), \"max\" 1 to "
+                           "1000 and \"wait_ms\" >= 0")
+                   .dump();
+    return true;
+  }
+  wait_ms = std::min<int64_t>(wait_ms, opts_.max_event_wait.count());
+  bool have = ring_.last() > after;
+  if (have || wait_ms == 0 || readers_.size() >= slots_.size() / 2) {
+    s->reply = ok_reply(r.id, events_after(after, max)).dump();
+    return true;
+  }
+  readers_.push_back(
+      {s, r.id, after, max, std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms)});
+  return false;
+}
+
+void Server::wake_readers(bool all) {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<Reader> still;
+  for (Reader& w : readers_) {
+    if (!all && ring_.last() <= w.after && now < w.until) {
+      still.push_back(w);
+      continue;
+    }
+    w.slot->reply = ok_reply(w.id, events_after(w.after, w.max)).dump();
+    send(w.slot);
+  }
+  readers_ = std::move(still);
+}
+
+void Server::send(Slot* s) {
+  nng_msg* m = nullptr;
+  nng_msg_alloc(&m, 0);
+  nng_msg_append(m, s->reply.data(), s->reply.size());
+  s->state = Slot::Sending;
+  nng_aio_set_msg(s->aio, m);
+  nng_aio_set_timeout(s->aio, static_cast<nng_duration>(opts_.send_timeout.count()));
+  nng_ctx_send(s->ctx, s->aio);
 }
 
 void Server::tick() {
@@ -157,10 +322,14 @@ void Server::engine_loop() {
     {
       std::unique_lock<std::mutex> lk(mu_);
       auto ready = [this] { return stopping_ || !queue_.empty(); };
-      if (ticking)
-        cv_.wait_until(lk, next_tick, ready);
-      else
+      // Wake for the next tick and for the first parked reader whose wait ends.
+      auto wake = Clock::time_point::max();
+      if (ticking) wake = next_tick;
+      for (auto& w : readers_) wake = std::min(wake, w.until);
+      if (wake == Clock::time_point::max())
         cv_.wait(lk, ready);
+      else
+        cv_.wait_until(lk, wake, ready);
       if (stopping_) return;
       while (!queue_.empty() && batch.size() < static_cast<size_t>(opts_.max_batch)) {
         batch.push_back(queue_.front());
@@ -169,47 +338,50 @@ void Server::engine_loop() {
     }
     bool tick_due = ticking && Clock::now() >= next_tick;
     if (tick_due) next_tick = Clock::now() + opts_.tick;
-    if (batch.empty() && !tick_due) continue;
+    if (batch.empty() && !tick_due) {
+      wake_readers(false);
+      continue;
+    }
+    std::vector<Slot*> answered;  // all but the readers parked to wait for lines
+    size_t reached = 0;           // requests of the batch taken up before a failure
     try {
       engine_.begin_group();
       if (tick_due) tick();
       for (Slot* s : batch) {
+        ++reached;
         try {
-          s->reply = answer(s->request);
+          if (answer(s)) answered.push_back(s);
         } catch (const std::exception& e) {
           // The engine rolled back this input alone (its savepoint); the others in the group stand.
           s->reply =
               error_reply(nullptr, Code::Internal, std::string("the request failed: ") + e.what()).dump();
+          answered.push_back(s);
         }
       }
       engine_.commit_group();
     } catch (const std::exception& e) {
-      // The group did not commit: none of it is durable, so nobody is told it succeeded.
+      // The group did not commit: none of it is durable, so nobody is told it succeeded. The engine went
+      // back to what the store holds (Engine::commit_group), so the next group starts from the truth.
       pending_lines_.clear();
       for (Slot* s : batch)
         s->reply = error_reply(nullptr, Code::Internal,
                                std::string("the store failed, nothing was kept: ") + e.what() + "; retry")
                        .dump();
+      // Those never taken up (the group could not even begin) are answered too, or their clients would
+      // wait for good.
+      for (size_t i = reached; i < batch.size(); ++i) answered.push_back(batch[i]);
     }
     publish();
-    for (Slot* s : batch) {
-      nng_msg* m = nullptr;
-      nng_msg_alloc(&m, 0);
-      nng_msg_append(m, s->reply.data(), s->reply.size());
-      s->state = Slot::Sending;
-      nng_aio_set_msg(s->aio, m);
-      nng_ctx_send(s->ctx, s->aio);
-    }
+    for (Slot* s : answered) send(s);
+    wake_readers(false);
   }
 }
 
 void Server::publish() {
-  if (!pub_open_) {
-    pending_lines_.clear();
-    return;
-  }
-  for (const std::string& line : pending_lines_) {
-    std::string m = json{{"seq", ++published_}, {"at", engine_.now()}, {"line", line}}.dump();
+  for (std::string& line : pending_lines_) {
+    int64_t seq = ring_.add(engine_.now(), line);
+    if (!pub_open_) continue;
+    std::string m = json{{"seq", seq}, {"at", engine_.now()}, {"line", std::move(line)}}.dump();
     nng_send(pub_, m.data(), m.size(), NNG_FLAG_NONBLOCK);  // a slow subscriber loses lines, not us time
   }
   pending_lines_.clear();
@@ -223,6 +395,9 @@ void Server::stop() {
   }
   cv_.notify_one();
   if (engine_thread_.joinable()) engine_thread_.join();
+  // Parked readers get what there is: their contexts are about to close.
+  wake_readers(true);
+  guard_.stop();
   nng_close(rep_);
   for (auto& s : slots_) {
     nng_aio_stop(s->aio);

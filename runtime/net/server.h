@@ -1,5 +1,6 @@
-// The engine over nng: a REP socket answers JSON requests (protocol.h) and a PUB socket streams what the
-// engine does, one JSON message per trace line. See docs/server.md.
+// The engine over nng: a REP socket answers JSON requests (protocol.h), among them `events.read`, which
+// follows what the engine does (its trace lines) with the request's token; an optional, unauthenticated
+// PUB socket streams the same lines to anyone. See docs/server.md.
 #pragma once
 #include <nng/nng.h>
 
@@ -14,20 +15,38 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/net/connection_guard.h"
 #include "runtime/net/dispatcher.h"
+#include "runtime/net/event_ring.h"
+#include "runtime/net/tls.h"
 #include "runtime/net/tokens.h"
 
 namespace orgos::net {
 
 struct ServerOptions {
-  std::string listen = "tcp://127.0.0.1:7878";
-  std::string events;   // PUB address; "" for none
+  std::string listen = "tcp://127.0.0.1:7878";  // tcp://, or tls+tcp:// with tls_cert and tls_key
+  std::string tls_cert, tls_key;                // PEM files: the server's certificate (chain) and its key
+  std::string events;   // PUB address, unauthenticated (anyone who connects reads every line); "" for none
   int contexts = 64;    // requests in flight at once (one REP context each)
   int max_batch = 256;  // requests applied under one store transaction (one fsync)
   // Every `tick` the engine clock is moved to now() (a logged `tick` input), so timers, deadlines and
   // escalations fire while the server runs. 0: the clock stays where the inputs leave it.
   std::chrono::milliseconds tick{0};
   std::function<int64_t()> now;  // default: the wall clock, seconds since 1970
+
+  // Limits on what one peer can hold (ConnectionGuard), so that slow, idle or flooding peers cannot
+  // stop the server answering others.
+  int max_connections = 1024;                      // lowered to what the process's descriptor limit allows
+  int max_connections_per_peer = 128;              // per IP address
+  int max_pending_per_connection = 8;              // requests in flight on one connection; more closes it
+  std::chrono::milliseconds idle_timeout{120000};  // a connection without requests for this long is closed
+  // A reply the peer has not taken within this is dropped, and so are the peer's later requests: it is
+  // not reading, and would otherwise hold REP contexts for good.
+  std::chrono::milliseconds send_timeout{5000};
+
+  // events.read: the last lines kept for readers, and the longest a read may wait for a new one.
+  size_t event_ring = 10000;
+  std::chrono::milliseconds max_event_wait{20000};
 };
 
 class ServerError : public std::exception {
@@ -50,6 +69,9 @@ class Server {
   // The addresses actually bound (a tcp port 0 is replaced by the port the system chose).
   const std::string& url() const { return url_; }
   const std::string& events_url() const { return events_url_; }
+  // Connections open now, and connections refused or closed by the limits since the start.
+  int connections() const { return guard_.open(); }
+  int64_t connections_refused() const { return guard_.refused(); }
 
   // Hand the engine's trace lines here (EngineOptions::trace); they are published once their input is
   // committed. Called on the engine thread only.
@@ -60,12 +82,21 @@ class Server {
   struct Slot;  // one REP context with its aio
   // Called by a Slot's receive callback (on an nng thread): hands the request to the engine thread.
   void enqueue(Slot* s);
+  ConnectionGuard& guard() { return guard_; }
+  std::chrono::milliseconds send_timeout() const { return opts_.send_timeout; }
 
  private:
+  void listen_requests();
   void engine_loop();
   void tick();
-  std::string answer(const std::string& request);
+  // Sets s->reply, or parks s among the readers waiting for event lines (returns false).
+  bool answer(Slot* s);
+  bool read_events(Slot* s, const Request& r, const std::string& actor);
+  json events_after(int64_t after, int64_t max);
+  // Answers the parked readers that have lines now or whose wait is over.
+  void wake_readers(bool all);
   void publish();
+  void send(Slot* s);
 
   workflow::Engine& engine_;
   store::Store& store_;
@@ -73,6 +104,8 @@ class Server {
   Tokens tokens_;
   ServerOptions opts_;
   std::string url_, events_url_;
+  ConnectionGuard guard_;
+  TlsConfig tls_;
   nng_socket rep_ = NNG_SOCKET_INITIALIZER, pub_ = NNG_SOCKET_INITIALIZER;
   bool pub_open_ = false;
   std::vector<std::unique_ptr<Slot>> slots_;
@@ -86,7 +119,16 @@ class Server {
   std::atomic<bool> stopped_{false};
 
   std::vector<std::string> pending_lines_;
-  int64_t published_ = 0;
+  EventRing ring_;
+  // events.read requests waiting for a line (engine thread only). Each holds a REP context, so at most
+  // half the contexts may wait; a read beyond that is answered at once.
+  struct Reader {
+    Slot* slot;
+    json id;
+    int64_t after, max;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::vector<Reader> readers_;
 };
 
 }  // namespace orgos::net

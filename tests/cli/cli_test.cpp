@@ -514,13 +514,13 @@ struct Serving {
       close(fds[1]);
       std::string db = p.db(), path = p.path();
       execl(ORGCTL_PATH, "orgctl", "serve", path.c_str(), "--db", db.c_str(), "--listen", "tcp://127.0.0.1:0",
-            "--events", "tcp://127.0.0.1:0", "--engine", "interp", static_cast<char*>(nullptr));
+            "--engine", "interp", static_cast<char*>(nullptr));
       _exit(127);
     }
     close(fds[1]);
     FILE* out = fdopen(fds[0], "r");
     char line[512];
-    while ((url.empty() || events.empty()) && fgets(line, sizeof line, out)) {
+    while (url.empty() && fgets(line, sizeof line, out)) {
       std::string l(line);
       if (!l.empty() && l.back() == '\n') l.pop_back();
       if (l.rfind("serving on ", 0) == 0) url = l.substr(11);
@@ -571,9 +571,9 @@ TEST(Cli, ServeAndConnect) {
   ShopProject p;
   std::string ann = first_line(run("token add ann --db " + p.db()).out);
   std::string cid = first_line(run("token add cid --db " + p.db()).out);
+  std::string sys = first_line(run("token add system --db " + p.db()).out);
   Serving s(p);
   ASSERT_FALSE(s.url.empty());
-  ASSERT_FALSE(s.events.empty());
   std::string as_ann = "--connect " + s.url + " --token " + ann + " ";
   std::string as_cid = "--connect " + s.url + " --token " + cid + " ";
   auto post = run(as_ann + "events post order.placed --payload '{\"ref\": \"o-1\"}' --key o-1");
@@ -608,9 +608,14 @@ TEST(Cli, ServeAndConnect) {
   EXPECT_NE(inst.out.find("\"status\": \"completed\""), std::string::npos) << inst.out;
   auto m = run(as_ann + "metrics --json");
   EXPECT_NE(m.out.find("\"orders\": \"1\""), std::string::npos) << m.out;
-  // The stream: a tail started now sees the next event's lines.
+  // The stream, followed with a token that may read everything: a tail started now sees the next event's
+  // lines; a clerk's token may not follow it.
+  auto refused_tail = run(as_cid + "events tail -n 1 --timeout 2");
+  EXPECT_EQ(refused_tail.code, 4) << refused_tail.out;
+  EXPECT_NE(refused_tail.out.find("[refused]"), std::string::npos) << refused_tail.out;
+  std::string as_sys = "--connect " + s.url + " --token " + sys + " ";
   FILE* tail =
-      popen((std::string(ORGCTL_PATH) + " " + as_cid + "events tail -n 1 --timeout 20 --json").c_str(), "r");
+      popen((std::string(ORGCTL_PATH) + " " + as_sys + "events tail -n 1 --timeout 20 --json").c_str(), "r");
   std::string tailed;
   for (int i = 0; i < 100; ++i) {  // posting until the subscription is up and a line arrives
     run(as_cid + "events post order.placed -p '{\"ref\": \"t\"}' --key t-" + std::to_string(i));

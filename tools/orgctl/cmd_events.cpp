@@ -1,7 +1,8 @@
 // orgctl events post|tail — put an event into the organization, or watch what a server's engine does.
+#include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "runtime/net/client.h"
 #include "tools/orgctl/commands.h"
@@ -61,9 +62,9 @@ void register_events(CLI::App& app) {
   tail->footer(
       "Examples:\n  orgctl --connect tcp://127.0.0.1:7878 --token $T events tail\n"
       "  orgctl --connect tcp://127.0.0.1:7878 --token $T events tail -n 10 --timeout 5 --json\n"
-      "Exit codes: 0 done (count reached, timeout, or the stream ended); 2 no --connect; 3 no server or it "
-      "has\n"
-      "no event stream; 4 the token was refused.");
+      "Follows with the token (`events.read` requests): only `system` may follow the stream.\n"
+      "Exit codes: 0 done (count reached, or timeout); 2 no --connect; 3 no server; 4 the token was "
+      "refused.");
   tail->callback([=]() {
     if (globals().connect.empty()) {
       std::cerr
@@ -71,39 +72,55 @@ void register_events(CLI::App& app) {
              "events tail\n";
       throw CLI::RuntimeError(kExitUsage);
     }
-    // The stream's address comes from the server itself, and asking checks the token first.
-    auto info = request(Target{}, {{"verb", "server.info"}});
-    std::string url = info.value("events", "");
-    if (url.empty()) {
-      std::cerr << "error: the server at " << globals().connect << " publishes no events\n  hint: start it "
-                << "with `orgctl serve … --events tcp://HOST:PORT`\n";
-      throw CLI::RuntimeError(kExitIo);
+    if (globals().token.empty()) {
+      std::cerr << "error: --connect needs a token\n  hint: pass --token TOKEN or set ORGOS_TOKEN\n";
+      throw CLI::RuntimeError(kExitUsage);
     }
+    // Long polls over the request socket: each `events.read` carries the token, waits on the server until
+    // a line comes (or the wait ends), and says where the next read starts.
+    using Clock = std::chrono::steady_clock;
+    auto quiet_for = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));
+    auto last_line = Clock::now();
+    int64_t seen = 0;
+    std::optional<int64_t> after;  // none: from the next line on
     try {
-      auto wait = *timeout > 0 ? std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000))
-                               : std::chrono::milliseconds(1000);
-      // Never closed: nng 1.5.2's nng_close can hang on a SUB socket that has received (upstream #1813;
-      // one `events tail` in ten in the CLI tests). The process ends right after the loop, and its exit
-      // closes the socket.
-      auto* sub = new orgos::net::Subscriber(url, wait);
-      for (int64_t seen = 0; *count == 0 || seen < *count;) {
-        auto m = sub->next();
-        if (!m) {
-          if (*timeout > 0) break;
-          continue;
+      orgos::net::TlsClientOptions tls{globals().tls_ca, "", globals().tls_insecure};
+      orgos::net::Client c(globals().connect, globals().token, std::chrono::seconds(60), tls);
+      while (*count == 0 || seen < *count) {
+        int64_t wait_ms = 10000;
+        if (*timeout > 0) {
+          auto left =
+              quiet_for - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_line);
+          if (left.count() <= 0) break;
+          wait_ms = std::min<int64_t>(wait_ms, left.count());
         }
-        ++seen;
-        if (*json_out)
-          std::cout << m->dump() << std::endl;
-        else
-          std::cout << m->value("line", "") << std::endl;
+        nlohmann::json req{{"verb", "events.read"}, {"wait_ms", wait_ms}, {"max", 100}};
+        if (after) req["after"] = *after;
+        auto r = c.call(req);
+        if (!r.value("ok", false)) {
+          std::cerr << "error [" << r["error"].value("code", "?") << "]: " << r["error"].value("message", "")
+                    << "\n";
+          throw CLI::RuntimeError(kExitRefused);
+        }
+        const auto& res = r["result"];
+        if (res.value("missed", int64_t{0}) > 0)
+          std::cerr << "warning: " << res["missed"] << " lines were dropped before they could be read\n";
+        for (auto& m : res["events"]) {
+          if (*count != 0 && seen >= *count) break;
+          ++seen;
+          last_line = Clock::now();
+          if (*json_out)
+            std::cout << m.dump() << std::endl;
+          else
+            std::cout << m.value("line", "") << std::endl;
+        }
+        after = res.value("next", int64_t{0});
       }
     } catch (const orgos::net::ClientError& e) {
       std::cerr << "error: " << e.what() << "\n";
       throw CLI::RuntimeError(kExitIo);
     }
-    std::cout.flush();
-    std::_Exit(kExitOk);  // not through exit(): nothing may close the socket (see above)
+    throw CLI::RuntimeError(kExitOk);
   });
 }
 

@@ -1,11 +1,16 @@
 // orgctl serve — the engine of one project and store, served over nng until SIGINT/SIGTERM: requests on
-// --listen (docs/server.md), the event stream on --events.
+// --listen (docs/server.md), over TLS with --tls-cert/--tls-key; the unauthenticated event stream on
+// --events only with --public-events (followers use the authenticated `events.read` request instead).
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <future>
 #include <iostream>
+#include <thread>
 
 #include "runtime/net/server.h"
 #include "runtime/net/tokens.h"
@@ -17,8 +22,12 @@ void register_serve(CLI::App& app) {
   struct Opts {
     std::string path = ".", db, engine = "jit";
     std::string listen = "tcp://127.0.0.1:7878", events = "tcp://127.0.0.1:7879";
+    std::string tls_cert, tls_key;
+    bool public_events = false;
     int group = 256;
     double tick = 60;
+    orgos::net::ServerOptions limits;  // the connection limits, defaults from ServerOptions
+    double idle = 120, send_timeout = 5;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("serve", "Serve a project's engine and store over the network (nng)");
@@ -27,9 +36,33 @@ void register_serve(CLI::App& app) {
                   "the store (created if missing; tokens live here too). Default: the project's "
                   ".orgos/state.db");
   cmd->add_option("--listen", o->listen,
-                  "request/reply address (default: tcp://127.0.0.1:7878; port 0: any)");
-  cmd->add_option("--events", o->events,
-                  "event stream (pub/sub) address (default: tcp://127.0.0.1:7879; \"\" for none)");
+                  "request/reply address: tcp://HOST:PORT, or tls+tcp://HOST:PORT with --tls-cert and "
+                  "--tls-key (default: tcp://127.0.0.1:7878; port 0: any)");
+  cmd->add_option("--tls-cert", o->tls_cert, "with tls+tcp://: the server's certificate (chain), PEM");
+  cmd->add_option("--tls-key", o->tls_key,
+                  "with tls+tcp://: the certificate's private key, PEM, unencrypted");
+  auto* events = cmd->add_option(
+      "--events", o->events, "with --public-events: the stream's address (default: tcp://127.0.0.1:7879)");
+  cmd->add_flag(
+      "--public-events", o->public_events,
+      "also publish every trace line on an unauthenticated PUB socket (anyone who can connect reads "
+      "everything; `events tail` does not need it)");
+  cmd->add_option("--max-connections", o->limits.max_connections,
+                  "connections at most (default: 1024, lowered to the open-file limit)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--max-connections-per-peer", o->limits.max_connections_per_peer,
+                  "connections at most from one IP address (default: 128)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--max-pending", o->limits.max_pending_per_connection,
+                  "requests in flight at most on one connection; one more closes it (default: 8)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--idle-timeout", o->idle,
+                  "seconds after which a connection without requests is closed; 0: never (default: 120)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option(
+         "--send-timeout", o->send_timeout,
+         "seconds a reply waits for its client to take it; then the connection is closed (default: 5)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--group-commit", o->group, "requests at most per store transaction (one fsync each)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--tick", o->tick,
@@ -41,11 +74,21 @@ void register_serve(CLI::App& app) {
       "Examples:\n"
       "  orgctl token add ben --db acme.db          prints ben's token once\n"
       "  orgctl serve examples/acme --db acme.db --listen tcp://0.0.0.0:7878\n"
+      "  orgctl serve examples/acme --db acme.db --listen tls+tcp://0.0.0.0:7878 --tls-cert cert.pem "
+      "--tls-key key.pem\n"
       "  orgctl --connect tcp://127.0.0.1:7878 --token $T tasks list\n"
-      "Prints `serving on URL` (and `events on URL`) once listening; stops cleanly on Ctrl-C or SIGTERM.\n"
+      "Prints `serving on URL` (and, with --public-events, `events on URL`) once listening; stops cleanly on "
+      "Ctrl-C or SIGTERM.\n"
       "Exit codes: 0 stopped by a signal; 1 the project has errors; 3 cannot open the store or bind an "
       "address.");
-  cmd->callback([o]() {
+  cmd->callback([o, events]() {
+    if (events->count() > 0 && !o->public_events) {
+      std::cerr
+          << "error: --events opens the unauthenticated event stream, which needs --public-events\n"
+             "  hint: add --public-events, or follow events with a token: `orgctl --connect URL --token T "
+             "events tail`\n";
+      throw CLI::RuntimeError(kExitUsage);
+    }
     orgos::driver::BuildOptions bo;
     bo.check.inputs = {o->path};
     auto built = build_or_exit(bo);
@@ -66,6 +109,13 @@ void register_serve(CLI::App& app) {
       std::cerr << "warning: the store has no API tokens, so every request will be refused\n  hint: `orgctl "
                    "token add ACTOR --db "
                 << o->db << "`\n";
+    // Each connection is a descriptor: take what the system allows, so that the connection cap, not the
+    // open-file limit, is what refuses peers (accept() failing on EMFILE would repeat without end).
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
     // Wait for the stop signals on this thread alone: blocked before any other thread starts, so nng's
     // and the engine's threads inherit the mask and never take them.
     sigset_t stop;
@@ -81,9 +131,19 @@ void register_serve(CLI::App& app) {
       if (srv) srv->note(line);
     };
     orgos::workflow::Engine engine(built.bundle, *store, eo);
-    orgos::net::ServerOptions so;
+    orgos::net::ServerOptions so = o->limits;
     so.listen = o->listen;
-    so.events = o->events;
+    so.tls_cert = o->tls_cert;
+    so.tls_key = o->tls_key;
+    if (o->public_events) {
+      so.events = o->events;
+      std::cerr
+          << "warning: --public-events: everything the engine does (payloads, decisions, notifications) "
+             "is published without authentication at "
+          << o->events << "; keep it on a private network\n";
+    }
+    so.idle_timeout = std::chrono::milliseconds(static_cast<int64_t>(o->idle * 1000));
+    so.send_timeout = std::chrono::milliseconds(static_cast<int64_t>(o->send_timeout * 1000));
     so.max_batch = o->group;
     so.tick = std::chrono::milliseconds(static_cast<int64_t>(o->tick * 1000));
     std::unique_ptr<orgos::net::Server> server;
@@ -98,8 +158,21 @@ void register_serve(CLI::App& app) {
     if (!server->events_url().empty()) std::cout << "events on " << server->events_url() << std::endl;
     int sig = 0;
     sigwait(&stop, &sig);
-    server->stop();
-    std::cerr << "stopped (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")\n";
+    const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    // stop() first finishes the engine thread (everything acknowledged is committed), then closes the
+    // sockets. nng 1.5.2 can hang in that close (a send's timeout firing as its connection closes), so
+    // the close gets ten seconds; after that the process ends without it, its store already complete.
+    auto stopped = std::make_shared<std::promise<void>>();
+    std::future<void> done = stopped->get_future();
+    std::thread([&server, stopped] {
+      server->stop();
+      stopped->set_value();
+    }).detach();
+    if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      std::cerr << "stopped (" << name << "); the network did not close within 10 s, exiting without it\n";
+      std::_Exit(kExitOk);
+    }
+    std::cerr << "stopped (" << name << ")\n";
     throw CLI::RuntimeError(kExitOk);
   });
 }

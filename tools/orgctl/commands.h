@@ -25,6 +25,8 @@ struct Globals {
   bool colour = false;  // stderr is a TTY and NO_COLOR is unset
   std::string connect;  // --connect URL: verbs that can talk to `orgctl serve` do
   std::string token;    // --token (or ORGOS_TOKEN): the API token sent with each request
+  std::string tls_ca;   // --tls-ca (or ORGOS_TLS_CA): the CA a tls+tcp:// server's certificate must chain to
+  bool tls_insecure = false;  // --tls-insecure: a tls+tcp:// server is not checked (encrypted, unproven)
 };
 Globals& globals();
 

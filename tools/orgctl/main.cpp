@@ -99,6 +99,13 @@ int main(int argc, char** argv) {
                  "drive a running `orgctl serve` at this address (tasks, events, instances, metrics)");
   app.add_option("--token", orgctl::globals().token, "API token for --connect (see `orgctl token`)")
       ->envname("ORGOS_TOKEN");
+  app.add_option(
+         "--tls-ca", orgctl::globals().tls_ca,
+         "with --connect tls+tcp://…: the CA (or the server's own certificate, PEM) to verify it with")
+      ->envname("ORGOS_TLS_CA");
+  app.add_flag("--tls-insecure", orgctl::globals().tls_insecure,
+               "with --connect tls+tcp://…: do not verify the server (the connection is encrypted, its peer "
+               "unproven)");
   // The audit key file (runtime/store/audit_key.h), for every verb that writes or verifies the audit chain:
   // set as ORGOS_AUDIT_KEY, so the engine and the store see it too.
   app.add_option_function<std::string>(

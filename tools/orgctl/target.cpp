@@ -86,7 +86,8 @@ nlohmann::json request(const Target& t, nlohmann::json req) {
       throw CLI::RuntimeError(kExitUsage);
     }
     try {
-      orgos::net::Client c(url, globals().token);
+      orgos::net::Client c(url, globals().token, std::chrono::seconds(30),
+                           {globals().tls_ca, "", globals().tls_insecure});
       reply = c.call(std::move(req));
     } catch (const orgos::net::ClientError& e) {
       std::cerr << "error: " << e.what() << "\n";

@@ -1,0 +1,527 @@
+// The server under attack, over real sockets on loopback: requests built to crash it (JSON nested
+// 100,000 deep), peers that send and never read, idle and half-open connections, TLS with a right and a
+// wrong CA, and the authenticated event stream. Each test ends by showing that a normal client is still
+// answered, within a second where the attack could have starved it.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "compiler/diag/renderer.h"
+#include "compiler/driver/compilation.h"
+#include "compiler/ir/lower.h"
+#include "runtime/net/client.h"
+#include "runtime/net/server.h"
+
+using namespace orgos;
+using net::json;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string org_text() {
+  return "role Clerk { may post }\n"
+         "event order.placed { ref: String }\n"
+         "org Shop {\n  units { department Sales }\n"
+         "  position c: Clerk in Sales held by \"clerk\"\n"
+         "  position m: Clerk in Sales held by \"mallory\"\n}\n"
+         "process Fulfil(ref: String) {\n  task pack by Clerk outcomes packed, lost\n}\n"
+         "rule on_order when order.placed e then start Fulfil(e.ref)\n";
+}
+
+// A store, an engine and a server on loopback, with the options a test gives.
+struct Served {
+  fs::path path;
+  std::unique_ptr<driver::Compilation> c;
+  bundle::Bundle b;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<workflow::Engine> engine;
+  std::unique_ptr<net::Server> server;
+  std::map<std::string, std::string> tokens;  // actor → token
+
+  explicit Served(net::ServerOptions so = {}) {
+    path =
+        fs::temp_directory_path() / ("orgos-attack-" + std::to_string(::getpid()) + "-" +
+                                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
+    c = driver::check_text("shop.org", org_text());
+    EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
+    auto lw = ir::lower(*c);
+    b.module = std::move(lw.module);
+    b.program = std::move(lw.program);
+    b.source_hash = "test";
+    b.files = {"shop.org"};
+    store = std::make_unique<store::Store>(path.string());
+    net::Tokens t(*store);
+    int64_t id = 0;
+    for (const char* a : {"clerk", "mallory", "system"}) tokens[a] = t.add(a, id);
+    workflow::EngineOptions eo;
+    eo.start_time = 1767225600;
+    eo.exec = workflow::ExecEngine::Interp;
+    eo.trace = [this](const std::string& l) {
+      if (server) server->note(l);
+    };
+    engine = std::make_unique<workflow::Engine>(b, *store, eo);
+    if (so.listen == net::ServerOptions{}.listen) so.listen = "tcp://127.0.0.1:0";
+    so.now = [] { return int64_t{1767225600}; };
+    server = std::make_unique<net::Server>(*engine, *store, so);
+  }
+  ~Served() {
+    server.reset();
+    engine.reset();
+    store.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
+  }
+  int port() const { return std::stoi(server->url().substr(server->url().rfind(':') + 1)); }
+};
+
+std::string code_of(const json& reply) {
+  return reply.value("ok", false) ? "ok" : reply["error"].value("code", "?");
+}
+
+// A normal client's whoami: answered, and within a second.
+void answered_within_a_second(Served& s) {
+  auto t0 = Clock::now();
+  try {
+    net::Client c(s.server->url(), s.tokens.at("clerk"), milliseconds(1000));
+    auto r = c.call({{"verb", "whoami"}});
+    EXPECT_EQ(r["result"]["actor"], "clerk") << r.dump();
+  } catch (const net::ClientError& e) {
+    ADD_FAILURE() << "a normal client was not answered: " << e.what();
+  }
+  EXPECT_LT(Clock::now() - t0, milliseconds(1000));
+}
+
+std::string nested(const std::string& open, const std::string& close, int depth, const std::string& inner) {
+  std::string s;
+  s.reserve(static_cast<size_t>(depth) * (open.size() + close.size()) + inner.size());
+  for (int i = 0; i < depth; ++i) s += open;
+  s += inner;
+  for (int i = 0; i < depth; ++i) s += close;
+  return s;
+}
+
+// A peer that speaks nng's SP protocol over a plain TCP socket, so that it can do what no nng socket
+// would: send requests and never read the replies, connect and say nothing, stop mid-handshake. Plain
+// sockets also close without nng's close race (client.h).
+struct RawPeer {
+  int fd = -1;
+  // `from`: the source address (any 127.x.y.z is loopback); rcvbuf > 0 shrinks the receive buffer, so the
+  // server's replies back up quickly.
+  RawPeer(int port, const char* from = nullptr, int rcvbuf = 0) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (from) {
+      sockaddr_in src{};
+      src.sin_family = AF_INET;
+      ::inet_pton(AF_INET, from, &src.sin_addr);
+      EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src), 0) << "bind " << from;
+    }
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  }
+  ~RawPeer() { ::close(fd); }
+  RawPeer(const RawPeer&) = delete;
+  RawPeer& operator=(const RawPeer&) = delete;
+
+  // The SP header of a REQ peer (protocol 48), or its first `n` bytes.
+  void handshake(size_t n = 8) {
+    const unsigned char h[8] = {0, 'S', 'P', 0, 0, 48, 0, 0};
+    EXPECT_EQ(::send(fd, h, n, MSG_NOSIGNAL), static_cast<ssize_t>(n));
+  }
+  // One request (length, request id with the end bit, body), waiting at most `wait` for room in the
+  // socket; false when it took none (the server stopped reading) or the server closed it.
+  bool request(uint32_t id, const std::string& body, milliseconds wait = milliseconds(100)) {
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0) return false;
+    std::string m(12, '\0');
+    uint64_t len = body.size() + 4;
+    for (int i = 0; i < 8; ++i) m[static_cast<size_t>(i)] = static_cast<char>(len >> (56 - 8 * i));
+    uint32_t rid = id | 0x80000000u;
+    for (int i = 0; i < 4; ++i) m[static_cast<size_t>(8 + i)] = static_cast<char>(rid >> (24 - 8 * i));
+    m += body;
+    ssize_t n = ::send(fd, m.data(), m.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    return n == static_cast<ssize_t>(m.size());
+  }
+  // Whether the server closed the connection (reads until end of stream or `wait` passes).
+  bool closed_by_server(milliseconds wait) {
+    auto until = Clock::now() + wait;
+    char buf[65536];
+    while (Clock::now() < until) {
+      pollfd p{fd, POLLIN, 0};
+      int left = static_cast<int>(std::chrono::duration_cast<milliseconds>(until - Clock::now()).count());
+      if (::poll(&p, 1, std::max(left, 1)) <= 0) continue;
+      ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+// ---- Requests built to crash the server ----
+
+TEST(ServerAttack, IdNested100000DeepIsBadJsonAndTheServerGoesOn) {
+  Served s;
+  net::Client c(s.server->url(), s.tokens.at("clerk"));
+  std::string deep = nested("[", "]", 100000, "");
+  auto r = json::parse(c.call_raw(R"({"verb":"whoami","id":)" + deep + "}"));
+  EXPECT_EQ(code_of(r), "bad_json") << r.dump();
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("64 levels"), std::string::npos) << r.dump();
+  EXPECT_FALSE(r.contains("id"));
+  answered_within_a_second(s);
+}
+
+TEST(ServerAttack, DeepFieldsWithoutVerbOrTokenAreBadJson) {
+  Served s;
+  net::Client c(s.server->url(), "");
+  for (const std::string& body :
+       {R"({"x":)" + nested("[", "]", 100000, "1") + "}", nested(R"({"a":)", "}", 100000, "1"),
+        nested("[", "", 100000, "")})  // never closed: refused on the depth all the same
+  {
+    auto r = json::parse(c.call_raw(body));
+    EXPECT_EQ(code_of(r), "bad_json") << r.dump();
+  }
+  answered_within_a_second(s);
+}
+
+TEST(ServerAttack, BracketsInsideStringsDoNotCountAsNesting) {
+  Served s;
+  net::Client c(s.server->url(), s.tokens.at("clerk"));
+  // 200 brackets after an escaped quote and a backslash: still inside the string.
+  std::string id = "a\\\"\\\\" + std::string(200, '[');
+  auto r = json::parse(
+      c.call_raw(R"({"verb":"whoami","token":")" + s.tokens.at("clerk") + R"(","id":")" + id + "\"}"));
+  EXPECT_EQ(code_of(r), "ok") << r.dump();
+  EXPECT_EQ(r["id"], "a\"\\" + std::string(200, '['));
+  // Exactly the limit (the request object and 63 arrays) is accepted.
+  r = json::parse(c.call_raw(R"({"verb":"whoami","token":")" + s.tokens.at("clerk") + R"(","id":)" +
+                             nested("[", "]", net::kMaxJsonDepth - 1, "") + "}"));
+  EXPECT_EQ(code_of(r), "ok") << r.dump();
+  r = json::parse(c.call_raw(R"({"verb":"whoami","token":")" + s.tokens.at("clerk") + R"(","id":)" +
+                             nested("[", "]", net::kMaxJsonDepth, "") + "}"));
+  EXPECT_EQ(code_of(r), "bad_json") << r.dump();
+}
+
+TEST(ServerAttack, OnlyShortStringsAndNumbersAreEchoedAsId) {
+  Served s;
+  net::Client c(s.server->url(), s.tokens.at("clerk"));
+  EXPECT_EQ(c.call({{"verb", "whoami"}, {"id", 7}})["id"], 7);
+  EXPECT_EQ(c.call({{"verb", "whoami"}, {"id", 2.5}})["id"], 2.5);
+  EXPECT_EQ(c.call({{"verb", "whoami"}, {"id", "r-1"}})["id"], "r-1");
+  std::string longest(net::kMaxEchoedIdBytes, 'x');
+  EXPECT_EQ(c.call({{"verb", "whoami"}, {"id", longest}})["id"], longest);
+  for (const json& id : {json(longest + "x"), json{{"a", 1}}, json::array({1, 2}), json(true)}) {
+    auto r = c.call({{"verb", "whoami"}, {"id", id}});
+    EXPECT_EQ(code_of(r), "ok") << r.dump();
+    EXPECT_FALSE(r.contains("id")) << r.dump().substr(0, 300);
+  }
+  // Error replies too, including the ones before the token is looked at.
+  auto r = c.call({{"id", json::array({1})}});
+  EXPECT_EQ(code_of(r), "bad_request");
+  EXPECT_FALSE(r.contains("id"));
+  EXPECT_EQ(c.call({{"id", 5}})["id"], 5);
+}
+
+TEST(ServerAttack, LongNamesAreCutInMessages) {
+  Served s;
+  net::Client c(s.server->url(), s.tokens.at("clerk"));
+  // A verb of 100,000 two-byte characters: the message shows its start, cut at a character boundary.
+  std::string verb;
+  for (int i = 0; i < 100000; ++i) verb += "é";
+  std::string raw = c.call_raw(json{{"verb", verb}}.dump());
+  EXPECT_LT(raw.size(), 2000u);
+  auto r = json::parse(raw);
+  EXPECT_EQ(code_of(r), "unknown_verb");
+  r = c.call({{"verb", "whoami"}, {std::string(100000, 'f'), 1}});
+  EXPECT_EQ(code_of(r), "bad_request");
+  EXPECT_LT(r.dump().size(), 2000u);
+  answered_within_a_second(s);
+}
+
+// ---- Peers that hold what they do not use ----
+
+namespace {
+
+// Opens `n` tasks, so that a `tasks.list` reply is large (about 10 KB) and a peer that does not read
+// fills its socket buffers after a few hundred of them.
+void open_tasks(Served& s, int n) {
+  net::Client c(s.server->url(), s.tokens.at("clerk"));
+  for (int i = 0; i < n; ++i) {
+    std::string key = "o-" + std::to_string(i);
+    ASSERT_TRUE(c.call({{"verb", "events.post"},
+                        {"name", "order.placed"},
+                        {"payload", {{"ref", key + std::string(100, 'r')}}},
+                        {"key", key}})["ok"]);
+  }
+}
+
+// `peers` connections that send tasks.list requests as fast as the socket takes them and never read.
+std::vector<std::unique_ptr<RawPeer>> flood(Served& s, int peers, int requests) {
+  std::vector<std::unique_ptr<RawPeer>> out;
+  std::string body = json{{"verb", "tasks.list"}, {"all", true}, {"token", s.tokens.at("mallory")}}.dump();
+  for (int p = 0; p < peers; ++p) {
+    out.push_back(std::make_unique<RawPeer>(s.port(), nullptr, 4096));
+    out.back()->handshake();
+  }
+  // Round-robin, until each has sent `requests` or the server stopped reading from it.
+  std::vector<bool> going(out.size(), true);
+  for (int i = 0; i < requests; ++i)
+    for (size_t p = 0; p < out.size(); ++p)
+      if (going[p]) going[p] = out[p]->request(static_cast<uint32_t>(i + 1), body);
+  // The server works through what it received, until the replies back up and stick: only then could
+  // they hold the contexts others need.
+  std::this_thread::sleep_for(milliseconds(1000));
+  return out;
+}
+
+}  // namespace
+
+// Each slow reader gets at most max_pending_per_connection requests worked on at once; the rest are
+// dropped unanswered, so the contexts its stuck replies hold are a few of the 64, and others are served.
+TEST(ServerAttack, PeersThatNeverReadDoNotStarveOthers) {
+  // The attackers stay connected until the server has stopped: closing them while their requests
+  // still arrive races nng 1.5.2's pipe teardown (client.h).
+  std::vector<std::unique_ptr<RawPeer>> peers;
+  Served s;  // the default limits
+  open_tasks(s, 40);
+  peers = flood(s, 4, 1500);
+  answered_within_a_second(s);
+  EXPECT_GE(s.server->connections_refused(), 4);
+  answered_within_a_second(s);
+}
+
+// With no cap on requests in flight per connection, the send timeout alone frees the contexts: a reply
+// not taken within it is dropped, and so is every later request of that connection.
+TEST(ServerAttack, RepliesNotTakenInTimeFreeTheirContexts) {
+  // The attackers stay connected until the server has stopped: closing them while their requests
+  // still arrive races nng 1.5.2's pipe teardown (client.h).
+  std::vector<std::unique_ptr<RawPeer>> peers;
+  net::ServerOptions so;
+  so.max_pending_per_connection = 1000;
+  so.send_timeout = milliseconds(300);
+  Served s(so);
+  open_tasks(s, 40);
+  peers = flood(s, 4, 1500);
+  answered_within_a_second(s);
+  EXPECT_GE(s.server->connections_refused(), 1);
+  answered_within_a_second(s);
+  // Let the last stuck replies time out before the server stops: nng 1.5.2 can hang closing a socket
+  // while a send's timeout fires.
+  std::this_thread::sleep_for(milliseconds(500));
+}
+
+// Connections from one address beyond the per-peer cap are closed at once; the rest are closed when
+// idle; connections that never finish the SP handshake hold no context. A client from another address is
+// answered throughout.
+TEST(ServerAttack, IdleAndHalfOpenConnectionsAreCappedAndClosed) {
+  net::ServerOptions so;
+  so.max_connections_per_peer = 16;
+  so.idle_timeout = milliseconds(400);
+  Served s(so);
+  std::vector<std::unique_ptr<RawPeer>> idle, silent;
+  for (int i = 0; i < 40; ++i) {
+    idle.push_back(std::make_unique<RawPeer>(s.port(), "127.0.0.2"));
+    idle.back()->handshake();
+  }
+  for (int i = 0; i < 60; ++i) {
+    silent.push_back(std::make_unique<RawPeer>(s.port(), "127.0.0.3"));
+    if (i % 2) silent.back()->handshake(4);  // half a handshake
+  }
+  answered_within_a_second(s);
+  // The 24 over the cap were closed at once.
+  int closed = 0;
+  for (auto& p : idle) closed += p->closed_by_server(milliseconds(20));
+  EXPECT_GE(closed, 24);
+  EXPECT_LE(s.server->connections(), 17);
+  // The others once idle for 400 ms.
+  for (auto& p : idle) EXPECT_TRUE(p->closed_by_server(milliseconds(1500)));
+  for (int i = 0; i < 100 && s.server->connections() > 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(s.server->connections(), 0);
+  answered_within_a_second(s);
+}
+
+// ---- TLS ----
+
+namespace {
+
+// A self-signed certificate for localhost and 127.0.0.1 (the name is also a DNS entry: mbedTLS 2.28
+// checks a server name against DNS entries only), made with the openssl command.
+struct SelfSigned {
+  fs::path dir, cert, key;
+  explicit SelfSigned(const std::string& name) {
+    dir = fs::temp_directory_path() / ("orgos-tls-" + std::to_string(::getpid()) + "-" + name);
+    fs::create_directories(dir);
+    cert = dir / "cert.pem";
+    key = dir / "key.pem";
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "
+        "/CN=localhost -addext subjectAltName=DNS:localhost,DNS:127.0.0.1,IP:127.0.0.1 -keyout " +
+        key.string() + " -out " + cert.string() + " >/dev/null 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << "openssl is needed for the TLS tests: " << cmd;
+  }
+  ~SelfSigned() { fs::remove_all(dir); }
+};
+
+net::ServerOptions tls_options(const SelfSigned& c) {
+  net::ServerOptions so;
+  so.listen = "tls+tcp://127.0.0.1:0";
+  so.tls_cert = c.cert.string();
+  so.tls_key = c.key.string();
+  return so;
+}
+
+}  // namespace
+
+TEST(ServerAttack, TlsClientWithTheRightCaIsServed) {
+  SelfSigned cert("right");
+  Served s(tls_options(cert));
+  ASSERT_EQ(s.server->url().rfind("tls+tcp://127.0.0.1:", 0), 0u) << s.server->url();
+  EXPECT_NE(s.server->url().substr(s.server->url().rfind(':')), ":0");
+  net::TlsClientOptions tls;
+  tls.ca_file = cert.cert.string();
+  net::Client c(s.server->url(), s.tokens.at("clerk"), milliseconds(5000), tls);
+  auto r = c.call({{"verb", "whoami"}});
+  EXPECT_EQ(r["result"]["actor"], "clerk") << r.dump();
+}
+
+TEST(ServerAttack, TlsClientWithAnotherCaIsRefused) {
+  SelfSigned cert("server"), other("other");
+  Served s(tls_options(cert));
+  net::TlsClientOptions tls;
+  tls.ca_file = other.cert.string();
+  try {
+    net::Client c(s.server->url(), s.tokens.at("clerk"), milliseconds(2000), tls);
+    ADD_FAILURE() << "connected to a server whose certificate the CA did not sign";
+  } catch (const net::ClientError& e) {
+    EXPECT_NE(std::string(e.what()).find("--tls-ca"), std::string::npos) << e.what();
+  }
+  // A client that names another host than the certificate's is refused too.
+  tls.ca_file = cert.cert.string();
+  tls.server_name = "example.org";
+  EXPECT_THROW(net::Client(s.server->url(), s.tokens.at("clerk"), milliseconds(2000), tls), net::ClientError);
+}
+
+TEST(ServerAttack, TlsWithoutACaIsRefusedUnlessInsecureIsAsked) {
+  SelfSigned cert("insecure");
+  Served s(tls_options(cert));
+  try {
+    net::Client c(s.server->url(), s.tokens.at("clerk"), milliseconds(2000));
+    ADD_FAILURE() << "talked TLS to a server it did not verify";
+  } catch (const net::ClientError& e) {
+    EXPECT_NE(std::string(e.what()).find("--tls-insecure"), std::string::npos) << e.what();
+  }
+  net::TlsClientOptions tls;
+  tls.insecure = true;
+  net::Client c(s.server->url(), s.tokens.at("clerk"), milliseconds(5000), tls);
+  EXPECT_EQ(c.call({{"verb", "whoami"}})["result"]["actor"], "clerk");
+}
+
+TEST(ServerAttack, TlsAddressWithoutCertificateIsAClearError) {
+  net::ServerOptions so;
+  so.listen = "tls+tcp://127.0.0.1:0";
+  try {
+    Served s(so);
+    ADD_FAILURE() << "listened on TLS without a certificate";
+  } catch (const net::ServerError& e) {
+    EXPECT_NE(std::string(e.what()).find("--tls-cert"), std::string::npos) << e.what();
+  }
+  so.tls_cert = "/nonexistent/cert.pem";
+  so.tls_key = "/nonexistent/key.pem";
+  try {
+    Served s(so);
+    ADD_FAILURE() << "listened on TLS with a missing certificate";
+  } catch (const net::ServerError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/cert.pem"), std::string::npos) << e.what();
+  }
+}
+
+// ---- Following events with a token ----
+
+namespace {
+void post(Served& s, const std::string& key) {
+  net::Client c(s.server->url(), s.tokens.at("clerk"));
+  ASSERT_TRUE(c.call(
+      {{"verb", "events.post"}, {"name", "order.placed"}, {"payload", {{"ref", key}}}, {"key", key}})["ok"]);
+}
+}  // namespace
+
+TEST(ServerAttack, NoPublicEventStreamUnlessAsked) {
+  Served s;
+  EXPECT_EQ(s.server->events_url(), "");
+}
+
+TEST(ServerAttack, EventsReadGivesTheLinesAfterASeq) {
+  Served s;
+  post(s, "a");
+  post(s, "b");
+  net::Client sys(s.server->url(), s.tokens.at("system"));
+  auto r = sys.call({{"verb", "events.read"}, {"after", 0}, {"id", "r1"}});
+  ASSERT_EQ(code_of(r), "ok") << r.dump();
+  EXPECT_EQ(r["id"], "r1");
+  auto& lines = r["result"]["events"];
+  ASSERT_GE(lines.size(), 2u) << r.dump();
+  EXPECT_EQ(lines[0]["seq"], 1);
+  EXPECT_NE(lines[0]["line"].get<std::string>().find("event order.placed"), std::string::npos) << r.dump();
+  int64_t next = r["result"]["next"];
+  EXPECT_EQ(next, lines.back()["seq"]);
+  // Nothing new: an empty answer at once when not asked to wait.
+  r = sys.call({{"verb", "events.read"}, {"after", next}});
+  EXPECT_TRUE(r["result"]["events"].empty()) << r.dump();
+  EXPECT_EQ(r["result"]["next"], next);
+  // max bounds the answer.
+  r = sys.call({{"verb", "events.read"}, {"after", 0}, {"max", 1}});
+  EXPECT_EQ(r["result"]["events"].size(), 1u);
+  EXPECT_EQ(r["result"]["next"], 1);
+  EXPECT_EQ(code_of(sys.call({{"verb", "events.read"}, {"max", 0}})), "bad_request");
+}
+
+TEST(ServerAttack, EventsReadWaitsForTheNextLine) {
+  Served s;
+  net::Client sys(s.server->url(), s.tokens.at("system"));
+  int64_t next = sys.call({{"verb", "events.read"}})["result"]["next"];
+  std::thread later([&] {
+    std::this_thread::sleep_for(milliseconds(200));
+    post(s, "late");
+  });
+  auto t0 = Clock::now();
+  auto r = sys.call({{"verb", "events.read"}, {"after", next}, {"wait_ms", 5000}});
+  auto took = Clock::now() - t0;
+  later.join();
+  ASSERT_EQ(code_of(r), "ok") << r.dump();
+  EXPECT_FALSE(r["result"]["events"].empty()) << r.dump();
+  EXPECT_LT(took, milliseconds(4000));  // answered when the line came, not at the end of the wait
+  // A wait with nothing to show ends with an empty answer.
+  t0 = Clock::now();
+  r = sys.call({{"verb", "events.read"}, {"after", r["result"]["next"]}, {"wait_ms", 150}});
+  EXPECT_TRUE(r["result"]["events"].empty()) << r.dump();
+  EXPECT_GE(Clock::now() - t0, milliseconds(150));
+  // Others are answered while a reader waits.
+  answered_within_a_second(s);
+}
+
+TEST(ServerAttack, EventsReadNeedsATokenThatMayReadEverything) {
+  Served s;
+  post(s, "a");
+  net::Client none(s.server->url(), "");
+  EXPECT_EQ(code_of(none.call({{"verb", "events.read"}, {"after", 0}})), "unauthenticated");
+  net::Client clerk(s.server->url(), s.tokens.at("clerk"));
+  auto r = clerk.call({{"verb", "events.read"}, {"after", 0}});
+  EXPECT_EQ(code_of(r), "refused") << r.dump();
+  EXPECT_FALSE(r.contains("result"));
+}
