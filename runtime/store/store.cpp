@@ -1,5 +1,10 @@
 #include "runtime/store/store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <map>
 
@@ -357,14 +362,19 @@ void Store::check_integrity() {
 
 void Store::backup_to(const std::string& out) {
   std::error_code ec;
-  if (std::filesystem::exists(std::filesystem::symlink_status(out, ec)))
-    throw StoreError("`" + out + "` exists; a backup is written only to a new file");
+  // Made here, exclusively (SQLite's own SQLITE_OPEN_EXCLUSIVE is ignored by sqlite3_open_v2): an existing
+  // file, or a symlink, is never written through; SQLite then takes the empty file for a new database.
+  int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    throw StoreError(errno == EEXIST ? "`" + out + "` exists; a backup is written only to a new file"
+                                     : "cannot create `" + out + "`: " + std::strerror(errno));
+  ::close(fd);
   sqlite3* dst = nullptr;
-  // SQLITE_OPEN_EXCLUSIVE is ignored by sqlite3_open_v2, so the check above is what keeps `out` new.
   if (sqlite3_open_v2(out.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string m = dst ? sqlite3_errmsg(dst) : "out of memory";
     sqlite3_close(dst);
+    std::filesystem::remove(out, ec);
     throw StoreError("cannot create `" + out + "`: " + m);
   }
   // One step copies every page under one read transaction: a consistent snapshot, the log's committed

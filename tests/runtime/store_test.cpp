@@ -337,4 +337,10 @@ TEST(Store, ABackupHoldsWhatIsStillInTheWriteAheadLog) {
             StoreFault::Other);
   EXPECT_NE(why.find("exists"), std::string::npos) << why;
   EXPECT_EQ(inputs_in(copy.path), 50) << "an existing file is never overwritten";
+  // Nor is anything written through a symlink, even one to a file that does not exist yet.
+  TempDb link, target;
+  std::filesystem::create_symlink(target.path, link.path);
+  EXPECT_EQ(fault_of([&] { Store(db.path, OpenMode::ReadOnly).backup_to(link.path); }, why),
+            StoreFault::Other);
+  EXPECT_FALSE(std::filesystem::exists(target.path));
 }

@@ -47,7 +47,7 @@ void store_failed(const orgos::store::StoreError& e) {
       std::cerr << "make room on the disk and run it again: what was not committed is not in the store\n";
       break;
     case StoreFault::Damaged:
-      std::cerr << "docs/server.md, \"Backup and restore\", says how to put a backup in its place\n";
+      std::cerr << "docs/server.md, \"The store\", says how to put a backup in its place\n";
       break;
     case StoreFault::Other:
       std::cerr << "a store is read with the project, in the version, that wrote it: give that project (or "
