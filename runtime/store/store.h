@@ -157,10 +157,6 @@ class Store {
   void exec(const char* sql);
   void run_cached(const char* sql);  // one statement, prepared on first use
   sqlite3_stmt* prepare(const char* sql);
-  sqlite3* db_ = nullptr;
-  bool in_batch_ = false;
-  bool in_group_ = false;
-  std::vector<sqlite3_stmt*> stmts_;            // every prepared statement, finalized on close
   void check_tables();     // every table of the schema is there
   void check_integrity();  // PRAGMA quick_check
   // A group whose transaction SQLite undid itself (after SQLITE_FULL, say): the error for its later inputs
@@ -169,6 +165,10 @@ class Store {
   std::optional<StoreError> undone_by_;
   OpenMode mode_;
   std::unique_ptr<StoreLock> lock_;  // held by an owner for the store's lifetime
+  sqlite3* db_ = nullptr;
+  bool in_batch_ = false;
+  bool in_group_ = false;
+  std::vector<sqlite3_stmt*> stmts_;            // every prepared statement, finalized on close
   std::map<std::string, sqlite3_stmt*> cache_;  // statements prepared on first use, by SQL
   std::unique_ptr<AuditChain> audit_;           // made once the schema exists
   sqlite3_stmt *append_input_ = nullptr, *put_meta_ = nullptr, *get_meta_ = nullptr;

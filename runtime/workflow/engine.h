@@ -91,12 +91,12 @@ class Engine {
   // fsync. Their outcomes are final only once commit_group returns; a crash before loses the whole group,
   // which the caller then submits again (inputs are deduplicated by key).
   void begin_group();
-  void commit_group();
   // A group that fails to commit is undone whole, and the engine reloaded (see reload); then it throws.
-
+  void commit_group();
   // Forgets the state in memory and reads it again from the store, as a restart would: after a failed
   // commit, memory holds effects the store does not. Throws StoreError if the store cannot be read.
   void reload();
+
   // ---- inputs (each is logged once, by key; a repeated key is a no-op)
   // A key belongs to the actor who gives it and the kind of input (runtime/workflow/input_key.h): the same
   // request again under it is a retry, answered with the first outcome (accepted or refused) and

@@ -33,12 +33,12 @@ Globals& globals();
 // Compile-or-load the project; on failure prints why and throws the verb's exit code (1 or 3).
 orgos::driver::Built build_or_exit(const orgos::driver::BuildOptions& opts);
 
-// `--engine jit|interp` (default jit) on a verb that runs compiled code, and its engine setting.
-CLI::Option* add_engine_option(CLI::App* cmd, std::string& engine);
 // A bundle path given with `flag` (compile -o, run --bundle) that names something other than a file (a
 // directory, say): prints why and throws exit 3. The bundle is written and read as one file.
 void check_bundle_path(const std::string& bundle, const char* flag);
 
+// `--engine jit|interp` (default jit) on a verb that runs compiled code, and its engine setting.
+CLI::Option* add_engine_option(CLI::App* cmd, std::string& engine);
 orgos::workflow::ExecEngine exec_engine(const std::string& engine);
 
 // A project (folder or bundle) with the store of a run and an engine over both (`--db FILE`).
@@ -52,8 +52,6 @@ struct Opened {
 // opened read-only, so these verbs work beside a server that owns it.
 std::unique_ptr<Opened> open_project(const std::string& path, const std::string& db,
                                      const std::string& engine);
-// The durable store a project keeps by default: `.orgos/state.db` in the project folder (for a bundle or
-// file, in its folder). `serve` creates it; the verbs that read a store use it when no --db is given.
 // A store that cannot be opened or read (missing, damaged, of another project or version, in use by another
 // writer, a failed commit): prints the error and what to do, and throws exit 3.
 [[noreturn]] void store_failed(const orgos::store::StoreError& e);
@@ -69,6 +67,8 @@ std::function<void()> with_store_errors(F f) {
     }
   };
 }
+// The durable store a project keeps by default: `.orgos/state.db` in the project folder (for a bundle or
+// file, in its folder). `serve` creates it; the verbs that read a store use it when no --db is given.
 std::string project_store(const std::string& path);
 // Where a tasks/events/instances/metrics verb runs: on a server (--connect URL, the token's actor acts)
 // or in-process on a local store (PATH --db FILE, --as ACTOR acts). Both take the same protocol requests
@@ -97,9 +97,9 @@ void register_serve(CLI::App& app);
 void register_token(CLI::App& app);
 void register_tasks(CLI::App& app);
 void register_events(CLI::App& app);
-// `store verify` (cmd_store_verify.cpp), under the `store` verb made by register_store.
-void register_store_verify(CLI::App* store);
 // `store backup` (cmd_store.cpp); more `store` subcommands register there.
 void register_store(CLI::App& app);
+// `store verify` (cmd_store_verify.cpp), under the `store` verb made by register_store.
+void register_store_verify(CLI::App* store);
 
 }  // namespace orgctl
