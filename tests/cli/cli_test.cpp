@@ -504,17 +504,21 @@ std::string first_id(const std::string& json) {
 struct Serving {
   pid_t pid = -1;
   std::string url, events;
-  explicit Serving(const ShopProject& p) {
+  // `args`: the listen address and what else the test gives serve.
+  explicit Serving(const ShopProject& p, std::vector<std::string> args = {"--listen", "tcp://127.0.0.1:0"}) {
     int fds[2];
     if (pipe(fds) != 0) return;
+    std::vector<std::string> all = {"orgctl", "serve", p.path(), "--db", p.db(), "--engine", "interp"};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid = fork();
     if (pid == 0) {
       dup2(fds[1], STDOUT_FILENO);
       close(fds[0]);
       close(fds[1]);
-      std::string db = p.db(), path = p.path();
-      execl(ORGCTL_PATH, "orgctl", "serve", path.c_str(), "--db", db.c_str(), "--listen", "tcp://127.0.0.1:0",
-            "--engine", "interp", static_cast<char*>(nullptr));
+      execv(ORGCTL_PATH, argv.data());
       _exit(127);
     }
     close(fds[1]);
@@ -1444,4 +1448,38 @@ TEST(Cli, AGlobalOptionWithoutItsValueIsNamed) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("--connect"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("needs a verb"), std::string::npos) << r.out;
+}
+
+// serve over TLS with a self-signed certificate: a client that checks it with --tls-ca is served; one with
+// no CA is refused before it connects (unless it says --tls-insecure), one with another CA at the handshake.
+// The unauthenticated event stream needs --public-events.
+TEST(Cli, ServeOverTlsIsVerifiedByTheClient) {
+  ShopProject p;
+  auto cert = [&](const std::string& name) {
+    std::string c = p.path() + "/" + name + ".pem", k = p.path() + "/" + name + ".key";
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "
+        "/CN=localhost -addext subjectAltName=DNS:localhost,DNS:127.0.0.1 -keyout " +
+        k + " -out " + c + " >/dev/null 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << "openssl is needed: " << cmd;
+    return std::make_pair(c, k);
+  };
+  auto [crt, key] = cert("server");
+  auto [other, other_key] = cert("other");
+  std::string sys = first_line(run("token add system --db " + p.db()).out);
+  auto no_flag = run("serve " + p.path() + " --db " + p.db() + " --events tcp://127.0.0.1:0");
+  EXPECT_EQ(no_flag.code, 2) << no_flag.out;
+  EXPECT_NE(no_flag.out.find("--public-events"), std::string::npos) << no_flag.out;
+  Serving s(p, {"--listen", "tls+tcp://127.0.0.1:0", "--tls-cert", crt, "--tls-key", key});
+  ASSERT_EQ(s.url.rfind("tls+tcp://127.0.0.1:", 0), 0u) << s.url;
+  std::string to = "--connect " + s.url + " --token " + sys + " ";
+  auto ok = run(to + "--tls-ca " + crt + " tasks list");
+  EXPECT_EQ(ok.code, 0) << ok.out;
+  auto none = run(to + "tasks list");
+  EXPECT_EQ(none.code, 3) << none.out;
+  EXPECT_NE(none.out.find("--tls-ca"), std::string::npos) << none.out;
+  auto wrong = run(to + "--tls-ca " + other + " tasks list");
+  EXPECT_EQ(wrong.code, 3) << wrong.out;
+  EXPECT_NE(wrong.out.find("not signed by the CA"), std::string::npos) << wrong.out;
+  EXPECT_EQ(s.stop(), 0);
 }
