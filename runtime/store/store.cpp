@@ -134,6 +134,56 @@ void run_write(sqlite3* db, sqlite3_stmt* s, const V&... values) {
 }
 }  // namespace
 
+namespace {
+
+// A new store is made whole under a temporary name and then linked into place, so a process killed while
+// creating it leaves either no store (and a stray PATH.creating, removed by the next creator) or a complete
+// one — never an empty or half-made file at PATH, which every later open would (rightly) refuse as damaged.
+// Runs under the owner's lock, so no other process creates PATH meanwhile; link() still refuses to replace
+// a file that appeared.
+void create_store_file(const std::string& path, const char* schema, int version) {
+  const std::string tmp = path + ".creating";
+  ::unlink(tmp.c_str());  // a leftover of an interrupted creation (we hold the lock: it is no one else's)
+  ::unlink((tmp + "-wal").c_str());
+  ::unlink((tmp + "-shm").c_str());
+  sqlite3* db = nullptr;
+  auto fail = [&](const std::string& what) {
+    std::string m = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    ::unlink(tmp.c_str());
+    throw StoreError("cannot create the store `" + path + "`: " + what + ": " + m, StoreFault::Other);
+  };
+  if (sqlite3_open_v2(tmp.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK)
+    fail("open");
+  const std::string sql = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; BEGIN IMMEDIATE;") +
+                          schema + "PRAGMA user_version = " + std::to_string(version) + "; COMMIT;";
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) fail("schema");
+  // Closing the only connection checkpoints the WAL into the file and removes it: the file alone is whole.
+  if (sqlite3_close(db) != SQLITE_OK) fail("close");
+  db = nullptr;
+  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  if (::link(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw StoreError("cannot create the store `" + path + "`: " + std::strerror(err), StoreFault::Other);
+  }
+  ::unlink(tmp.c_str());
+  // The new name is durable once its folder is.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace
+
 Store::Store(const std::string& path, OpenMode mode, bool synchronous_full) : mode_(mode) {
   const bool memory = path == ":memory:";
   bool create = memory;
@@ -146,7 +196,7 @@ Store::Store(const std::string& path, OpenMode mode, bool synchronous_full) : mo
     if (!std::filesystem::exists(st)) {
       if (mode != OpenMode::CreateIfMissing)
         throw StoreError("no store at `" + path + "`", StoreFault::Missing);
-      create = true;
+      create_store_file(path, kSchema, kSchemaVersion);  // then opened below as the store it now is
     } else if (!std::filesystem::is_regular_file(st)) {
       throw StoreError("`" + path + "` cannot be used as an OrgOS store: it is not a file",
                        StoreFault::Damaged);
