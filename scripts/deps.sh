@@ -15,6 +15,8 @@ PACKAGES=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libsodium-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the TLS tests make a self-signed certificate with the openssl command
+  openssl
 )
 # `scripts/deps.sh fuzz` adds clang and its libFuzzer runtime (only the fuzz build needs them).
 if [ "${1:-}" = "fuzz" ]; then PACKAGES+=(clang-14 libclang-rt-14-dev); fi
