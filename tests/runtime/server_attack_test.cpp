@@ -20,6 +20,7 @@
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
 #include "runtime/net/client.h"
+#include "runtime/net/event_ring.h"
 #include "runtime/net/server.h"
 
 using namespace orgos;
@@ -524,4 +525,22 @@ TEST(ServerAttack, EventsReadNeedsATokenThatMayReadEverything) {
   auto r = clerk.call({{"verb", "events.read"}, {"after", 0}});
   EXPECT_EQ(code_of(r), "refused") << r.dump();
   EXPECT_FALSE(r.contains("result"));
+}
+
+// The ring keeps the newest lines; a reader that fell behind further is told how many it missed.
+TEST(ServerAttack, EventRingCountsWhatAReaderMissed) {
+  net::EventRing ring(3);
+  for (int i = 1; i <= 5; ++i) ring.add(100 + i, "line " + std::to_string(i));
+  EXPECT_EQ(ring.last(), 5);
+  auto r = ring.after(0, 10);
+  EXPECT_EQ(r.missed, 2);
+  ASSERT_EQ(r.lines.size(), 3u);
+  EXPECT_EQ(r.lines.front().seq, 3);
+  EXPECT_EQ(r.lines.back().line, "line 5");
+  r = ring.after(3, 1);
+  EXPECT_EQ(r.missed, 0);
+  ASSERT_EQ(r.lines.size(), 1u);
+  EXPECT_EQ(r.lines[0].seq, 4);
+  EXPECT_TRUE(ring.after(5, 10).lines.empty());
+  EXPECT_TRUE(ring.after(99, 10).lines.empty());
 }
