@@ -1448,6 +1448,10 @@ TEST(Cli, AGlobalOptionWithoutItsValueIsNamed) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("--connect"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("needs a verb"), std::string::npos) << r.out;
+  // A flag before an option with a value: the value is not taken for the verb (a bool flag was counted as
+  // taking a value, so `--tls-insecure` swallowed `--connect` and its URL became an "unknown verb").
+  auto f = run("--tls-insecure --connect tcp://127.0.0.1:1 --token x tasks list");
+  EXPECT_EQ(f.out.find("unknown verb"), std::string::npos) << f.out;
 }
 
 // serve over TLS with a self-signed certificate: a client that checks it with --tls-ca is served; one with

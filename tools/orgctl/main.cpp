@@ -30,7 +30,7 @@ bool refuse_unknown_verb(const CLI::App& app, int argc, char** argv) {
   std::set<std::string> takes_value;  // options (of every verb so far: they fall through) with a value
   auto add_options = [&](const CLI::App* a) {
     for (const CLI::Option* o : a->get_options()) {
-      if (o->get_type_size() == 0) continue;  // a flag
+      if (o->get_expected_max() == 0) continue;  // a flag (get_type_size() is 1 for a bool flag)
       for (const std::string& n : o->get_lnames()) takes_value.insert("--" + n);
       for (const std::string& n : o->get_snames()) takes_value.insert("-" + n);
     }
