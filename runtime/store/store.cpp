@@ -100,6 +100,13 @@ bool valid_table(const std::string& t) {
   return t == "instance" || t == "task" || t == "timer" || t == "record" || t == "event" || t == "outbox";
 }
 
+// Finalizes a one-off statement however its scope ends: a row callback that throws (a row that does not
+// decode) must not leave it open, or the connection cannot close and its file stays open.
+struct Finalize {
+  sqlite3_stmt* s;
+  ~Finalize() { sqlite3_finalize(s); }
+};
+
 std::string col(sqlite3_stmt* s, int i) {
   const unsigned char* p = sqlite3_column_text(s, i);
   return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s, i)))
@@ -592,6 +599,7 @@ void Store::for_each_instance(const std::function<void(const InstanceRow&)>& fn)
                      "SELECT id, process, version, status, phase, error, parent, parent_token, started_at, "
                      "ended_at, deadline_timer, tokens, forks, compensations, '' FROM instance ORDER BY id",
                      -1, &s, nullptr);
+  Finalize done{s};
   InstanceRow r;
   while (sqlite3_step(s) == SQLITE_ROW) {
     r.id = sqlite3_column_int64(s, 0);
@@ -611,7 +619,6 @@ void Store::for_each_instance(const std::function<void(const InstanceRow&)>& fn)
     r.frame = col(s, 14);
     fn(r);
   }
-  sqlite3_finalize(s);
 }
 
 void Store::for_each_task(const std::function<void(const TaskRow&)>& fn) {
@@ -621,6 +628,7 @@ void Store::for_each_task(const std::function<void(const TaskRow&)>& fn) {
       "SELECT id, instance, token, step, name, role, unit, status, claimed_by, approval, outcomes, "
       "decisions, timer, due FROM task ORDER BY id",
       -1, &s, nullptr);
+  Finalize done{s};
   TaskRow r;
   while (sqlite3_step(s) == SQLITE_ROW) {
     r.id = sqlite3_column_int64(s, 0);
@@ -639,13 +647,13 @@ void Store::for_each_task(const std::function<void(const TaskRow&)>& fn) {
     r.due = sqlite3_column_int64(s, 13);
     fn(r);
   }
-  sqlite3_finalize(s);
 }
 
 void Store::for_each_timer(const std::function<void(const TimerRow&)>& fn) {
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(db_, "SELECT id, due, instance, token, task, kind FROM timer ORDER BY id", -1, &s,
                      nullptr);
+  Finalize done{s};
   TimerRow r;
   while (sqlite3_step(s) == SQLITE_ROW) {
     r.id = sqlite3_column_int64(s, 0);
@@ -656,7 +664,6 @@ void Store::for_each_timer(const std::function<void(const TimerRow&)>& fn) {
     r.kind = col(s, 5);
     fn(r);
   }
-  sqlite3_finalize(s);
 }
 
 std::optional<std::string> Store::instance_frame(int64_t id) {
@@ -690,8 +697,8 @@ void Store::for_each(const std::string& table, const std::function<void(int64_t,
   std::string sql = "SELECT id, doc FROM " + table + " ORDER BY id";
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr);
+  Finalize done{s};
   while (sqlite3_step(s) == SQLITE_ROW) fn(sqlite3_column_int64(s, 0), col(s, 1));
-  sqlite3_finalize(s);
 }
 
 void Store::put_outbox(int64_t id, const std::string& key, const std::string& json, bool done) {

@@ -3,6 +3,7 @@
 // that threw instead would end the test binary (C) or fail the test with "C++ exception thrown" (C++).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -88,6 +89,27 @@ TEST(DamagedStore, EventRowThatIsNotJsonMakesMetricsAnErrorNotACrash) {
   call_every_entry_point(org, task);
   EXPECT_EQ(orgos_metrics_json(org), nullptr);  // still the truth: the events are still unreadable
   orgos_close(org);
+}
+
+size_t open_files() {
+  size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+TEST(DamagedStore, AFailedReadLeavesNoFileOpenAfterClose) {
+  // The row that does not decode interrupts the store's read of the events: that read must still end, or
+  // the connection cannot close and the store file (and its WAL) stays open after the handle is gone.
+  TempDir dir;
+  std::string db = dir.file("acme.db");
+  make_store(db);
+  ASSERT_EQ(sql(db, "UPDATE event SET doc = 'not json {'"), "");
+  size_t before = open_files();
+  orgos_org* org = open_damaged(db);
+  if (!org) return;
+  EXPECT_EQ(orgos_metrics_json(org), nullptr);
+  orgos_close(org);
+  EXPECT_EQ(open_files(), before);
 }
 
 TEST(DamagedStore, TextThatIsNotUtf8StillGivesValidJson) {
