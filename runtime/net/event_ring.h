@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ struct EventLine {
   int64_t seq = 0;  // 1, 2, … in the order lines were committed, within this server process
   int64_t at = 0;   // the engine clock when the line was published
   std::string line;
+  int64_t instance = 0;  // the instance the line is about (workflow::Engine::trace_instance), 0 for none
 };
 
 class EventRing {
@@ -22,14 +24,15 @@ class EventRing {
   explicit EventRing(size_t capacity) : capacity_(capacity) {}
 
   // Appends a line and returns its sequence number.
-  int64_t add(int64_t at, std::string line);
+  int64_t add(int64_t at, std::string line, int64_t instance = 0);
 
   struct Read {
     std::vector<EventLine> lines;
     int64_t missed = 0;  // lines after `after` that fell out of the ring before they were read
+    int64_t next = 0;    // the last seq looked at (lines the reader may not see are passed over, not sent)
   };
-  // At most `max` lines with seq > after, oldest first.
-  Read after(int64_t after, size_t max) const;
+  // At most `max` lines with seq > after that `visible` lets through (all when it is empty), oldest first.
+  Read after(int64_t after, size_t max, const std::function<bool(const EventLine&)>& visible = {}) const;
 
   int64_t last() const { return next_seq_ - 1; }
 

@@ -228,34 +228,26 @@ bool Server::answer(Slot* s) {
   return true;
 }
 
-// Who may follow the event stream: its lines name every instance, task, decision and notification, so
-// only an actor who may read everything. Until the engine can tell which lines an actor may read, that
-// is the `system` actor alone.
-namespace {
-bool may_follow_events(const std::string& actor) {
-  return actor == "system";
-}
-}  // namespace
-
-json Server::events_after(int64_t after, int64_t max) {
-  auto read = ring_.after(after, static_cast<size_t>(max));
+// Who reads which line: `system` every line; any other actor the lines about an instance they may read
+// (workflow::Engine::may_read_instance: its starter, who may act on or was granted `read` on its tasks…).
+// Lines about no instance — an event as posted, a rule firing, a record changed by a rule — may name
+// anything, so they go to `system` alone. Lines passed over still move the reader's `next` on.
+json Server::events_after(const std::string& actor, int64_t after, int64_t max) {
+  std::function<bool(const EventLine&)> visible;
+  if (actor != "system")
+    visible = [&](const EventLine& l) {
+      return l.instance != 0 && engine_.may_read_instance(actor, l.instance);
+    };
+  auto read = ring_.after(after, static_cast<size_t>(max), visible);
   json lines = json::array();
   for (auto& l : read.lines) lines.push_back({{"seq", l.seq}, {"at", l.at}, {"line", l.line}});
   // Where the next read starts. With no lines it is the newest seq, which also puts a reader that comes
   // from an earlier server process (whose numbers were higher) back in step.
-  int64_t next = read.lines.empty() ? ring_.last() : read.lines.back().seq;
+  int64_t next = read.next;
   return {{"events", std::move(lines)}, {"next", next}, {"missed", read.missed}};
 }
 
 bool Server::read_events(Slot* s, const Request& r, const std::string& actor) {
-  if (!may_follow_events(actor)) {
-    s->reply = error_reply(r.id, Code::Refused,
-                           actor +
-                               " may not follow the event stream: its lines tell what happens to every "
-                               "instance, so only `system` may (use a token for system)")
-                   .dump();
-    return true;
-  }
   int64_t after = r.body.contains("after") ? r.body["after"].get<int64_t>() : ring_.last();
   int64_t max = r.body.value("max", int64_t{100});
   int64_t wait_ms = r.body.value("wait_ms", int64_t{0});
@@ -267,13 +259,14 @@ bool Server::read_events(Slot* s, const Request& r, const std::string& actor) {
     return true;
   }
   wait_ms = std::min<int64_t>(wait_ms, opts_.max_event_wait.count());
-  bool have = ring_.last() > after;
-  if (have || wait_ms == 0 || readers_.size() >= slots_.size() / 2) {
-    s->reply = ok_reply(r.id, events_after(after, max)).dump();
+  json got = events_after(actor, after, max);
+  if (!got["events"].empty() || wait_ms == 0 || readers_.size() >= slots_.size() / 2) {
+    s->reply = ok_reply(r.id, std::move(got)).dump();
     return true;
   }
-  readers_.push_back(
-      {s, r.id, after, max, std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms)});
+  // Nothing this actor may read yet: wait from where the read got to.
+  readers_.push_back({s, r.id, actor, got["next"].get<int64_t>(), max,
+                      std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms)});
   return false;
 }
 
@@ -285,7 +278,13 @@ void Server::wake_readers(bool all) {
       still.push_back(w);
       continue;
     }
-    w.slot->reply = ok_reply(w.id, events_after(w.after, w.max)).dump();
+    json got = events_after(w.actor, w.after, w.max);
+    if (!all && got["events"].empty() && now < w.until) {  // new lines, none of them this reader's
+      w.after = got["next"].get<int64_t>();
+      still.push_back(w);
+      continue;
+    }
+    w.slot->reply = ok_reply(w.id, std::move(got)).dump();
     send(w.slot);
   }
   readers_ = std::move(still);
@@ -378,8 +377,8 @@ void Server::engine_loop() {
 }
 
 void Server::publish() {
-  for (std::string& line : pending_lines_) {
-    int64_t seq = ring_.add(engine_.now(), line);
+  for (auto& [line, instance] : pending_lines_) {
+    int64_t seq = ring_.add(engine_.now(), line, instance);
     if (!pub_open_) continue;
     std::string m = json{{"seq", seq}, {"at", engine_.now()}, {"line", std::move(line)}}.dump();
     nng_send(pub_, m.data(), m.size(), NNG_FLAG_NONBLOCK);  // a slow subscriber loses lines, not us time

@@ -74,8 +74,9 @@ class Server {
   int64_t connections_refused() const { return guard_.refused(); }
 
   // Hand the engine's trace lines here (EngineOptions::trace); they are published once their input is
-  // committed. Called on the engine thread only.
-  void note(const std::string& line) { pending_lines_.push_back(line); }
+  // committed, each with the instance it is about (so events.read gives it only to that instance's
+  // readers). Called on the engine thread only, inside the trace callback.
+  void note(const std::string& line) { pending_lines_.push_back({line, engine_.trace_instance()}); }
 
   void stop();
 
@@ -92,7 +93,7 @@ class Server {
   // Sets s->reply, or parks s among the readers waiting for event lines (returns false).
   bool answer(Slot* s);
   bool read_events(Slot* s, const Request& r, const std::string& actor);
-  json events_after(int64_t after, int64_t max);
+  json events_after(const std::string& actor, int64_t after, int64_t max);
   // Answers the parked readers that have lines now or whose wait is over.
   void wake_readers(bool all);
   void publish();
@@ -118,13 +119,14 @@ class Server {
   std::thread engine_thread_;
   std::atomic<bool> stopped_{false};
 
-  std::vector<std::string> pending_lines_;
+  std::vector<std::pair<std::string, int64_t>> pending_lines_;  // line, the instance it is about
   EventRing ring_;
   // events.read requests waiting for a line (engine thread only). Each holds a REP context, so at most
   // half the contexts may wait; a read beyond that is answered at once.
   struct Reader {
     Slot* slot;
     json id;
+    std::string actor;
     int64_t after, max;
     std::chrono::steady_clock::time_point until;
   };

@@ -276,6 +276,16 @@ struct Engine::Impl {
   void trace(const std::string& line) {
     if (opts.trace) opts.trace("[" + time_text(self.clock_) + "] " + line);
   }
+  // The instance the trace lines written now are about (Engine::trace_instance), 0 for none: set while
+  // an instance's steps run, a timer of it fires, it starts, or a command acts on one of its tasks. The
+  // server gives a line only to the readers of its instance.
+  int64_t about = 0;
+  struct About {
+    Impl& i;
+    int64_t saved;
+    About(Impl& impl, int64_t instance) : i(impl), saved(impl.about) { i.about = instance; }
+    ~About() { i.about = saved; }
+  };
   static std::string time_text(int64_t t) {
     int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
     int64_t secs = t - days * 86400;
@@ -483,6 +493,7 @@ struct Engine::Impl {
       }
     }
     dirty_instances.insert(id);
+    About about_it(*this, id);
     trace("start " + pr.name + " #" + std::to_string(id));
     return id;
   }
@@ -539,6 +550,7 @@ struct Engine::Impl {
         Instance& inst = found->second;
         if (inst.status != "running") continue;
         Use use(*this, inst.v);
+        About about_it(*this, id);
         while (true) {
           Token* ready = nullptr;
           for (Token& t : inst.tokens)
@@ -1256,6 +1268,7 @@ struct Engine::Impl {
     if (!instances.count(tm.instance)) return;
     Instance& inst = instances[tm.instance];
     Use use(*this, inst.v);
+    About about_it(*this, tm.instance);
     dirty_instances.insert(inst.id);
     if (inst.status != "running") return;
     if (tm.kind == "process_deadline") {
@@ -1847,6 +1860,7 @@ struct Engine::Impl {
     for (int64_t iid : std::vector<int64_t>(live.begin(), live.end())) {
       Instance& inst = instances[iid];
       Use use(*this, inst.v);
+      About about_it(*this, iid);
       for (Token& t : inst.tokens) {
         if (t.wait != "call" || t.wait_ref != outbox_id) continue;
         const Step& st = P().processes[inst.process].steps[t.step];
@@ -2085,6 +2099,10 @@ void Engine::commit_group() {
   }
 }
 
+int64_t Engine::trace_instance() const {
+  return impl_->about;
+}
+
 const std::string& Engine::jit_error() const {
   return impl_->jit_error;
 }
@@ -2171,6 +2189,7 @@ Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const s
   }
   return I.apply(in, [&]() -> Outcome {
     Instance& inst = I.instances[tk.instance];
+    Impl::About about_it(I, tk.instance);
     auto [rtype, res] = I.subject(inst);
     std::string reason;
     bool holds = I.holds(actor_id, tk.role, tk.unit);
@@ -2227,6 +2246,7 @@ Outcome Engine::claim_task(int64_t task, const std::string& actor_id, const std:
         in, Outcome{false, false, "task #" + std::to_string(task) + " is claimed by " + tk.claimed_by, 0});
   return I.apply(in, [&]() -> Outcome {
     Instance& inst = I.instances[tk.instance];
+    Impl::About about_it(I, tk.instance);
     auto [rtype, res] = I.subject(inst);
     std::string reason;
     // Whoever may complete the task may claim it: a claim only reserves the completion.
@@ -2256,6 +2276,7 @@ Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, 
         in, Outcome{false, false, actor_id + " has already decided on approval #" + std::to_string(task), 0});
   return I.apply(in, [&]() -> Outcome {
     Instance& inst = I.instances[tk.instance];
+    Impl::About about_it(I, tk.instance);
     auto [rtype, res] = I.subject(inst);
     std::string reason;
     bool holds = I.holds(actor_id, tk.role, tk.unit);

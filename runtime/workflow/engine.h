@@ -145,6 +145,10 @@ class Engine {
   bool may_read_task(const std::string& actor, int64_t task);
   bool may_read_instance(const std::string& actor, int64_t instance);
   bool may_read_kpi(const std::string& actor, const std::string& metric);
+  // Inside EngineOptions::trace: the instance the line is about (its steps, timers, start, or a command on
+  // one of its tasks, with the access decision for it), 0 when it is about none (an event, a rule firing,
+  // a record changed outside a process). The server gives each line only to the readers of its instance.
+  int64_t trace_instance() const;
   // The task if `actor` may read it; nullopt when there is no such task and when there is one they may not
   // read (the same answer: a refusal does not tell that it exists). The refusal is audited.
   std::optional<TaskView> task_for(const std::string& actor, int64_t id);

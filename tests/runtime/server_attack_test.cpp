@@ -66,7 +66,7 @@ struct Served {
     store = std::make_unique<store::Store>(path.string());
     net::Tokens t(*store);
     int64_t id = 0;
-    for (const char* a : {"clerk", "mallory", "system"}) tokens[a] = t.add(a, id);
+    for (const char* a : {"clerk", "mallory", "system", "vic"}) tokens[a] = t.add(a, id);  // vic: no role
     workflow::EngineOptions eo;
     eo.start_time = 1767225600;
     eo.exec = workflow::ExecEngine::Interp;
@@ -516,15 +516,50 @@ TEST(ServerAttack, EventsReadWaitsForTheNextLine) {
   answered_within_a_second(s);
 }
 
-TEST(ServerAttack, EventsReadNeedsATokenThatMayReadEverything) {
+// Each reader gets the lines of what it may read: `system` every line; the clerk (who may act on the task
+// and whose event started the instance) the lines about that instance, not the event as posted or the rule
+// firing; vic, who holds no role, nothing — and a wait of vic's is not ended by lines that are not vic's.
+// (The stream used to be one PUB socket giving every line to anyone who connected.)
+TEST(ServerAttack, EventsReadGivesEachActorTheLinesOfWhatTheyMayRead) {
   Served s;
   post(s, "a");
   net::Client none(s.server->url(), "");
   EXPECT_EQ(code_of(none.call({{"verb", "events.read"}, {"after", 0}})), "unauthenticated");
-  net::Client clerk(s.server->url(), s.tokens.at("clerk"));
-  auto r = clerk.call({{"verb", "events.read"}, {"after", 0}});
-  EXPECT_EQ(code_of(r), "refused") << r.dump();
-  EXPECT_FALSE(r.contains("result"));
+  std::map<std::string, int64_t> next;
+  auto lines_of = [&](const std::string& actor) {
+    net::Client c(s.server->url(), s.tokens.at(actor));
+    auto r = c.call({{"verb", "events.read"}, {"after", 0}, {"max", 1000}});
+    EXPECT_EQ(code_of(r), "ok") << r.dump();
+    std::string all;
+    for (auto& l : r["result"]["events"]) all += l["line"].get<std::string>() + "\n";
+    next[actor] = r["result"].value("next", int64_t{-1});
+    return all;
+  };
+  std::string sys = lines_of("system"), clerk = lines_of("clerk"), vic = lines_of("vic");
+  EXPECT_GT(next["system"], 0);
+  EXPECT_EQ(next["clerk"], next["system"]) << "lines passed over still move `next` on";
+  EXPECT_EQ(next["vic"], next["system"]);
+  EXPECT_NE(sys.find("event order.placed"), std::string::npos) << sys;
+  EXPECT_NE(sys.find("rule on_order fires"), std::string::npos) << sys;
+  EXPECT_NE(clerk.find("start Fulfil #"), std::string::npos) << clerk;
+  EXPECT_NE(clerk.find("task pack #"), std::string::npos) << clerk;
+  EXPECT_EQ(clerk.find("event order.placed"), std::string::npos) << clerk;
+  EXPECT_EQ(clerk.find("rule on_order"), std::string::npos) << clerk;
+  EXPECT_EQ(vic, "") << vic;
+
+  // vic waits; the clerk's next order publishes lines, none of them vic's: vic's read ends at its wait.
+  std::thread waiter([&] {
+    net::Client v(s.server->url(), s.tokens.at("vic"), milliseconds(5000));
+    auto t0 = Clock::now();
+    auto r = v.call({{"verb", "events.read"}, {"wait_ms", 600}});
+    EXPECT_EQ(code_of(r), "ok") << r.dump();
+    EXPECT_TRUE(r["result"]["events"].empty()) << r.dump();
+    EXPECT_GE(Clock::now() - t0, milliseconds(500)) << "woken by lines that were not vic's";
+  });
+  std::this_thread::sleep_for(milliseconds(100));
+  post(s, "b");
+  waiter.join();
+  answered_within_a_second(s);
 }
 
 // The ring keeps the newest lines; a reader that fell behind further is told how many it missed.

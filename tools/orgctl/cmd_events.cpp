@@ -62,7 +62,8 @@ void register_events(CLI::App& app) {
   tail->footer(
       "Examples:\n  orgctl --connect tcp://127.0.0.1:7878 --token $T events tail\n"
       "  orgctl --connect tcp://127.0.0.1:7878 --token $T events tail -n 10 --timeout 5 --json\n"
-      "Follows with the token (`events.read` requests): only `system` may follow the stream.\n"
+      "Follows with the token (`events.read` requests): `system` sees every line, any other actor the\n"
+      "lines about the instances it may read.\n"
       "Exit codes: 0 done (count reached, or timeout); 2 no --connect; 3 no server; 4 the token was "
       "refused.");
   tail->callback([=]() {
