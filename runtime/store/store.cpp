@@ -215,6 +215,7 @@ Store::Store(const std::string& path, OpenMode mode, bool synchronous_full) : mo
               "is lost: restore a backup (`orgctl store backup`); to start a new store, delete the file",
           StoreFault::Damaged);
     }
+    if (lock_) lock_->lock_store_file(path);  // the file itself: a link to it is the same store
   }
   int flags = SQLITE_OPEN_NOMUTEX |
               (mode == OpenMode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "runtime/store/store.h"
 
@@ -24,6 +25,27 @@ std::string holder_of(int fd) {
 }
 
 }  // namespace
+
+std::string StoreLock::file_for(const std::string& store_path) {
+  std::error_code ec;
+  auto resolved = std::filesystem::weakly_canonical(store_path, ec);
+  return (ec ? store_path : resolved.string()) + ".lock";
+}
+
+void StoreLock::lock_store_file(const std::string& store_path) {
+  int fd = ::open(store_path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return;  // opening the store reports what is wrong with the file
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err != EWOULDBLOCK) throw StoreError("cannot lock `" + store_path + "`: " + std::strerror(err));
+    throw StoreError("the store `" + store_path +
+                         "` is in use: another process owns its file for writing under another name (a "
+                         "link to it). One process writes a store at a time: stop that process first",
+                     StoreFault::InUse);
+  }
+  file_fd_ = fd;
+}
 
 StoreLock::StoreLock(const std::string& store_path) : path_(file_for(store_path)) {
   // The lock file is removed when its owner closes the store. A process that opened it just before the
@@ -66,6 +88,7 @@ StoreLock::StoreLock(const std::string& store_path) : path_(file_for(store_path)
 }
 
 StoreLock::~StoreLock() {
+  if (file_fd_ >= 0) ::close(file_fd_);
   if (fd_ < 0) return;
   ::unlink(path_.c_str());  // while still locked: nobody else can hold a lock on this file meanwhile
   ::close(fd_);

@@ -1333,6 +1333,32 @@ TEST(CliAudit, ACheckpointShowsTruncationAndDeletionOfEverything) {
   EXPECT_EQ(run("audit verify --db " + db + " --checkpoint " + d.at("missing.checkpoint") + key).code, 3);
 }
 
+// A checkpoint is never written over anything (it replaced the store itself, other files, a FIFO, a device
+// node), and only a small regular file is read as one (a FIFO hung verify, /dev/zero filled memory).
+TEST(CliAudit, ACheckpointNeverReplacesAFileAndOnlyAFileIsReadAsOne) {
+  audit_cli::Dir d("audit-cp-out");
+  std::string key = " --audit-key " + d.at("audit.key"), db = d.at("state.db");
+  ASSERT_EQ(run("run " + d.project("language-tour") + " -q --db " + db + key).code, 0);
+  auto size_before = std::filesystem::file_size(db);
+  auto onto_store = run("audit checkpoint --db " + db + " --out " + db + key);
+  EXPECT_EQ(onto_store.code, 3) << onto_store.out;
+  EXPECT_TRUE(audit_cli::has(onto_store, "never written over")) << onto_store.out;
+  EXPECT_EQ(std::filesystem::file_size(db), size_before);
+  EXPECT_EQ(run("audit verify --db " + db + key).code, 0) << "the store is still a store";
+  std::string fifo = d.at("fifo.checkpoint");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(run("audit checkpoint --db " + db + " --out " + fifo + key).code, 3);
+  EXPECT_TRUE(std::filesystem::is_fifo(fifo)) << "the FIFO is left as it was";
+  auto from_fifo = run("audit verify --db " + db + " --checkpoint " + fifo + key);
+  EXPECT_EQ(from_fifo.code, 3) << from_fifo.out;
+  EXPECT_TRUE(audit_cli::has(from_fifo, "not a regular file")) << from_fifo.out;
+  auto from_zero = run("audit verify --db " + db + " --checkpoint /dev/zero" + key);
+  EXPECT_EQ(from_zero.code, 3) << from_zero.out;
+  std::string fresh = d.at("new.checkpoint");
+  EXPECT_EQ(run("audit checkpoint --db " + db + " --out " + fresh + key).code, 0);
+  EXPECT_EQ(run("audit verify --db " + db + " --checkpoint " + fresh + key).code, 0);
+}
+
 // Every input is audited (the scenario's system events too), an edited input or token row is named, and a
 // verify without the key says what it could not check.
 TEST(CliAudit, InputsAndTokensAreInTheChainAndNoKeyIsSaid) {

@@ -397,3 +397,27 @@ TEST(Store, ALeftoverOfAnInterruptedCreationIsCleared) {
   Store again(db.path, OpenMode::MustExist);
   EXPECT_EQ(again.last_input_seq(), 0);
 }
+
+// A store reached through a symlink or a hard link is the same store: a second writer by another name is
+// refused like one by the same name (the lock followed the name given: a writer through a link ran beside
+// the owner and the two overwrote each other's events).
+TEST(Store, ASecondWriterThroughALinkIsRefused) {
+  TempDb db;
+  Store owner(db.path, OpenMode::CreateIfMissing);
+  std::string sym = db.path + ".sym", hard = db.path + ".hard";
+  std::filesystem::create_symlink(db.path, sym);
+  std::filesystem::create_hard_link(db.path, hard);
+  for (const std::string& other : {sym, hard}) {
+    try {
+      Store second(other, OpenMode::MustExist);
+      ADD_FAILURE() << "a second writer through " << other << " was let in";
+    } catch (const StoreError& e) {
+      EXPECT_EQ(e.fault(), StoreFault::InUse) << e.what();
+      EXPECT_NE(std::string(e.what()).find("in use"), std::string::npos) << e.what();
+    }
+    Store reader(other, OpenMode::ReadOnly);  // readers beside the owner, by any name
+    EXPECT_EQ(reader.last_input_seq(), 0);
+  }
+  std::filesystem::remove(sym);
+  std::filesystem::remove(hard);
+}

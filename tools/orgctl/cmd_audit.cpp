@@ -1,6 +1,7 @@
 // orgctl audit verify|checkpoint|export --db FILE — check a store's audit chain (its hashes, its MACs with
 // the audit key, the input log and tokens it records, and optionally a checkpoint kept outside the store),
 // take such a checkpoint, or print the chain.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -52,7 +53,19 @@ std::optional<AuditKey> audit_key(bool required) {
   return std::nullopt;
 }
 
+// A checkpoint is a small JSON file: a FIFO would hang the read and /dev/zero fill memory, so only a
+// regular file of at most 64 KiB is read.
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st)) {
+    std::cerr << "error: the checkpoint `" << path << "` is not a regular file\n";
+    throw CLI::RuntimeError(kExitIo);
+  }
+  if (std::filesystem::exists(st) && std::filesystem::file_size(path, ec) > 64 * 1024) {
+    std::cerr << "error: the checkpoint `" << path << "` is over 64 KiB: it is no checkpoint\n";
+    throw CLI::RuntimeError(kExitIo);
+  }
   std::ifstream f(path, std::ios::binary);
   if (!f) {
     std::cerr << "error: cannot read the checkpoint `" << path << "`\n";
@@ -115,23 +128,35 @@ void checkpoint(const std::string& db, const std::string& out) {
     std::cerr << "error: no checkpoint taken, the audit chain is broken: " << r.problems.front().what << "\n";
     throw CLI::RuntimeError(kExitInputErrors);
   }
+  // Never written over anything: the store itself, another file, a device or a FIFO named by mistake
+  // would be replaced by the rename below (it was). Each checkpoint gets a new name.
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::symlink_status(out, ec))) {
+    std::cerr << "error: `" << out
+              << "` exists: a checkpoint is never written over a file\n  hint: give each checkpoint a new "
+                 "name, e.g. --out acme-$(date +%F-%H%M).checkpoint\n";
+    throw CLI::RuntimeError(kExitIo);
+  }
   auto cp = orgos::store::AuditCheckpoint::take(*s, key, static_cast<int64_t>(std::time(nullptr)));
-  // Written under a temporary name and renamed: a crash never leaves half a checkpoint under `out`.
+  // Written under a temporary name (made exclusively, never through a link) and linked into place: a crash
+  // never leaves half a checkpoint under `out`, and link() refuses a file that appeared meanwhile.
   std::string tmp = out + ".tmp." + std::to_string(getpid());
   {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << cp.to_json();
-    f.flush();
-    if (!f) {
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    std::string text = cp.to_json();
+    bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+              ::fsync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!ok) {
       std::cerr << "error: cannot write the checkpoint `" << out << "`\n";
       std::filesystem::remove(tmp);
       throw CLI::RuntimeError(kExitIo);
     }
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, out, ec);
+  ec.clear();  // symlink_status above set it: `out` did not exist
+  if (::link(tmp.c_str(), out.c_str()) != 0) ec = std::error_code(errno, std::generic_category());
+  std::filesystem::remove(tmp);
   if (ec) {
-    std::filesystem::remove(tmp);
     std::cerr << "error: cannot write the checkpoint `" << out << "`: " << ec.message() << "\n";
     throw CLI::RuntimeError(kExitIo);
   }
