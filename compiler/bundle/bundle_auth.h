@@ -3,7 +3,8 @@
 // sealed on this machine: a keyed BLAKE2b MAC under a local key kept outside every project (created on
 // first use, mode 0600). A file that does not authenticate is never loaded: orgctl's cache rebuilds it,
 // an explicitly named bundle is refused. Bundles kept inside a store (store::Store::put_bundle) are not
-// sealed: they are inside the store's trust boundary, as the instance state next to them is.
+// sealed, and their object code is never run: the engine makes an older version's native code from its
+// IR (workflow::Engine, Impl::version).
 #pragma once
 #include <array>
 #include <cstdint>

@@ -240,6 +240,10 @@ struct Engine::Impl {
     auto loaded = bundle::deserialize(*bytes);
     if (auto* e = std::get_if<bundle::LoadError>(&loaded)) throw store::StoreError(e->message);
     auto owned = std::make_unique<bundle::Bundle>(std::move(std::get<bundle::Bundle>(loaded)));
+    // Object code from the store is never mapped and run: a bundle row's checksum proves nothing against
+    // whoever can write the store file (an edited .text ran as it was). Native code for an older version
+    // is made here from its IR, as for a bundle without object code (the IR is data the engine checks).
+    owned->object.clear();
     const bundle::Bundle* raw = owned.get();
     return add_version(raw, std::move(owned));
   }

@@ -6,8 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <elf.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 
+#include "compiler/codegen/jit.h"
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
@@ -409,6 +416,81 @@ TEST(EngineSemantics, RunningInstancesStayOnTheirVersion) {
   EXPECT_LT(t.find("hello from version 1"), t.find("hello from version 2"));  // instance 1 first, on v1
   EXPECT_NE(t.find("and more"), std::string::npos);
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+// The object code of a bundle kept in the store is never run: whoever can write the store file can put
+// any bytes there (and recompute the row's checksum), and a version loaded from the store ran them. Here
+// version 1's stored object has every byte of its code replaced by int3: an engine of version 2 resuming
+// the version-1 instance makes its native code from the IR instead (before, the child died of SIGTRAP).
+TEST(EngineSemantics, StoredObjectCodeIsNeverRun) {
+  auto build = [](const std::string& note, const std::string& hash) {
+    auto c =
+        driver::check_text("v.org", std::string(kOps) + "event go { n: Int }\nprocess Greet(n: Int) {\n" +
+                                        "  task wave by Ops\n  if n * 2 + 1 > 2 { notify \"op\" \"" + note +
+                                        "\" }\n}\nrule greet when go e then start Greet(e.n)\n");
+    EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
+    auto lw = ir::lower(*c);
+    bundle::Bundle b;
+    b.module = std::move(lw.module);
+    b.program = std::move(lw.program);
+    b.source_hash = hash;
+    return b;
+  };
+  bundle::Bundle v1 = build("version 1 ran", "v1"), v2 = build("version 2 ran", "v2");
+  auto object = codegen::emit_object(v1.module);
+  ASSERT_TRUE(object && !object->empty());
+  // Every executable section of the ELF object filled with int3 (0xCC).
+  auto* eh = reinterpret_cast<const Elf64_Ehdr*>(object->data());
+  ASSERT_EQ(std::memcmp(eh->e_ident, ELFMAG, SELFMAG), 0);
+  int patched = 0;
+  for (int i = 0; i < eh->e_shnum; ++i) {
+    Elf64_Shdr sh;
+    std::memcpy(&sh, object->data() + eh->e_shoff + static_cast<size_t>(i) * eh->e_shentsize, sizeof sh);
+    if ((sh.sh_flags & SHF_EXECINSTR) && sh.sh_type == SHT_PROGBITS && sh.sh_size > 0) {
+      std::memset(object->data() + sh.sh_offset, 0xCC, sh.sh_size);
+      ++patched;
+    }
+  }
+  ASSERT_GT(patched, 0);
+  v1.object = *object;
+  v1.host = bundle::host_triple();
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("orgos-stored-object-" + std::to_string(::getpid()) + ".db"))
+          .string();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  {
+    store::Store s(path);
+    workflow::EngineOptions o;
+    o.exec = workflow::ExecEngine::Interp;  // version 1 runs its first input without native code
+    workflow::Engine e(v1, s, o);
+    ASSERT_TRUE(e.post_event("go", {{"n", 3}}, "system", "go-1").ok);
+  }
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int rc = 1;
+    try {
+      store::Store s(path);
+      std::string trace;
+      workflow::EngineOptions o;
+      o.exec = workflow::ExecEngine::Jit;
+      o.trace = [&](const std::string& l) { trace += l + "\n"; };
+      workflow::Engine e(v2, s, o);
+      auto tasks = e.tasks();
+      if (tasks.size() == 1 && e.complete_task(tasks[0].id, "op", "", json::object(), "done").ok &&
+          trace.find("version 1 ran") != std::string::npos)
+        rc = 0;
+    } catch (...) {
+    }
+    ::_exit(rc);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status)) << "the child died of signal "
+                                 << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  std::filesystem::remove(store::StoreLock::file_for(path));
 }
 
 TEST(EngineSemantics, KpisJudgeTargetsAndThresholds) {
