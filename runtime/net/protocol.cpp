@@ -82,9 +82,25 @@ const char* type_name(Type t) {
   return "?";
 }
 
-// Whether arrays and objects nest deeper than kMaxJsonDepth anywhere in `bytes`. One pass over the
-// bytes, counting brackets outside strings: cheap, and it never recurses, so it is safe on any input. A
-// message that is not JSON at all may pass here and fail in the parser after.
+// A name the sender chose, for an error message: at most `max` bytes, cut at a character boundary (a
+// cut inside a UTF-8 sequence would make the reply unserializable).
+std::string shown(std::string_view s, size_t max = 64) {
+  if (s.size() <= max) return std::string(s);
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n)) + "…";
+}
+
+std::string verb_list() {
+  std::string s;
+  for (auto& v : verbs()) s += (s.empty() ? "" : ", ") + v;
+  return s;
+}
+
+}  // namespace
+
+// One pass over the bytes, counting brackets outside strings: cheap, and it never recurses, so it is safe
+// on any input. A message that is not JSON at all may pass here and fail in the parser after.
 bool nests_too_deep(std::string_view bytes) {
   int depth = 0;
   bool in_string = false, escaped = false;
@@ -108,23 +124,6 @@ bool nests_too_deep(std::string_view bytes) {
   }
   return false;
 }
-
-// A name the sender chose, for an error message: at most `max` bytes, cut at a character boundary (a
-// cut inside a UTF-8 sequence would make the reply unserializable).
-std::string shown(std::string_view s, size_t max = 64) {
-  if (s.size() <= max) return std::string(s);
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n)) + "…";
-}
-
-std::string verb_list() {
-  std::string s;
-  for (auto& v : verbs()) s += (s.empty() ? "" : ", ") + v;
-  return s;
-}
-
-}  // namespace
 
 const char* code_name(Code c) {
   switch (c) {
@@ -225,7 +224,15 @@ json ok_reply(const json& id, json result) {
 }
 
 json error_reply(const json& id, Code code, const std::string& message) {
-  json r{{"ok", false}, {"error", {{"code", code_name(code)}, {"message", message}}}};
+  // A message may quote what the sender sent (an event name, a field): it is cut, so a reply is never
+  // larger than a few KiB whatever the request held.
+  std::string m = message;
+  if (m.size() > kMaxErrorMessageBytes) {
+    size_t cut = kMaxErrorMessageBytes;
+    while (cut > 0 && (static_cast<unsigned char>(m[cut]) & 0xC0) == 0x80) --cut;  // a whole character
+    m = m.substr(0, cut) + "… (" + std::to_string(message.size() - cut) + " more bytes)";
+  }
+  json r{{"ok", false}, {"error", {{"code", code_name(code)}, {"message", std::move(m)}}}};
   if (json e = echoed_id(id); !e.is_null()) r["id"] = std::move(e);
   return r;
 }

@@ -26,6 +26,12 @@ inline constexpr int kMaxJsonDepth = 64;
 // An `id` is echoed only when it is a number or a string of at most this many bytes (anything else is
 // accepted and not echoed): a reply never carries a large or nested value its sender chose.
 inline constexpr size_t kMaxEchoedIdBytes = 256;
+// An error message is cut after this many bytes (it may quote names the sender chose).
+inline constexpr size_t kMaxErrorMessageBytes = 2048;
+
+// Whether arrays and objects nest deeper than kMaxJsonDepth anywhere in `bytes` (a cheap scan that never
+// recurses: run it before parsing JSON from anyone, the server's peers and orgctl's own -p/--data).
+bool nests_too_deep(std::string_view bytes);
 
 enum class Code {
   BadJson,          // not JSON, or not a JSON object

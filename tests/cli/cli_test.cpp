@@ -1480,6 +1480,16 @@ TEST(Cli, AGlobalOptionWithoutItsValueIsNamed) {
   EXPECT_EQ(f.out.find("unknown verb"), std::string::npos) << f.out;
 }
 
+// A payload nested 60,000 deep is refused before it is parsed (orgctl died of SIGSEGV parsing it).
+TEST(Cli, ADeeplyNestedPayloadIsRefusedNotACrash) {
+  std::string deep = "{\"sku\":" + std::string(60000, '[') + std::string(60000, ']') + "}";
+  auto r = run("--connect tcp://127.0.0.1:1 --token x events post supply.stock.low -p '" + deep + "'");
+  EXPECT_EQ(r.code, 2) << r.out.substr(0, 300);
+  EXPECT_NE(r.out.find("nests deeper than 64"), std::string::npos) << r.out.substr(0, 300);
+  auto d = run("--connect tcp://127.0.0.1:1 --token x tasks complete 1 --data '" + deep + "'");
+  EXPECT_EQ(d.code, 2) << d.out.substr(0, 300);
+}
+
 // serve over TLS with a self-signed certificate: a client that checks it with --tls-ca is served; one with
 // no CA is refused before it connects (unless it says --tls-insecure), one with another CA at the handshake.
 // The unauthenticated event stream needs --public-events.

@@ -252,6 +252,16 @@ TEST(ServerAttack, LongNamesAreCutInMessages) {
   r = c.call({{"verb", "whoami"}, {std::string(100000, 'f'), 1}});
   EXPECT_EQ(code_of(r), "bad_request");
   EXPECT_LT(r.dump().size(), 2000u);
+  // Names that reach the engine and come back in its refusal (an event of a 100,000-byte name, a payload
+  // field of one) are cut too: the reply had all 100,000 bytes.
+  r = c.call({{"verb", "events.post"}, {"name", std::string(100000, 'e')}});
+  EXPECT_EQ(code_of(r), "refused") << r.dump().substr(0, 300);
+  EXPECT_LT(r.dump().size(), 3000u);
+  r = c.call({{"verb", "events.post"},
+              {"name", "order.placed"},
+              {"payload", {{"ref", "x"}, {std::string(100000, 'p'), 1}}}});
+  EXPECT_NE(code_of(r), "ok");
+  EXPECT_LT(r.dump().size(), 3000u);
   answered_within_a_second(s);
 }
 

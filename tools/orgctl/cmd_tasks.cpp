@@ -3,6 +3,7 @@
 // server (--connect) the token's actor acts; on a local store (--db) the --as actor does.
 #include <iostream>
 
+#include "runtime/net/protocol.h"
 #include "tools/orgctl/commands.h"
 
 namespace orgctl {
@@ -119,6 +120,11 @@ void register_tasks(CLI::App& app) {
     if (!outcome->empty()) req["outcome"] = *outcome;
     if (!key->empty()) req["key"] = *key;
     if (!data->empty()) {
+      if (orgos::net::nests_too_deep(*data)) {  // parsing it would recurse past the stack
+        std::cerr << "error: --data nests deeper than " << orgos::net::kMaxJsonDepth
+                  << " levels of arrays and objects\n  hint: send flatter data\n";
+        throw CLI::RuntimeError(kExitUsage);
+      }
       req["data"] = nlohmann::json::parse(*data, nullptr, false);
       if (!req["data"].is_object()) {
         std::cerr << "error: --data is not a JSON object\n  hint: e.g. --data '{\"note\": \"done\"}'\n";
