@@ -174,6 +174,17 @@ Result run_checked(const std::string& path, workflow::Engine& engine, const Opti
     for (const KeyProblem& p : unknown_keys(ex, kExpectKeys, "`expect`"))
       fail(where(path, p.mark) + ": " + p.message);
     for (const KeyProblem& p : expect_problems(ex)) fail(where(path, p.mark) + ": " + p.message);
+    // Names the program does not have: a misspelt process counted 0 of everything and passed, a misspelt
+    // metric failed as "(no such metric)" after the whole scenario had played.
+    std::vector<std::string> processes, metrics;
+    for (const auto& pr : engine.bundle().program.processes) processes.push_back(pr.name);
+    for (const auto& m : engine.bundle().program.metrics) metrics.push_back(m.name);
+    if (ex.IsMap() && ex["instances"])
+      for (const KeyProblem& p : unknown_keys(ex["instances"], processes, "`expect: instances` (a process)"))
+        fail(where(path, p.mark) + ": " + p.message);
+    if (ex.IsMap() && ex["metrics"])
+      for (const KeyProblem& p : unknown_keys(ex["metrics"], metrics, "`expect: metrics` (a metric)"))
+        fail(where(path, p.mark) + ": " + p.message);
   }
   YAML::Node steps = root["steps"];
   if (steps && !steps.IsSequence()) {
