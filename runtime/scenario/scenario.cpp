@@ -148,8 +148,24 @@ Result run(const std::string& path, workflow::Engine& engine, const Options& opt
 
 Result run_checked(const std::string& path, workflow::Engine& engine, const Options& opts) {
   Result r;
+  // At most kMaxReported problems are listed (a file of 50,000 misspelt keys printed 50,002 lines); the
+  // rest are counted in one last line. The verdict counts them all.
+  constexpr size_t kMaxReported = 100;
+  size_t unlisted = 0;
   auto fail_as = [&](FailureKind kind, const std::string& m) {
     r.ok = false;
+    if (r.found.size() >= kMaxReported) {
+      ++unlisted;
+      std::string more = "... and " + std::to_string(unlisted) + " more problems not shown";
+      if (r.found.size() == kMaxReported) {
+        r.failures.push_back(more);
+        r.found.push_back({kind, more});
+      } else {
+        r.failures.back() = more;
+        r.found.back().text = more;
+      }
+      return;
+    }
     r.failures.push_back(m);
     r.found.push_back({kind, m});
   };

@@ -1523,3 +1523,33 @@ TEST(Cli, ServeOverTlsIsVerifiedByTheClient) {
   EXPECT_NE(wrong.out.find("not signed by the CA"), std::string::npos) << wrong.out;
   EXPECT_EQ(s.stop(), 0);
 }
+
+// The manifest's scenario may not lead out of the project (a symlink to another file printed its lines in
+// "unknown key" errors); a file with thousands of problems lists at most 100 of them.
+TEST(CliScenario, TheManifestsScenarioStaysInTheProjectAndProblemsAreCapped) {
+  ShopProject p;
+  std::string outside = p.path() + "-outside.yaml";
+  {
+    std::ofstream f(outside);
+    f << "secret-line-one: 1\nsecret-line-two: 2\n";
+  }
+  std::filesystem::create_directories(p.path() + "/scenarios");
+  std::filesystem::create_symlink(outside, p.path() + "/scenarios/evil.yaml");
+  std::ofstream(p.path() + "/orgos.yaml", std::ios::app) << "scenario: scenarios/evil.yaml\n";
+  auto r = run("run " + p.path());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(r.out.find("secret-line"), std::string::npos) << r.out;
+  // Named explicitly, a file with 5,000 misspelt keys: 100 listed, the rest counted.
+  std::string many = p.path() + "-many.yaml";
+  {
+    std::ofstream f(many);
+    f << "steps: []\n";
+    for (int i = 0; i < 5000; ++i) f << "k" << i << ": 1\n";
+  }
+  auto m = run("run " + p.path() + " -s " + many);
+  EXPECT_EQ(m.code, 1);
+  EXPECT_NE(m.out.find("more problems not shown"), std::string::npos) << m.out.substr(0, 500);
+  EXPECT_LT(std::count(m.out.begin(), m.out.end(), '\n'), 150) << m.out.substr(0, 500);
+  std::filesystem::remove(outside);
+  std::filesystem::remove(many);
+}

@@ -12,6 +12,7 @@
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/build.h"
 #include "compiler/sema/manifest.h"
+#include "compiler/source/source_reader.h"
 #include "runtime/scenario/scenario.h"
 #include "runtime/store/store.h"
 #include "runtime/workflow/engine.h"
@@ -88,6 +89,22 @@ void register_run(CLI::App& app) {
     auto b = build_or_exit(bo);
     double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::string scenario = opts->scenario.empty() ? default_scenario(opts->path) : opts->scenario;
+    if (opts->scenario.empty() && !scenario.empty()) {
+      // The manifest's scenario is the project's: like its sources, it may not lead out of the project
+      // (`scenario: ../../etc/shadow`, or a symlink there, printed that file's lines in diagnostics). A
+      // file named with --scenario is the user's own choice.
+      orgos::source::ReadPolicy within;
+      within.root = opts->path;
+      auto read = orgos::source::read_source_file(scenario, within);
+      if (!read.ok() && read.problem != orgos::source::ReadProblem::Missing) {
+        std::cerr << "error: " << read.message << " (the scenario orgos.yaml names)\n";
+        if (read.problem == orgos::source::ReadProblem::OutsideProject)
+          std::cerr << "  hint: copy the file into the project, or name it yourself with --scenario FILE\n";
+        else if (!read.hint.empty())
+          std::cerr << "  hint: " << read.hint << "\n";
+        throw CLI::RuntimeError(kExitInputErrors);
+      }
+    }
     int64_t start = 0;
     if (!scenario.empty()) {
       std::string err;
