@@ -1645,7 +1645,9 @@ struct Engine::Impl {
       steps_this_input = 0;
       EV()->arena().clear();
       Outcome o = body();
-      if (!o.ok) store.set_input_result(in.seq, o.error.empty() ? "refused" : o.error);
+      // What the log and the audit entry record of the outcome: "" when it was accepted.
+      const std::string result = o.ok ? "" : o.error.empty() ? "refused" : o.error;
+      if (!o.ok) store.set_input_result(in.seq, result);
       firings_this_input = 0;
       firing_chain.clear();
       run_all();
@@ -1654,7 +1656,7 @@ struct Engine::Impl {
       answer_calls();
       persist();
       // The input's audit entry, in its transaction: if it cannot be written, the input is not applied.
-      store::AuditEntry applied = store::input_entry(in, o.ok ? "" : o.error.empty() ? "refused" : o.error);
+      store::AuditEntry applied = store::input_entry(in, result);
       store.append_audit(applied);
       store.commit();
       return o;
