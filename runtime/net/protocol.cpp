@@ -1,7 +1,11 @@
 #include "runtime/net/protocol.h"
 
+#include <cmath>
+#include <cstdint>
 #include <map>
 #include <vector>
+
+#include "runtime/net/strict_json.h"
 
 namespace orgos::net {
 
@@ -50,12 +54,21 @@ const std::map<std::string, Spec>& specs() {
   return s;
 }
 
+// A whole number no int64 holds: an unsigned one past INT64_MAX (read back as int64 it would wrap to a
+// negative id), or one the parser could only keep as a double (99999999999999999999).
+bool beyond_int64(const json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX);
+  if (!v.is_number_float()) return false;
+  double d = v.get<double>();
+  return std::trunc(d) == d && (d >= 9223372036854775808.0 || d < -9223372036854775808.0);
+}
+
 bool has_type(const json& v, Type t) {
   switch (t) {
     case Type::String:
       return v.is_string();
     case Type::Integer:
-      return v.is_number_integer();
+      return v.is_number_integer() && !beyond_int64(v);
     case Type::Boolean:
       return v.is_boolean();
     case Type::Object:
@@ -158,7 +171,7 @@ const std::vector<std::string>& verbs() {
   return v;
 }
 
-std::variant<Request, ProtocolError> parse_request(std::string_view bytes) {
+std::variant<Envelope, ProtocolError> open_envelope(std::string_view bytes) {
   if (bytes.size() > kMaxRequestBytes)
     return ProtocolError{Code::TooLarge,
                          "the request has " + std::to_string(bytes.size()) + " bytes, the limit is " +
@@ -169,14 +182,34 @@ std::variant<Request, ProtocolError> parse_request(std::string_view bytes) {
                          "the request nests arrays or objects more than " + std::to_string(kMaxJsonDepth) +
                              " levels deep: flatten it",
                          nullptr};
-  json j = json::parse(bytes, nullptr, false);
-  if (j.is_discarded())
-    return ProtocolError{Code::BadJson, "the request is not valid JSON: send one JSON object per message",
-                         nullptr};
+  auto read = read_strict_json(bytes, kMaxJsonDepth);
+  if (auto* e = std::get_if<JsonReadError>(&read)) {
+    if (e->fault == JsonFault::Syntax)
+      return ProtocolError{Code::BadJson,
+                           "the request is " + e->message + ": send one JSON object per message", nullptr};
+    return ProtocolError{Code::BadJson, "the request has " + e->message, nullptr};
+  }
+  json j = std::move(std::get<json>(read));
   if (!j.is_object())
-    return ProtocolError{Code::BadJson, "the request is JSON but not an object: send {\"verb\": …, …}",
+    return ProtocolError{Code::BadJson,
+                         std::string("the request is JSON but not an object (it is ") + j.type_name() +
+                             "): send {\"verb\": …, …}",
                          nullptr};
-  json id = j.contains("id") ? echoed_id(j["id"]) : json(nullptr);
+  Envelope e;
+  e.id = j.contains("id") ? echoed_id(j["id"]) : json(nullptr);
+  if (j.contains("token")) {
+    if (!j["token"].is_string())
+      return ProtocolError{Code::Unauthenticated,
+                           "the \"token\" is not a string: send the token `orgctl token add` printed", e.id};
+    e.token = j["token"];
+  }
+  e.body = std::move(j);
+  return e;
+}
+
+std::variant<Request, ProtocolError> check_request(Envelope e) {
+  const json& j = e.body;
+  const json& id = e.id;
   if (!j.contains("verb") || !j["verb"].is_string())
     return ProtocolError{Code::BadRequest, "the request has no \"verb\" string; verbs: " + verb_list(), id};
   std::string verb = j["verb"];
@@ -193,6 +226,12 @@ std::variant<Request, ProtocolError> parse_request(std::string_view bytes) {
     }
     if (!field)
       return ProtocolError{Code::BadRequest, "`" + verb + "` takes no field \"" + shown(name) + "\"", id};
+    if (field->type == Type::Integer && beyond_int64(value))
+      return ProtocolError{Code::BadRequest,
+                           "field \"" + name + "\" of `" + verb + "` is " + shown(value.dump()) +
+                               ", out of range: it must be a whole number from -9223372036854775808 to "
+                               "9223372036854775807",
+                           id};
     if (!has_type(value, field->type))
       return ProtocolError{Code::BadRequest,
                            "field \"" + name + "\" of `" + verb + "` must be " + type_name(field->type) +
@@ -205,10 +244,16 @@ std::variant<Request, ProtocolError> parse_request(std::string_view bytes) {
                            "`" + verb + "` needs field \"" + name + "\" (" + type_name(field.type) + ")", id};
   Request r;
   r.verb = verb;
-  r.token = j.value("token", "");
+  r.token = std::move(e.token);
   r.id = id;
-  r.body = std::move(j);
+  r.body = std::move(e.body);
   return r;
+}
+
+std::variant<Request, ProtocolError> parse_request(std::string_view bytes) {
+  auto opened = open_envelope(bytes);
+  if (auto* e = std::get_if<ProtocolError>(&opened)) return std::move(*e);
+  return check_request(std::move(std::get<Envelope>(opened)));
 }
 
 json echoed_id(const json& id) {

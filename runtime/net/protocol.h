@@ -34,7 +34,7 @@ inline constexpr size_t kMaxErrorMessageBytes = 2048;
 bool nests_too_deep(std::string_view bytes);
 
 enum class Code {
-  BadJson,          // not JSON, or not a JSON object
+  BadJson,          // not JSON, not an object, a key twice, a number out of range, nested too deep
   TooLarge,         // over kMaxRequestBytes
   BadRequest,       // a field missing, of the wrong type, or unknown
   UnknownVerb,      // no such verb
@@ -59,8 +59,23 @@ struct ProtocolError {
   json id;
 };
 
-// One message, checked: a JSON object with a known `verb` and the fields that verb takes, each of its
-// type. Anything else is a ProtocolError saying what is wrong and what to send instead.
+// A message read as far as is needed to find who sent it: its size, nesting and JSON checked (strictly:
+// a duplicate key or a number out of range is bad_json, see strict_json.h), an object, its `token` a
+// string if present. Nothing else of it is looked at yet, so a sender without a valid token learns
+// nothing about verbs and fields: the server authenticates between this and check_request().
+struct Envelope {
+  json body;  // the whole request object
+  json id;    // echoed_id() of its `id`
+  std::string token;
+};
+std::variant<Envelope, ProtocolError> open_envelope(std::string_view bytes);
+
+// The rest of the checks: a known `verb` and the fields that verb takes, each of its type (integers
+// within int64). Anything else is a ProtocolError saying what is wrong and what to send instead.
+std::variant<Request, ProtocolError> check_request(Envelope e);
+
+// Both at once, for a caller that authenticates otherwise (orgctl on a local store, where --as names
+// the actor).
 std::variant<Request, ProtocolError> parse_request(std::string_view bytes);
 
 // The part of a request's `id` that a reply may carry: a number, or a string up to kMaxEchoedIdBytes;

@@ -195,26 +195,34 @@ void Server::enqueue(Slot* s) {
 }
 
 bool Server::answer(Slot* s) {
-  auto parsed = parse_request(s->request);
-  if (auto* e = std::get_if<ProtocolError>(&parsed)) {
+  // Authenticated before anything but the envelope is looked at: a sender without a valid token learns
+  // nothing about verbs and fields from the replies.
+  auto opened = open_envelope(s->request);
+  if (auto* e = std::get_if<ProtocolError>(&opened)) {
     s->reply = error_reply(e->id, e->code, e->message).dump();
     return true;
   }
-  const Request& r = std::get<Request>(parsed);
-  if (r.token.empty()) {
-    s->reply = error_reply(r.id, Code::Unauthenticated,
+  Envelope& env = std::get<Envelope>(opened);
+  if (env.token.empty()) {
+    s->reply = error_reply(env.id, Code::Unauthenticated,
                            "the request has no \"token\": create one with `orgctl token add ACTOR --db FILE`")
                    .dump();
     return true;
   }
   std::string why;
-  auto actor = tokens_.actor_of(r.token, why);
+  auto actor = tokens_.actor_of(env.token, why);
   if (!actor) {
-    s->reply = error_reply(r.id, Code::Unauthenticated,
+    s->reply = error_reply(env.id, Code::Unauthenticated,
                            why + ": ask for a new one (`orgctl token add ACTOR --db FILE`)")
                    .dump();
     return true;
   }
+  auto parsed = check_request(std::move(env));
+  if (auto* e = std::get_if<ProtocolError>(&parsed)) {
+    s->reply = error_reply(e->id, e->code, e->message).dump();
+    return true;
+  }
+  const Request& r = std::get<Request>(parsed);
   if (r.verb == "events.read") return read_events(s, r, *actor);
   if (r.verb == "server.info")
     s->reply = ok_reply(r.id, {{"url", url_},

@@ -1490,6 +1490,77 @@ TEST(Cli, ADeeplyNestedPayloadIsRefusedNotACrash) {
   EXPECT_EQ(d.code, 2) << d.out.substr(0, 300);
 }
 
+// A payload that nlohmann reads loosely is refused saying what and where: 1e400 was "not a JSON object",
+// a key given twice was accepted with its last value (and sent on).
+TEST(Cli, APayloadWithANumberOutOfRangeOrAKeyTwiceIsNamed) {
+  const std::string on = "--connect tcp://127.0.0.1:1 --token x ";
+  auto big = run(on + "events post order.placed -p '{\"ref\": \"a\", \"n\": [1, 1e400]}'");
+  EXPECT_EQ(big.code, 2) << big.out;
+  EXPECT_NE(big.out.find("number out of range at /n/1"), std::string::npos) << big.out;
+  EXPECT_EQ(big.out.find("not a JSON object"), std::string::npos) << big.out;
+  auto alone = run(on + "events post order.placed -p 1e400");
+  EXPECT_EQ(alone.code, 2) << alone.out;
+  EXPECT_NE(alone.out.find("out of range"), std::string::npos) << alone.out;
+  auto twice = run(on + "events post order.placed -p '{\"ref\": \"a\", \"ref\": \"b\"}'");
+  EXPECT_EQ(twice.code, 2) << twice.out;  // it was sent: exit 3, no server
+  EXPECT_NE(twice.out.find("duplicate key \"ref\""), std::string::npos) << twice.out;
+  auto data = run(on + "tasks complete 1 --data '{\"note\": {\"a\": 1, \"a\": 2}}'");
+  EXPECT_EQ(data.code, 2) << data.out;
+  EXPECT_NE(data.out.find("duplicate key \"a\" in the object at /note"), std::string::npos) << data.out;
+  auto array = run(on + "events post order.placed -p '[1]'");
+  EXPECT_EQ(array.code, 2) << array.out;
+  EXPECT_NE(array.out.find("array, not an object"), std::string::npos) << array.out;
+}
+
+// An id past int64 was clamped to 9223372036854775807 (and acted on as that task), and 010 was octal 8.
+TEST(Cli, AnIdBeyondInt64IsRefusedNotClamped) {
+  const std::string on = " --connect tcp://127.0.0.1:1 --token x";
+  for (const char* verb : {"tasks claim", "tasks complete", "tasks decide --approve", "instances show"}) {
+    auto r = run(std::string(verb) + " 99999999999999999999" + on);
+    EXPECT_EQ(r.code, 2) << verb << ": " << r.out;  // it was sent: exit 3, no server
+    EXPECT_NE(r.out.find("out of range"), std::string::npos) << verb << ": " << r.out;
+  }
+  EXPECT_EQ(run("token revoke 9223372036854775808 --db /nonexistent.db").code, 2);
+  auto hex = run("tasks claim 0x10" + on);
+  EXPECT_EQ(hex.code, 2) << hex.out;
+  EXPECT_NE(hex.out.find("not a whole number"), std::string::npos) << hex.out;
+  ShopProject p;
+  ASSERT_EQ(run("token add ann --db " + p.db()).code, 0);  // creates the store
+  auto octal = run("tasks claim 010 " + p.path() + " --db " + p.db() + " --as ann --engine interp");
+  EXPECT_EQ(octal.code, 4) << octal.out;
+  EXPECT_NE(octal.out.find("no task #10"), std::string::npos) << octal.out;
+}
+
+// Each refusal's hint fits its case: a key reused on `events post` hinted at `tasks list`; a missing task's
+// message and hint both named `tasks list`; `compile -o /dev/null` suggested writing to
+// /dev/null/bundle.orgb.
+TEST(Cli, ARefusalsHintFitsItsCase) {
+  ShopProject p;
+  std::string on = " " + p.path() + " --db " + p.db() + " --engine interp --as ann";
+  ASSERT_EQ(run("token add ann --db " + p.db()).code, 0);  // creates the store
+  ASSERT_EQ(run("events post order.placed" + on + " -p '{\"ref\": \"a\"}' --key k").code, 0);
+  auto again = run("events post order.placed" + on + " -p '{\"ref\": \"b\"}' --key k");
+  EXPECT_EQ(again.code, 4) << again.out;
+  EXPECT_NE(again.out.find("[conflict]"), std::string::npos) << again.out;
+  EXPECT_EQ(again.out.find("tasks list"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("hint: a --key is for retrying the same request"), std::string::npos) << again.out;
+  auto missing = run("tasks claim 999" + on);
+  EXPECT_EQ(missing.code, 4) << missing.out;
+  size_t first = missing.out.find("tasks list");
+  ASSERT_NE(first, std::string::npos) << missing.out;
+  EXPECT_EQ(missing.out.find("tasks list", first + 1), std::string::npos) << "said twice:\n" << missing.out;
+  // A task that is done: its conflict hint names the list that shows done tasks.
+  std::string id = first_id(run("tasks list " + p.path() + " --db " + p.db() + " --json").out);
+  ASSERT_EQ(run("tasks complete " + id + on + " -o packed").code, 0);
+  auto done = run("tasks complete " + id + on + " -o packed");
+  EXPECT_EQ(done.code, 4) << done.out;
+  EXPECT_NE(done.out.find("tasks list --all"), std::string::npos) << done.out;
+  auto dev = run("compile " + p.path() + " -o /dev/null");
+  EXPECT_EQ(dev.code, 3) << dev.out;
+  EXPECT_EQ(dev.out.find("/dev/null/"), std::string::npos) << dev.out;
+  EXPECT_NE(dev.out.find("hint: name a file"), std::string::npos) << dev.out;
+}
+
 // serve over TLS with a self-signed certificate: a client that checks it with --tls-ca is served; one with
 // no CA is refused before it connects (unless it says --tls-insecure), one with another CA at the handshake.
 // The unauthenticated event stream needs --public-events.

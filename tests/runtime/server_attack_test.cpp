@@ -22,6 +22,7 @@
 #include "runtime/net/client.h"
 #include "runtime/net/event_ring.h"
 #include "runtime/net/server.h"
+#include "runtime/net/tokens.h"
 
 using namespace orgos;
 using net::json;
@@ -245,7 +246,7 @@ TEST(ServerAttack, LongNamesAreCutInMessages) {
   // A verb of 100,000 two-byte characters: the message shows its start, cut at a character boundary.
   std::string verb;
   for (int i = 0; i < 100000; ++i) verb += "é";
-  std::string raw = c.call_raw(json{{"verb", verb}}.dump());
+  std::string raw = c.call_raw(json{{"verb", verb}, {"token", s.tokens.at("clerk")}}.dump());
   EXPECT_LT(raw.size(), 2000u);
   auto r = json::parse(raw);
   EXPECT_EQ(code_of(r), "unknown_verb");
@@ -263,6 +264,130 @@ TEST(ServerAttack, LongNamesAreCutInMessages) {
   EXPECT_NE(code_of(r), "ok");
   EXPECT_LT(r.dump().size(), 3000u);
   answered_within_a_second(s);
+}
+
+// ---- Who is asking comes first ----
+
+// Without a valid token the only answer is `unauthenticated`, whatever else is wrong with the request:
+// a sender without one learned from the replies which verbs and fields exist (the verb list came back).
+// Only what must be read to find the token (size, nesting, JSON) is refused before it.
+TEST(ServerAttack, NoTokenOrABadOneIsUnauthenticatedWhateverElseIsWrong) {
+  Served s;
+  const std::vector<json> wrong = {
+      json::object(),                                  // no verb
+      {{"verb", 5}},                                   // verb not a string
+      {{"verb", "tasks.delete"}},                      // no such verb
+      {{"verb", "tasks.list"}, {"everything", true}},  // no such field
+      {{"verb", "tasks.complete"}, {"task", "12"}},    // a field of the wrong type
+      {{"verb", "approvals.decide"}, {"task", 1}},     // a field missing
+      {{"verb", "whoami"}},                            // nothing wrong but the token
+  };
+  std::string revoked;
+  {  // through its own connection while the server runs, as `orgctl token revoke` does
+    store::Store other(s.path.string(), store::OpenMode::SharedWrite);
+    net::Tokens t(other);
+    int64_t id = 0;
+    revoked = t.add("clerk", id);
+    ASSERT_TRUE(t.revoke(id));
+  }
+  for (const std::string& token : {std::string(), std::string("orgos_0000"), revoked}) {
+    for (json req : wrong) {
+      if (!token.empty()) req["token"] = token;
+      req["id"] = 9;
+      net::Client c(s.server->url(), "");
+      auto r = c.call(req);
+      EXPECT_EQ(code_of(r), "unauthenticated") << req.dump() << " → " << r.dump();
+      std::string m = r["error"].value("message", "");
+      EXPECT_EQ(m.find("verbs:"), std::string::npos) << m;
+      EXPECT_EQ(m.find("field"), std::string::npos) << m;
+      EXPECT_EQ(r["id"], 9) << r.dump();
+    }
+  }
+  // A token that is not a string is no token either.
+  net::Client c(s.server->url(), "");
+  auto r = c.call({{"verb", "nope"}, {"token", 42}});
+  EXPECT_EQ(code_of(r), "unauthenticated") << r.dump();
+  // With a valid token, the same requests get their own answers.
+  net::Client ok(s.server->url(), s.tokens.at("clerk"));
+  EXPECT_EQ(code_of(ok.call(wrong[0])), "bad_request");
+  EXPECT_EQ(code_of(ok.call(wrong[2])), "unknown_verb");
+  EXPECT_EQ(code_of(ok.call(wrong[3])), "bad_request");
+  // What is read to find the token is still refused first.
+  EXPECT_EQ(code_of(json::parse(c.call_raw("{\"verb\": "))), "bad_json");
+  EXPECT_EQ(code_of(json::parse(c.call_raw("[1]"))), "bad_json");
+  answered_within_a_second(s);
+}
+
+// ---- JSON that means two things, or nothing ----
+
+// A key twice in one object was accepted and the last one won: {"approve": false, "approve": true} was
+// an approval. Refused as bad_json, naming the key and where, before anything is applied.
+TEST(ServerAttack, DuplicateKeysAreBadJsonNamingTheKey) {
+  Served s;
+  net::Client c(s.server->url(), s.tokens.at("clerk"));
+  const std::string& t = s.tokens.at("clerk");
+  auto r = json::parse(c.call_raw(R"({"verb":"events.post","token":")" + t +
+                                  R"(","name":"order.placed","payload":{"ref":"a","ref":"b"}})"));
+  EXPECT_EQ(code_of(r), "bad_json") << r.dump();
+  std::string m = r["error"].value("message", "");
+  EXPECT_NE(m.find("duplicate key \"ref\""), std::string::npos) << m;
+  EXPECT_NE(m.find("/payload"), std::string::npos) << m;
+  r = json::parse(c.call_raw(R"({"verb":"whoami","verb":"tasks.list","token":")" + t + "\"}"));
+  EXPECT_EQ(code_of(r), "bad_json") << r.dump();
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("\"verb\""), std::string::npos) << r.dump();
+  // Two tokens: which one is asking? Refused before either is looked at.
+  r = json::parse(c.call_raw(R"({"verb":"whoami","token":"x","token":")" + t + "\"}"));
+  EXPECT_EQ(code_of(r), "bad_json") << r.dump();
+  // Nothing was posted.
+  EXPECT_TRUE(c.call({{"verb", "instances.list"}})["result"].empty());
+  // The same key in two objects is fine.
+  r = json::parse(c.call_raw(R"({"verb":"events.post","token":")" + t +
+                             R"(","name":"order.placed","payload":{"ref":"a"},"id":{"ref":1}})"));
+  EXPECT_EQ(code_of(r), "ok") << r.dump();
+}
+
+// 1e400 fits no double: it was "not valid JSON" in a request (and "not an object" alone). It is a number
+// out of range, and the reply says where.
+TEST(ServerAttack, ANumberOutOfRangeIsBadJsonSayingWhere) {
+  Served s;
+  net::Client c(s.server->url(), s.tokens.at("clerk"));
+  auto r = json::parse(c.call_raw(R"({"verb":"events.post","token":")" + s.tokens.at("clerk") +
+                                  R"(","name":"order.placed","payload":{"ref":"a","n":[1,-1e400]}})"));
+  EXPECT_EQ(code_of(r), "bad_json") << r.dump();
+  std::string m = r["error"].value("message", "");
+  EXPECT_NE(m.find("-1e400"), std::string::npos) << m;
+  EXPECT_NE(m.find("out of range"), std::string::npos) << m;
+  EXPECT_NE(m.find("/payload/n/1"), std::string::npos) << m;
+  r = json::parse(c.call_raw("1e400"));
+  EXPECT_EQ(code_of(r), "bad_json") << r.dump();
+  m = r["error"].value("message", "");
+  EXPECT_NE(m.find("out of range"), std::string::npos) << m;
+  EXPECT_NE(m.find("top level"), std::string::npos) << m;
+  // A syntax error says where too.
+  r = json::parse(c.call_raw(R"({"verb":"whoami","x":[1,2,}])"));
+  EXPECT_EQ(code_of(r), "bad_json") << r.dump();
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("/x/2"), std::string::npos) << r.dump();
+  answered_within_a_second(s);
+}
+
+// A task id past INT64_MAX wrapped to a negative id (9223372036854775808 asked for task
+// #-9223372036854775808), and one past UINT64_MAX was "not an integer". Both are out of range.
+TEST(ServerAttack, TaskIdsBeyondInt64AreRefused) {
+  Served s;
+  net::Client c(s.server->url(), s.tokens.at("clerk"));
+  for (const char* id : {"9223372036854775808", "18446744073709551615", "99999999999999999999", "-1e19"}) {
+    auto r = json::parse(
+        c.call_raw(R"({"verb":"tasks.claim","token":")" + s.tokens.at("clerk") + R"(","task":)" + id + "}"));
+    EXPECT_EQ(code_of(r), "bad_request") << id << " → " << r.dump();
+    std::string m = r["error"].value("message", "");
+    EXPECT_NE(m.find("out of range"), std::string::npos) << m;
+    EXPECT_NE(m.find("\"task\""), std::string::npos) << m;
+  }
+  // The largest int64 is a task id like any other: there is no such task.
+  auto r = json::parse(c.call_raw(R"({"verb":"tasks.claim","token":")" + s.tokens.at("clerk") +
+                                  R"(","task":9223372036854775807})"));
+  EXPECT_EQ(code_of(r), "not_found") << r.dump();
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("#9223372036854775807"), std::string::npos);
 }
 
 // ---- Peers that hold what they do not use ----

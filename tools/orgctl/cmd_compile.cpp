@@ -54,10 +54,12 @@ void check_bundle_path(const std::string& bundle, const char* flag) {
   std::error_code ec;
   auto st = std::filesystem::status(bundle, ec);
   if (bundle.empty() || !std::filesystem::exists(st) || std::filesystem::is_regular_file(st)) return;
-  std::cerr << "error: " << flag << " `" << bundle << "` is "
-            << (std::filesystem::is_directory(st) ? "a directory" : "not a regular file")
+  // A file in it is a fitting example only for a directory: under /dev/null or a FIFO it is nonsense.
+  bool dir = std::filesystem::is_directory(st);
+  std::cerr << "error: " << flag << " `" << bundle << "` is " << (dir ? "a directory" : "not a regular file")
             << "; a bundle is one file\n  hint: name a file, e.g. " << flag << " "
-            << (std::filesystem::path(bundle) / "bundle.orgb").string() << "\n";
+            << (dir ? (std::filesystem::path(bundle) / "bundle.orgb").string() : std::string("app.orgb"))
+            << "\n";
   throw CLI::RuntimeError(kExitIo);
 }
 

@@ -17,7 +17,9 @@ void register_explain(CLI::App& app) {
   auto json_out = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("explain", "Why a rule fired or did not for one record of a store");
   cmd->add_option("rule", *rule, "the rule's name")->required();
-  cmd->add_option("record", *record, "the record's id (as `orgctl run` traces it: #12)")->required();
+  cmd->add_option("record", *record, "the record's id (as `orgctl run` traces it: #12)")
+      ->required()
+      ->transform(whole_number());
   cmd->add_option("path", *path, "project folder or bundle (default: .)");
   cmd->add_option("--db", *db, "the store (default: the project's .orgos/state.db)");
   add_engine_option(cmd, *engine);

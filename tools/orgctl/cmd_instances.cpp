@@ -79,7 +79,7 @@ void register_instances(CLI::App& app) {
     throw CLI::RuntimeError(kExitOk);
   }));
   auto* show = cmd->add_subcommand("show", "One instance and its history (replayed from the input log)");
-  show->add_option("id", *id, "instance id")->required();
+  show->add_option("id", *id, "instance id")->required()->transform(whole_number());
   show->add_option("path", *path, "project folder (default: .)");
   show->add_option("--db", *db, "the store");
   add_engine_option(show, *engine);

@@ -55,7 +55,7 @@ void register_tasks(CLI::App& app) {
   });
 
   auto* claim = cmd->add_subcommand("claim", "Reserve an open task: from then on only you can complete it");
-  claim->add_option("id", *id, "task id (see `tasks list`)")->required();
+  claim->add_option("id", *id, "task id (see `tasks list`)")->required()->transform(whole_number());
   add_target_options(claim, *target, true);
   claim->add_option("--key", *key, "command id, so a retry is not applied twice (default: a fresh one)");
   claim->add_flag("--json", *json_out, "print JSON");
@@ -78,7 +78,7 @@ void register_tasks(CLI::App& app) {
   auto approve = std::make_shared<bool>(false);
   auto reject = std::make_shared<bool>(false);
   auto* decide = cmd->add_subcommand("decide", "Approve or reject an open approval");
-  decide->add_option("id", *id, "approval task id (see `tasks list`)")->required();
+  decide->add_option("id", *id, "approval task id (see `tasks list`)")->required()->transform(whole_number());
   add_target_options(decide, *target, true);
   auto* yes = decide->add_flag("--approve", *approve, "approve it");
   decide->add_flag("--reject", *reject, "reject it")->excludes(yes);
@@ -105,7 +105,7 @@ void register_tasks(CLI::App& app) {
   });
 
   auto* complete = cmd->add_subcommand("complete", "Finish an open task with one of its outcomes");
-  complete->add_option("id", *id, "task id (see `tasks list`)")->required();
+  complete->add_option("id", *id, "task id (see `tasks list`)")->required()->transform(whole_number());
   add_target_options(complete, *target, true);
   complete->add_option("-o,--outcome", *outcome, "the outcome (default: the task's first)");
   complete->add_option("--data", *data, "fields of the task's result, a JSON object");
@@ -120,16 +120,7 @@ void register_tasks(CLI::App& app) {
     if (!outcome->empty()) req["outcome"] = *outcome;
     if (!key->empty()) req["key"] = *key;
     if (!data->empty()) {
-      if (orgos::net::nests_too_deep(*data)) {  // parsing it would recurse past the stack
-        std::cerr << "error: --data nests deeper than " << orgos::net::kMaxJsonDepth
-                  << " levels of arrays and objects\n  hint: send flatter data\n";
-        throw CLI::RuntimeError(kExitUsage);
-      }
-      req["data"] = nlohmann::json::parse(*data, nullptr, false);
-      if (!req["data"].is_object()) {
-        std::cerr << "error: --data is not a JSON object\n  hint: e.g. --data '{\"note\": \"done\"}'\n";
-        throw CLI::RuntimeError(kExitUsage);
-      }
+      req["data"] = json_object_option(*data, "--data", R"({"note": "done"})");
     }
     auto r = request(*target, req);
     if (*json_out)

@@ -75,7 +75,7 @@ void register_token(CLI::App& app) {
   });
 
   auto* revoke = cmd->add_subcommand("revoke", "End a token: requests with it are refused from now on");
-  revoke->add_option("id", *id, "token id (see `token list`)")->required();
+  revoke->add_option("id", *id, "token id (see `token list`)")->required()->transform(whole_number());
   revoke->add_option("--db", *db, "the server's store (default: ./.orgos/state.db)");
   revoke->footer(
       "Example:\n  orgctl token revoke 3 --db acme.db\n"

@@ -83,6 +83,15 @@ void add_target_options(CLI::App* cmd, Target& t, bool acts);
 nlohmann::json request(const Target& t, nlohmann::json req);
 std::string target_footer();
 
+// The JSON object given with `flag` (-p/--payload, --data), read strictly (runtime/net/strict_json.h): too
+// deep, not JSON, a key twice, a number out of range or not an object prints what and where and throws
+// exit 2. `example` is shown as a value that would do.
+nlohmann::json json_object_option(const std::string& text, const std::string& flag,
+                                  const std::string& example);
+// A transform for an id option: decimal digits within int64, else a usage error that says so (CLI11 alone
+// clamps 99999999999999999999 to INT64_MAX and reads 010 as octal).
+CLI::Validator whole_number();
+
 void register_check(CLI::App& app);
 void register_fmt(CLI::App& app);
 void register_graph(CLI::App& app);

@@ -96,11 +96,17 @@ nlohmann::json request(const Target& t, nlohmann::json req) {
   }
   if (!reply.value("ok", false)) {
     std::string code = reply["error"].value("code", "?");
-    std::cerr << "error [" << code << "]: " << reply["error"].value("message", "") << "\n";
+    std::string message = reply["error"].value("message", "");
+    std::cerr << "error [" << code << "]: " << message << "\n";
+    // Only a hint that fits the case: a key reused for another request is no matter of tasks (it comes on
+    // `events post` too), and a missing task's message already names `tasks list`.
     if (code == "unauthenticated")
       std::cerr << "  hint: check --token / ORGOS_TOKEN; `orgctl token list --db FILE` shows the tokens\n";
-    else if (code == "not_found" || code == "conflict")
-      std::cerr << "  hint: `orgctl tasks list` shows the open tasks and who claimed them\n";
+    else if (code == "conflict" && message.rfind("the key `", 0) == 0)
+      std::cerr << "  hint: a --key is for retrying the same request; give a new --key, or none for a fresh "
+                   "one\n";
+    else if (code == "conflict")
+      std::cerr << "  hint: `orgctl tasks list --all` shows each task's status and who claimed it\n";
     throw CLI::RuntimeError(kExitRefused);
   }
   return reply["result"];
