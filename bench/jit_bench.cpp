@@ -3,6 +3,7 @@
 // bundle's cached object costs. Figures: bench/RESULTS-jit.md.
 #include <benchmark/benchmark.h>
 
+#include "compiler/bundle/bundle.h"
 #include "compiler/codegen/jit.h"
 #include "compiler/driver/build.h"
 #include "compiler/driver/compilation.h"
@@ -125,7 +126,7 @@ void BM_CodegenBatched(benchmark::State& state) {
 }
 BENCHMARK(BM_CodegenBatched)->Args({100, 0})->Args({100, 1})->Args({100, 2})->Unit(benchmark::kMillisecond);
 
-ir::Module& example_module() {
+bundle::Bundle& example_bundle() {
   static bundle::Bundle b = [] {
     driver::BuildOptions bo;
     bo.check.inputs = {std::string(ORGOS_SOURCE_DIR) + "/examples/acme"};
@@ -134,7 +135,10 @@ ir::Module& example_module() {
     bo.force = true;
     return std::move(std::get<driver::Built>(driver::build_or_load(bo)).bundle);
   }();
-  return b.module;
+  return b;
+}
+ir::Module& example_module() {
+  return example_bundle().module;
 }
 
 void BM_CodegenExampleOrganization(benchmark::State& state) {
@@ -154,5 +158,20 @@ void BM_LoadCachedObjectExampleOrganization(benchmark::State& state) {
   state.counters["object_bytes"] = static_cast<double>(object.size());
 }
 BENCHMARK(BM_LoadCachedObjectExampleOrganization)->Unit(benchmark::kMillisecond);
+
+// Reading a bundle (checksum, decoding and validating its IR and program), which every run from a cached
+// bundle pays before it links the object; and writing one.
+void BM_BundleReadExampleOrganization(benchmark::State& state) {
+  auto bytes = bundle::serialize(example_bundle());
+  for (auto _ : state) benchmark::DoNotOptimize(bundle::deserialize(bytes));
+  state.counters["bundle_bytes"] = static_cast<double>(bytes.size());
+}
+BENCHMARK(BM_BundleReadExampleOrganization)->Unit(benchmark::kMicrosecond);
+
+void BM_BundleWriteExampleOrganization(benchmark::State& state) {
+  bundle::Bundle& b = example_bundle();
+  for (auto _ : state) benchmark::DoNotOptimize(bundle::serialize(b));
+}
+BENCHMARK(BM_BundleWriteExampleOrganization)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
