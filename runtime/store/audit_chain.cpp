@@ -6,6 +6,7 @@
 #include <map>
 
 #include "runtime/store/audit_checkpoint.h"
+#include "runtime/store/field_hash.h"
 #include "runtime/store/store.h"
 
 namespace orgos::store {
@@ -42,27 +43,6 @@ void bind(sqlite3_stmt* s, int i, int64_t v) {
   sqlite3_bind_int64(s, i, v);
 }
 
-// Length-prefixed fields, so no two different field lists give the same bytes.
-struct Fields {
-  std::string buf;
-  Fields& add(const std::string& s) {
-    buf += std::to_string(s.size());
-    buf += ':';
-    buf += s;
-    return *this;
-  }
-  Fields& add(int64_t v) { return add(std::to_string(v)); }
-  std::string hash() const {
-    unsigned char out[32];
-    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(buf.data()), buf.size(),
-                       nullptr, 0);
-    std::string hex(65, '\0');
-    sodium_bin2hex(hex.data(), hex.size(), out, sizeof out);
-    hex.pop_back();
-    return hex;
-  }
-};
-
 std::string mac_message(const std::string& hash) {
   return "orgos-audit-entry/1 " + hash;
 }
@@ -97,15 +77,15 @@ const char* audit_kind_name(AuditKind k) {
 }
 
 std::string audit_hash(const AuditEntry& e) {
-  Fields f;
+  FieldHash f;
   f.add(e.seq).add(e.at).add(audit_kind_name(e.kind));
   for (const std::string* s : {&e.actor, &e.action, &e.resource, &e.decision, &e.reason}) f.add(*s);
   f.add(e.ref).add(e.digest).add(e.prev_hash);
-  return f.hash();
+  return f.hex();
 }
 
 std::string input_digest(const Input& in, const std::string& result) {
-  return Fields().add(in.kind).add(in.key).add(in.at).add(in.actor).add(in.payload).add(result).hash();
+  return FieldHash().add(in.kind).add(in.key).add(in.at).add(in.actor).add(in.payload).add(result).hex();
 }
 
 AuditEntry input_entry(const Input& in, const std::string& result) {
@@ -124,7 +104,7 @@ AuditEntry input_entry(const Input& in, const std::string& result) {
 
 std::string token_digest(int64_t id, const std::string& actor, const std::string& hash, int64_t created,
                          bool revoked) {
-  return Fields().add(id).add(actor).add(hash).add(created).add(revoked ? 1 : 0).hash();
+  return FieldHash().add(id).add(actor).add(hash).add(created).add(int64_t{revoked ? 1 : 0}).hex();
 }
 
 AuditChain::AuditChain(sqlite3* db) : db_(db) {

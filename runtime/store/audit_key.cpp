@@ -10,18 +10,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "runtime/store/field_hash.h"
 #include "runtime/store/store.h"
 
 namespace orgos::store {
 
 namespace {
-
-std::string hex(const unsigned char* p, size_t n) {
-  std::string out(n * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), p, n);
-  out.pop_back();
-  return out;
-}
 
 const char* kHint = "\n  hint: point ORGOS_AUDIT_KEY (or --audit-key) at the store's key file";
 
@@ -60,7 +54,7 @@ AuditKey AuditKey::load_or_create(const std::string& path) {
   }
   std::array<unsigned char, kBytes> bytes{};
   randombytes_buf(bytes.data(), bytes.size());
-  std::string text = hex(bytes.data(), bytes.size()) + "\n";
+  std::string text = to_hex(bytes.data(), bytes.size()) + "\n";
   // Written under a temporary name, then linked into place: link fails if the key appeared meanwhile, so a
   // reader never sees half a key and two first users never end with two keys.
   std::string tmp = path + ".tmp." + std::to_string(getpid());
@@ -82,10 +76,7 @@ AuditKey AuditKey::load_or_create(const std::string& path) {
 }
 
 std::string AuditKey::mac(const std::string& message) const {
-  unsigned char out[32];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
-                     bytes_.data(), bytes_.size());
-  return hex(out, sizeof out);
+  return FieldHash(bytes_.data(), bytes_.size()).raw(message).hex();
 }
 
 std::string default_audit_key_path() {

@@ -1,6 +1,8 @@
 #include "runtime/workflow/value_codec.h"
 
 #include <algorithm>
+#include <charconv>
+#include <string_view>
 
 #include "compiler/syntax/literal.h"
 
@@ -14,6 +16,21 @@ std::string duration_text(int64_t s) {
   if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
   if (s % 60 == 0) return std::to_string(s / 60) + "m";
   return std::to_string(s) + "s";
+}
+
+// Appends `s` as json's dump() writes a string. Text of printable ASCII with no `"` or `\` (names, dates,
+// amounts, most values) needs no escaping and is copied between quotes; anything else goes through json's own
+// escaping, so control characters, non-ASCII and invalid UTF-8 are written (or refused) exactly as dump()
+// does.
+void append_quoted(std::string& out, std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      out += json(std::string(s)).dump();
+      return;
+    }
+  out += '"';
+  out.append(s);
+  out += '"';
 }
 }  // namespace
 
@@ -84,48 +101,92 @@ void ValueCodec::write_json(const Value& v, const IType& t, std::string& out) co
     out += "null";
     return;
   }
-  if (v.tag == kTagInt) {
-    out += std::to_string(v.u.i);
-    return;
-  }
-  if (v.tag == kTagBool) {
-    out += v.u.i ? "true" : "false";
-    return;
-  }
-  if (v.tag == kTagList) {
-    IType et = t.elem ? *t.elem : IType{};
-    out += '[';
-    for (uint32_t i = 0; i < v.u.l->len; ++i) {
-      if (i) out += ',';
-      write_json(v.u.l->items[i], et, out);
+  switch (v.tag) {
+    case kTagInt: {
+      char buf[24];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.u.i);
+      out.append(buf, end);
+      return;
     }
-    out += ']';
-    return;
+    case kTagBool:
+      out += v.u.i ? "true" : "false";
+      return;
+    case kTagString:
+      append_quoted(out, v.u.s->view());
+      return;
+    case kTagDate:
+      append_quoted(out, syntax::format_date(v.u.i));
+      return;
+    case kTagDec:
+      append_quoted(out, interp::dec::to_string(v.u.d));
+      return;
+    case kTagMoney:
+      append_quoted(out, interp::dec::to_string(v.u.d) + " " + currency_name(v.aux));
+      return;
+    case kTagEnum:
+      if (v.aux < m_.enums.size() && v.u.i >= 0 &&
+          v.u.i < static_cast<int64_t>(m_.enums[v.aux].values.size())) {
+        append_quoted(out, m_.enums[v.aux].values[static_cast<size_t>(v.u.i)]);
+        return;
+      }
+      break;
+    case kTagList: {
+      IType et = t.elem ? *t.elem : IType{};
+      out += '[';
+      for (uint32_t i = 0; i < v.u.l->len; ++i) {
+        if (i) out += ',';
+        write_json(v.u.l->items[i], et, out);
+      }
+      out += ']';
+      return;
+    }
+    default:
+      break;
   }
   const Record* r = v.tag == kTagRecord ? v.u.r : nullptr;
   bool named = r && (r->type_id == 0 || r->type_id == 1) && r->nslots > 0 && r->slots[0].tag == kTagString;
-  if (!r || named || r->type_id >= m_.layouts.size()) {
-    out += to_json(v, t).dump();  // a leaf (or a unit or person, written by name): the document's own text
+  if (named) {
+    append_quoted(out, r->slots[0].u.s->view());  // a unit or person, written by name
+    return;
+  }
+  if (!r || r->type_id >= m_.layouts.size()) {
+    out += to_json(v, t).dump();  // another leaf: the document's own text
     return;
   }
   // Keys in std::map order, as the document has them: "$id" < "$type" < field names (letters, digits, _).
-  const RecordLayout& l = m_.layouts[r->type_id];
+  const Keys& k = keys(r->type_id);
   out += '{';
   if (r->id) {
     out += "\"$id\":";
     out += std::to_string(r->id);
     out += ',';
   }
-  out += "\"$type\":";
-  out += json(l.name).dump();
-  for (size_t i : sorted_fields(r->type_id)) {
+  out += k.type;
+  for (size_t n = 0; n < k.order.size(); ++n) {
+    size_t i = k.order[n];
     if (i >= r->nslots) continue;
-    out += ',';
-    out += json(l.fields[i]).dump();
-    out += ':';
-    write_json(r->slots[i], i < l.types.size() ? l.types[i] : IType{}, out);
+    out += k.names[n];
+    write_json(r->slots[i],
+               i < m_.layouts[r->type_id].types.size() ? m_.layouts[r->type_id].types[i] : IType{}, out);
   }
   out += '}';
+}
+
+const ValueCodec::Keys& ValueCodec::keys(uint32_t layout) const {
+  if (keys_.size() < m_.layouts.size()) keys_.resize(m_.layouts.size());
+  Keys& k = keys_[layout];
+  if (k.type.empty()) {
+    const RecordLayout& l = m_.layouts[layout];
+    k.type = "\"$type\":";
+    append_quoted(k.type, l.name);
+    k.order = sorted_fields(layout);
+    for (size_t i : k.order) {
+      std::string name = ",";
+      append_quoted(name, l.fields[i]);
+      k.names.push_back(name + ":");
+    }
+  }
+  return k;
 }
 
 Record* ValueCodec::record_from_json(const json& j, uint32_t layout, std::string& error,

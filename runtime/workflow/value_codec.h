@@ -39,8 +39,9 @@ class ValueCodec {
       : m_(m), arena_(arena), r_(std::move(r)) {}
 
   json to_json(const ir::Value& v, const ir::IType& t) const;
-  // Appends exactly to_json(v, t).dump() to `out`, without building the document: records and lists are
-  // written directly (fields in the document's sorted key order), leaves through to_json. The engine writes
+  // Appends exactly to_json(v, t).dump() to `out`, without building the document: records, lists and the
+  // common leaves are written directly (fields in the document's sorted key order), the rest through
+  // to_json. The engine writes
   // every changed instance's frame this way at every step.
   void write_json(const ir::Value& v, const ir::IType& t, std::string& out) const;
   // Reads `j` as a value of type `t`; on bad input sets `error` (what and where) and returns none.
@@ -54,11 +55,20 @@ class ValueCodec {
 
  private:
   const std::vector<size_t>& sorted_fields(uint32_t layout) const;
+  // A layout's JSON keys as write_json writes them, made once: `"$type":"Name"`, and `,"field":` for each
+  // field in key order (`order`: the field indexes).
+  struct Keys {
+    std::string type;
+    std::vector<size_t> order;
+    std::vector<std::string> names;
+  };
+  const Keys& keys(uint32_t layout) const;
 
   const ir::Module& m_;
   interp::Arena& arena_;
   Resolver r_;
   mutable std::vector<std::vector<size_t>> sorted_;  // per layout: field indexes in key order
+  mutable std::vector<Keys> keys_;                   // per layout, made on first use
 };
 
 }  // namespace orgos::workflow

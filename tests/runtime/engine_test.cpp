@@ -729,7 +729,7 @@ TEST(ValueCodec, WrittenTextIsTheDocumentsText) {
   interp::Arena arena;
   workflow::ValueCodec codec(m, arena, {});
   std::string err;
-  json doc = {{"number", "PO-\"7\"\n\ttab"},
+  json doc = {{"number", "PO-\"7\"\n\ttab\x01\\ \x7f"},
               {"lines", json::array({{{"item", "dock é"}, {"qty", 2}, {"price", "200 USD"}},
                                      {{"item", "pen"}, {"qty", 10}, {"price", "1.25 USD"}}})},
               {"due", "2026-03-01"},
