@@ -50,10 +50,12 @@ int orgos_complete_task(orgos_org* org, int64_t task, const char* actor, const c
 int orgos_decide(orgos_org* org, int64_t task, const char* actor, int approve, const char* key);
 int orgos_advance_to(orgos_org* org, int64_t time, const char* key);
 
-/* JSON arrays: [{"id":…, "name":…, "role":…, …}], [{"id":…, "process":…, "status":…}], [{"name":…,
- * "value":…}]. NULL on error (orgos_last_error says why): the metrics read the stored events on first use,
- * so a damaged event row makes orgos_metrics_json fail. Text that is not UTF-8 (a damaged row) is given with
- * U+FFFD in place of the bad bytes, so the JSON is always valid. */
+/* JSON arrays, in the shape of the server's tasks.list, instances.list and metrics.get (docs/embedding.md):
+ * [{"id":…, "name":…, "role":…, "claimed_by":…, …}], [{"id":…, "process":…, "status":…, "started_at":…, …}],
+ * [{"name":…, "value":…, "target":…, "verdict":…, "warn":…, "alert":…}]. NULL on error (orgos_last_error
+ * says why): the metrics read the stored events on first use, so a damaged event row makes
+ * orgos_metrics_json fail. Text that is not UTF-8 (a damaged row) is given with U+FFFD in place of the bad
+ * bytes, so the JSON is always valid. */
 const char* orgos_tasks_json(orgos_org* org);
 const char* orgos_instances_json(orgos_org* org);
 const char* orgos_metrics_json(orgos_org* org);

@@ -42,10 +42,13 @@ class Result {
 struct Done {};
 using Status = Result<Done>;
 
+// The views below carry the same fields as the engine's own (TaskView, InstanceView, KpiView), so the C API
+// writes them as JSON in the one shape the server and orgctl use.
 struct Task {
   int64_t id = 0;
   int64_t instance = 0;
   std::string process, name, role, unit, status;
+  std::string claimed_by;  // who claimed it ("" when nobody has)
   bool approval = false;
   std::vector<std::string> outcomes;
   int64_t due = 0;  // seconds since 1970 (engine clock); 0 when there is no deadline
@@ -57,8 +60,13 @@ struct Instance {
   int64_t started_at = 0, ended_at = 0;
 };
 
+// A KPI: its value as text ("no data" before there is any), and its thresholds judged.
 struct Metric {
   std::string name, value;
+  std::string target;   // e.g. ">= 5" ("" when the metric has none)
+  std::string verdict;  // "met", "missed", "no data", or "" without a target
+  bool warn = false;    // its warning threshold is crossed
+  bool alert = false;   // its alert threshold is crossed
 };
 
 struct OpenOptions {

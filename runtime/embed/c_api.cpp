@@ -12,6 +12,7 @@
 
 #include "orgos/orgos.h"
 #include "orgos/orgos.hpp"
+#include "runtime/workflow/views_json.h"
 
 namespace {
 // The marker of an open handle; orgos_close overwrites it before the memory is freed.
@@ -227,20 +228,11 @@ int orgos_advance_to(orgos_org* o, int64_t time, const char* k) {
   return run(o, [&] { return message(o->org.advance_to(time, key(k))); });
 }
 
+// The views in the shape the server and orgctl write (runtime/workflow/views_json.h).
 const char* orgos_tasks_json(orgos_org* o) {
   return text(o, [&](std::string&) {
     nlohmann::json a = nlohmann::json::array();
-    for (auto& t : o->org.tasks())
-      a.push_back({{"id", t.id},
-                   {"instance", t.instance},
-                   {"process", t.process},
-                   {"name", t.name},
-                   {"role", t.role},
-                   {"unit", t.unit},
-                   {"status", t.status},
-                   {"approval", t.approval},
-                   {"outcomes", t.outcomes},
-                   {"due", t.due}});
+    for (auto& t : o->org.tasks()) a.push_back(orgos::workflow::task_json(t));
     return a;
   });
 }
@@ -248,8 +240,7 @@ const char* orgos_tasks_json(orgos_org* o) {
 const char* orgos_instances_json(orgos_org* o) {
   return text(o, [&](std::string&) {
     nlohmann::json a = nlohmann::json::array();
-    for (auto& i : o->org.instances())
-      a.push_back({{"id", i.id}, {"process", i.process}, {"status", i.status}, {"error", i.error}});
+    for (auto& i : o->org.instances()) a.push_back(orgos::workflow::instance_json(i));
     return a;
   });
 }
@@ -262,7 +253,7 @@ const char* orgos_metrics_json(orgos_org* o) {
       error = metrics.error().message;
       return a;
     }
-    for (auto& m : metrics.value()) a.push_back({{"name", m.name}, {"value", m.value}});
+    for (auto& m : metrics.value()) a.push_back(orgos::workflow::kpi_json(m));
     return a;
   });
 }

@@ -197,8 +197,8 @@ std::vector<Task> Organization::tasks(bool open_only) const {
   if (!impl_) return out;
   std::lock_guard<std::recursive_mutex> hold(impl_->lock);
   for (auto& t : impl_->engine->tasks(open_only))
-    out.push_back(
-        {t.id, t.instance, t.process, t.name, t.role, t.unit, t.status, t.approval, t.outcomes, t.due});
+    out.push_back({t.id, t.instance, t.process, t.name, t.role, t.unit, t.status, t.claimed_by, t.approval,
+                   t.outcomes, t.due});
   return out;
 }
 
@@ -211,11 +211,13 @@ std::vector<Instance> Organization::instances() const {
   return out;
 }
 
-// Metrics read the stored events on first use: a damaged event row is this call's error.
+// Metrics read the stored events on first use: a damaged event row is this call's error. They are the
+// engine's KPIs, thresholds judged, as the server answers them.
 Result<std::vector<Metric>> Organization::metrics() {
   return guarded(impl_.get(), [&]() -> Result<std::vector<Metric>> {
     std::vector<Metric> out;
-    for (auto& [n, v] : impl_->engine->metrics()) out.push_back({n, v});
+    for (auto& k : impl_->engine->kpis())
+      out.push_back({k.name, k.value, k.target, k.verdict, k.warn, k.alert});
     return out;
   });
 }
