@@ -23,6 +23,7 @@
 #include "runtime/net/event_ring.h"
 #include "runtime/net/server.h"
 #include "runtime/net/tokens.h"
+#include "tests/temp_dir.h"
 
 using namespace orgos;
 using net::json;
@@ -44,6 +45,10 @@ std::string org_text() {
 
 // A store, an engine and a server on loopback, with the options a test gives.
 struct Served {
+  // First: it goes last, after the store is closed, also when the constructor throws (a server that
+  // cannot listen) and ~Served does not run. Its name carries the test's, for whoever finds it.
+  orgos_test::TempDir dir{std::string("orgos-attack-") +
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name()};
   fs::path path;
   std::unique_ptr<driver::Compilation> c;
   bundle::Bundle b;
@@ -53,10 +58,7 @@ struct Served {
   std::map<std::string, std::string> tokens;  // actor → token
 
   explicit Served(net::ServerOptions so = {}) {
-    path =
-        fs::temp_directory_path() / ("orgos-attack-" + std::to_string(::getpid()) + "-" +
-                                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
+    path = dir / "shop.db";
     c = driver::check_text("shop.org", org_text());
     EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
     auto lw = ir::lower(*c);
@@ -83,7 +85,6 @@ struct Served {
     server.reset();
     engine.reset();
     store.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
   }
   int port() const { return std::stoi(server->url().substr(server->url().rfind(':') + 1)); }
 };
@@ -585,6 +586,23 @@ TEST(ServerAttack, TlsAddressWithoutCertificateIsAClearError) {
   } catch (const net::ServerError& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/cert.pem"), std::string::npos) << e.what();
   }
+}
+
+// A Served whose server cannot start still removes its store: ~Served never runs then, and the store's
+// files were left in the temporary folder, one set per run of the suite. Shown in a TMPDIR of its own.
+TEST(ServerAttack, AServerThatCannotStartLeavesNoFilesBehind) {
+  orgos_test::TempDir tmp("orgos-attack-tmpdir");
+  const char* was = std::getenv("TMPDIR");
+  std::string saved = was ? was : "";
+  ::setenv("TMPDIR", tmp.path().c_str(), 1);
+  net::ServerOptions so;
+  so.listen = "tls+tcp://127.0.0.1:0";  // no certificate: the server throws after the store was made
+  EXPECT_THROW(Served{so}, net::ServerError);
+  if (was)
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  else
+    ::unsetenv("TMPDIR");
+  for (auto& e : fs::directory_iterator(tmp.path())) ADD_FAILURE() << "left behind: " << e.path();
 }
 
 // ---- Following events with a token ----

@@ -14,6 +14,7 @@
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
 #include "runtime/net/client.h"
+#include "tests/temp_dir.h"
 
 using namespace orgos;
 using net::json;
@@ -46,6 +47,9 @@ std::string org_text() {
 }
 
 struct Served {
+  // First, so it goes last: after the store closed, also when the constructor throws.
+  orgos_test::TempDir dir{std::string("orgos-server-") +
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name()};
   fs::path path;
   std::unique_ptr<driver::Compilation> c;
   bundle::Bundle b;
@@ -57,10 +61,7 @@ struct Served {
   std::atomic<int64_t> clock{1767225600};  // the server's idea of now, when a test makes it tick
 
   explicit Served(std::chrono::milliseconds tick = std::chrono::milliseconds(0)) {
-    path =
-        fs::temp_directory_path() / ("orgos-server-" + std::to_string(::getpid()) + "-" +
-                                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
+    path = dir / "shop.db";
     c = driver::check_text("shop.org", org_text());
     EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
     auto lw = ir::lower(*c);
@@ -92,7 +93,6 @@ struct Served {
     server.reset();
     engine.reset();
     store.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
   }
   std::unique_ptr<net::Client> client(const std::string& actor) {
     return std::make_unique<net::Client>(server->url(), actor.empty() ? "" : tokens.at(actor));

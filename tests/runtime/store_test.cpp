@@ -12,20 +12,16 @@
 #include <fstream>
 #include <functional>
 
+#include "tests/temp_dir.h"
+
 using namespace orgos::store;
 
 namespace {
+// A store's path in a directory of its own, removed with whatever the test made beside the store (the
+// -wal of a hard link to it was left behind by name-by-name removal).
 struct TempDb {
-  std::string path;
-  TempDb() {
-    path = (std::filesystem::temp_directory_path() /
-            ("orgos-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".db"))
-               .string();
-  }
-  ~TempDb() {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-  }
-  static inline int counter = 0;
+  orgos_test::TempDir dir{"orgos-store"};
+  std::string path = (dir / "store.db").string();
 };
 void exec(Store& s, const char* sql) {
   ASSERT_EQ(sqlite3_exec(s.handle(), sql, nullptr, nullptr, nullptr), SQLITE_OK);
