@@ -17,6 +17,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/temp_dir.h"
+
 namespace {
 struct Run {
   int code;
@@ -56,7 +58,8 @@ TEST(Cli, CheckExitsOneOnMissingFile) {
 }
 
 TEST(Cli, CheckStructurePrintsDerivedSubsidiaries) {
-  std::string dir = "/tmp/orgctl-structure-" + std::to_string(::getpid());
+  orgos_test::TempDir tmp("orgctl-structure");
+  std::string dir = tmp.path().string();
   std::string file = dir + "/group.org";
   ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
   FILE* f = fopen(file.c_str(), "w");
@@ -67,11 +70,11 @@ TEST(Cli, CheckStructurePrintsDerivedSubsidiaries) {
   EXPECT_NE(r.out.find("subsidiary Target — look-through ownership 50%"), std::string::npos) << r.out;
   auto j = run("check " + file + " --structure --json");
   EXPECT_NE(j.out.find("\"parent\": \"Holding\""), std::string::npos) << j.out;
-  std::system(("rm -rf " + dir).c_str());
 }
 
 TEST(Cli, CompileWritesABundleAndReusesItUntilTheSourcesChange) {
-  std::string dir = "/tmp/orgctl-compile-" + std::to_string(::getpid());
+  orgos_test::TempDir tmp("orgctl-compile");
+  std::string dir = tmp.path().string();
   ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
   FILE* f = fopen((dir + "/orgos.yaml").c_str(), "w");
   fputs("name: demo\nversion: 0.1.0\n", f);
@@ -99,11 +102,11 @@ TEST(Cli, CompileWritesABundleAndReusesItUntilTheSourcesChange) {
   fputs("fn broken() -> Int = \"text\"\n", f);
   fclose(f);
   EXPECT_EQ(run("compile " + dir).code, 1);
-  std::system(("rm -rf " + dir).c_str());
 }
 
 TEST(Cli, RunLoadsTheBundleAndEvaluatesMetrics) {
-  std::string dir = "/tmp/orgctl-run-" + std::to_string(::getpid());
+  orgos_test::TempDir tmp("orgctl-run");
+  std::string dir = tmp.path().string();
   ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
   FILE* f = fopen((dir + "/main.org").c_str(), "w");
   fputs(
@@ -119,20 +122,19 @@ TEST(Cli, RunLoadsTheBundleAndEvaluatesMetrics) {
   auto again = run("run " + dir + "/main.org --timing");
   EXPECT_NE(again.out.find("loaded cached bundle"), std::string::npos) << again.out;
   EXPECT_EQ(run("run " + dir + "/main.org --engine llvm").code, 2);  // unknown engine: usage error
-  std::system(("rm -rf " + dir).c_str());
 }
 
 namespace {
 // A temporary project folder holding one file, removed when the test ends.
 struct GraphProject {
-  std::string dir = "/tmp/orgctl-graph-" + std::to_string(::getpid());
+  orgos_test::TempDir tmp{"orgctl-graph"};
+  std::string dir = tmp.path().string();
   explicit GraphProject(const std::string& text) {
     std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
     FILE* f = fopen((dir + "/main.org").c_str(), "w");
     fputs(text.c_str(), f);
     fclose(f);
   }
-  ~GraphProject() { std::system(("rm -rf " + dir).c_str()); }
 };
 const char* kGraphProgram =
     "role Clerk {}\n"
@@ -193,7 +195,8 @@ TEST(Cli, GraphOutputFormats) {
 }
 
 TEST(Cli, RunOnAStoreResumesAndTheAuditChainVerifies) {
-  std::string dir = "/tmp/orgctl-audit-" + std::to_string(::getpid());
+  orgos_test::TempDir tmp("orgctl-audit");
+  std::string dir = tmp.path().string();
   std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/language-tour";
   ASSERT_EQ(
       std::system(
@@ -224,11 +227,11 @@ TEST(Cli, RunOnAStoreResumesAndTheAuditChainVerifies) {
   EXPECT_EQ(bad.code, 1) << bad.out;
   EXPECT_NE(bad.out.find("entry 2"), std::string::npos) << bad.out;
   EXPECT_EQ(run("audit verify --db " + dir + "/missing.db").code, 3);
-  std::system(("rm -rf " + dir).c_str());
 }
 
 TEST(Cli, NewProjectFromATemplateChecksAndRunsAtOnce) {
-  std::string dir = "/tmp/orgctl-new-" + std::to_string(::getpid());
+  orgos_test::TempDir tmp("orgctl-new");
+  std::string dir = tmp.path().string();
   ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
   for (const char* t : {"for-profit/startup", "non-profit"}) {
     std::string proj = dir + "/" + (std::string(t) == "non-profit" ? "hope-trust" : "acme");
@@ -247,11 +250,11 @@ TEST(Cli, NewProjectFromATemplateChecksAndRunsAtOnce) {
   auto unknown = run("new " + dir + "/x --template nope");
   EXPECT_EQ(unknown.code, 1);
   EXPECT_NE(unknown.out.find("available templates"), std::string::npos);
-  std::system(("rm -rf " + dir).c_str());
 }
 
 TEST(Cli, InstancesAndMetricsOfAStore) {
-  std::string dir = "/tmp/orgctl-inst-" + std::to_string(::getpid());
+  orgos_test::TempDir tmp("orgctl-inst");
+  std::string dir = tmp.path().string();
   std::string acme = std::string(ORGOS_SOURCE_DIR) + "/examples/acme";
   ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
   ASSERT_EQ(run("run " + acme + " --db " + dir + "/s.db -q").code, 0);
@@ -265,7 +268,6 @@ TEST(Cli, InstancesAndMetricsOfAStore) {
   auto m = run("metrics " + acme + " --db " + dir + "/s.db --json");
   EXPECT_NE(m.out.find("\"people_hired\": \"5\""), std::string::npos) << m.out;
   EXPECT_EQ(run("metrics " + acme + " --db " + dir + "/none.db").code, 3);
-  std::system(("rm -rf " + dir).c_str());
 }
 
 // `explain` on the language tour's store: Vendor #51 is the vendor that
@@ -273,9 +275,8 @@ TEST(Cli, InstancesAndMetricsOfAStore) {
 // was rescored.
 TEST(Cli, ExplainSaysWhyARuleFiredOrNot) {
   namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / ("orgctl-explain-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  orgos_test::TempDir tmp("orgctl-explain");
+  fs::path dir = tmp.path();
   std::string tour = std::string(ORGOS_SOURCE_DIR) + "/examples/language-tour";
   std::string db = " --db " + (dir / "s.db").string();
   auto trace = run("run " + tour + db);
@@ -326,15 +327,14 @@ TEST(Cli, ExplainSaysWhyARuleFiredOrNot) {
   EXPECT_FALSE(fs::exists(dir / "none.db"));
   EXPECT_EQ(run("explain watch_risky " + tour + db).code, 2);  // no record id: usage
   EXPECT_EQ(fs::file_size(dir / "s.db"), before);
-  fs::remove_all(dir);
 }
 
 namespace {
 // A temporary folder for the fmt tests, removed when the test ends.
 struct FmtDir {
-  std::string dir = "/tmp/orgctl-fmt-" + std::to_string(::getpid());
+  orgos_test::TempDir tmp{"orgctl-fmt"};
+  std::string dir = tmp.path().string();
   FmtDir() { std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()); }
-  ~FmtDir() { std::system(("rm -rf " + dir).c_str()); }
   void write(const std::string& name, const std::string& text) const {
     std::string path = dir + "/" + name;
     std::system(("mkdir -p \"$(dirname " + path + ")\"").c_str());
@@ -693,9 +693,8 @@ TEST(Cli, AProjectsOwnStoreIsTheDefault) {
   auto run_in = [](const std::string& cwd, const std::string& args) {
     return run("--version >/dev/null && cd '" + cwd + "' && " + std::string(ORGCTL_PATH) + " " + args);
   };
-  fs::path dir = fs::temp_directory_path() / ("orgctl-default-store-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  orgos_test::TempDir tmp("orgctl-default-store");
+  fs::path dir = tmp.path();
   fs::path acme = dir / "acme";
   fs::copy(fs::path(ORGOS_SOURCE_DIR) / "examples/acme", acme, fs::copy_options::recursive);
   fs::remove_all(acme / ".orgos");
@@ -717,7 +716,6 @@ TEST(Cli, AProjectsOwnStoreIsTheDefault) {
   EXPECT_NE(list.out.find("\"process\": \"Onboarding\""), std::string::npos) << list.out;
   auto m = run("metrics " + acme.string() + " --json");
   EXPECT_NE(m.out.find("\"people_hired\": \"5\""), std::string::npos) << m.out;
-  fs::remove_all(dir);
 }
 
 // ---- the store: one writer, refusing what is broken, backup
