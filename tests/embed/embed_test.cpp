@@ -8,6 +8,7 @@
 
 #include "orgos/orgos.h"
 #include "orgos/orgos.hpp"
+#include "tests/temp_dir.h"
 
 namespace {
 std::string example() {
@@ -69,9 +70,9 @@ TEST(Embed, CApi) {
 }
 
 TEST(Embed, InstalledPackageBuildsTheExampleHosts) {
-  std::string tmp = "/tmp/orgos-install-" + std::to_string(::getpid());
+  orgos_test::TempDir dir("orgos-install");  // removed when the test ends, also after a failed ASSERT
+  std::string tmp = dir.path().string();
   std::string bin = ORGOS_BINARY_DIR;
-  ASSERT_EQ(sh("rm -rf " + tmp).code, 0);
   auto inst = sh("cmake --install " + bin + " --prefix " + tmp + "/prefix");
   ASSERT_EQ(inst.code, 0) << inst.out;
   auto cfg = sh("cmake -S " + std::string(ORGOS_SOURCE_DIR) + "/examples/embed -B " + tmp +
@@ -97,7 +98,6 @@ TEST(Embed, InstalledPackageBuildsTheExampleHosts) {
   auto created = sh(tmp + "/prefix/bin/orgctl new " + tmp + "/hello && " + tmp + "/prefix/bin/orgctl check " +
                     tmp + "/hello");
   EXPECT_EQ(created.code, 0) << created.out;
-  sh("rm -rf " + tmp);
 }
 
 TEST(Embed, MovedFromOrganizationAnswersWithErrors) {
