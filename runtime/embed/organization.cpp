@@ -16,6 +16,7 @@
 #include "runtime/store/store.h"
 #include "runtime/workflow/engine.h"
 #include "runtime/workflow/input_key.h"
+#include "runtime/workflow/project_identity.h"
 
 namespace orgos {
 
@@ -116,6 +117,7 @@ Result<Organization> Organization::open(const std::string& path, const OpenOptio
       Impl* raw = impl.get();
       workflow::EngineOptions eo;
       eo.start_time = options.start_time;
+      eo.project = workflow::project_name(path);  // a store of another project is refused here
       eo.trace = [raw](const std::string& line) {
         for (auto& l : raw->listeners) l(line);
       };

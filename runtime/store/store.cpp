@@ -14,7 +14,9 @@ namespace {
 
 // 4: instances, tasks and timers as columns (InstanceRow, TaskRow, TimerRow) instead of one JSON document.
 // 5: the audit chain records inputs and tokens (kind, ref, digest) and carries a keyed MAC per entry.
-constexpr int kSchemaVersion = 5;
+// 6: an instance's starter is a column of its row (it was a `started_by:ID` row in meta per instance);
+//    a schema-5 store is migrated when it is first opened for writing (migrate_from_v5).
+constexpr int kSchemaVersion = 6;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS input_log(
@@ -30,7 +32,8 @@ CREATE TABLE IF NOT EXISTS instance(id INTEGER PRIMARY KEY,
   process TEXT NOT NULL, version TEXT NOT NULL, status TEXT NOT NULL, phase TEXT NOT NULL, error TEXT NOT NULL,
   parent INTEGER NOT NULL, parent_token INTEGER NOT NULL, started_at INTEGER NOT NULL,
   ended_at INTEGER NOT NULL, deadline_timer INTEGER NOT NULL,
-  tokens TEXT NOT NULL, forks TEXT NOT NULL, compensations TEXT NOT NULL, frame TEXT NOT NULL);
+  tokens TEXT NOT NULL, forks TEXT NOT NULL, compensations TEXT NOT NULL, frame TEXT NOT NULL,
+  started_by TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS task(id INTEGER PRIMARY KEY,
   instance INTEGER NOT NULL, token INTEGER NOT NULL, step INTEGER NOT NULL,
   name TEXT NOT NULL, role TEXT NOT NULL, unit TEXT NOT NULL, status TEXT NOT NULL, claimed_by TEXT NOT NULL,
@@ -247,7 +250,8 @@ Store::Store(const std::string& path, OpenMode mode, bool synchronous_full) : mo
           "it holds no tables, so it is no store (or its creation was interrupted); to start a new store, "
           "delete "
           "the file");
-    if (objects > 0 && version != kSchemaVersion)
+    // Schema 5 differs from 6 only where an instance's starter is kept: read as it is, or migrated.
+    if (objects > 0 && version != kSchemaVersion && version != 5)
       throw StoreError("it has schema version " + std::to_string(version) + ", this orgctl uses " +
                        std::to_string(kSchemaVersion));
     if (objects == 0) {
@@ -260,6 +264,14 @@ Store::Store(const std::string& path, OpenMode mode, bool synchronous_full) : mo
     } else {
       check_tables();
       check_integrity();
+      // Only an owner migrates (it holds the lock); a reader, or a token writer beside an owner, reads
+      // the store as it is.
+      if (version == 5) {
+        if (mode == OpenMode::CreateIfMissing || mode == OpenMode::MustExist)
+          migrate_from_v5();
+        else
+          starters_in_meta_ = true;
+      }
     }
   } catch (const StoreError& e) {
     sqlite3_close(db_);
@@ -418,6 +430,33 @@ void Store::check_integrity() {
                      "; restore a backup (`orgctl store backup` makes one)");
 }
 
+void Store::migrate_from_v5() {
+  // One transaction: a kill leaves the store at version 5 (migrated again at the next open) or at 6.
+  exec("BEGIN IMMEDIATE");
+  try {
+    exec(
+        "ALTER TABLE instance ADD COLUMN started_by TEXT NOT NULL DEFAULT '';"
+        "UPDATE instance SET started_by = m.value FROM meta AS m WHERE m.key = 'started_by:' || instance.id;"
+        "DELETE FROM meta WHERE key GLOB 'started_by:*';"
+        "PRAGMA user_version = 6;");
+    exec("COMMIT");
+  } catch (const StoreError& e) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw StoreError(std::string("cannot upgrade it from schema version 5 to 6: ") + e.what(), e.fault());
+  }
+}
+
+void Store::row_write_failed(const char* table, int64_t id, RowWrite w, const StoreError& cause) {
+  // The connection's error is still the failed step's (clearing bindings does not reset it).
+  if (w == RowWrite::Insert && (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_PRIMARYKEY ||
+                                sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_ROWID))
+    throw StoreError(std::string("a new ") + table + " row was to take id " + std::to_string(id) +
+                         ", which a row in the store already has: the id counter (`meta` next_id) was "
+                         "edited; nothing of this input is kept (`orgctl store verify` checks the store)",
+                     StoreFault::Damaged);
+  throw cause;
+}
+
 void Store::backup_to(const std::string& out) {
   std::error_code ec;
   // Made here, exclusively (SQLite's own SQLITE_OPEN_EXCLUSIVE is ignored by sqlite3_open_v2): an existing
@@ -550,55 +589,92 @@ std::optional<std::string> Store::meta(const std::string& key) {
   return out;
 }
 
-void Store::put(const std::string& table, int64_t id, const std::string& json) {
+void Store::put(const std::string& table, int64_t id, const std::string& json, RowWrite w) {
   if (table == "outbox") throw StoreError("use put_outbox");
-  sqlite3_stmt*& s = cache_["put " + table];
+  const bool insert = w == RowWrite::Insert;
+  sqlite3_stmt*& s = cache_[(insert ? "insert " : "put ") + table];
   if (!s) {
     if (!valid_table(table)) throw StoreError("no table " + table);
-    s = prepare(
-        ("INSERT INTO " + table + "(id, doc) VALUES(?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc")
-            .c_str());
+    s = prepare(("INSERT INTO " + table + "(id, doc) VALUES(?, ?)" +
+                 (insert ? "" : " ON CONFLICT(id) DO UPDATE SET doc = excluded.doc"))
+                    .c_str());
   }
   sqlite3_reset(s);
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_text(s, 2, json.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(s) != SQLITE_DONE) throw sqlite_error(db_);
+  if (sqlite3_step(s) != SQLITE_DONE) row_write_failed(table.c_str(), id, w, sqlite_error(db_));
 }
 
-void Store::put_instance(const InstanceRow& r) {
-  sqlite3_stmt*& s = cache_["put_instance"];
+int64_t Store::largest_row_id() {
+  return query_int(
+      db_,
+      "SELECT COALESCE(MAX(m), 0) FROM (SELECT MAX(id) AS m FROM instance UNION ALL SELECT "
+      "MAX(id) FROM task UNION ALL SELECT MAX(id) FROM timer UNION ALL SELECT MAX(id) FROM record "
+      "UNION ALL SELECT MAX(id) FROM event UNION ALL SELECT MAX(id) FROM outbox)");
+}
+
+// The INSERT of a row: "INSERT OR REPLACE" for an Upsert, a plain INSERT (a row already there fails) for
+// an Insert; each prepared once.
+sqlite3_stmt* Store::row_statement(const char* table, const char* columns_and_values, RowWrite w) {
+  const bool insert = w == RowWrite::Insert;
+  sqlite3_stmt*& s = cache_[std::string(insert ? "insert_row " : "put_row ") + table];
   if (!s)
     s = prepare(
-        "INSERT OR REPLACE INTO instance(id, process, version, status, phase, error, parent, parent_token, "
-        "started_at, ended_at, deadline_timer, tokens, forks, compensations, frame) "
-        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  run_write(db_, s, r.id, r.process, r.version, r.status, r.phase, r.error, r.parent, r.parent_token,
-            r.started_at, r.ended_at, r.deadline_timer, r.tokens, r.forks, r.compensations, r.frame);
+        (std::string(insert ? "INSERT INTO " : "INSERT OR REPLACE INTO ") + table + columns_and_values)
+            .c_str());
+  return s;
 }
 
-void Store::put_task(const TaskRow& r) {
-  sqlite3_stmt*& s = cache_["put_task"];
-  if (!s)
-    s = prepare(
-        "INSERT OR REPLACE INTO task(id, instance, token, step, name, role, unit, status, claimed_by, "
-        "approval, "
-        "outcomes, decisions, timer, due) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  run_write(db_, s, r.id, r.instance, r.token, r.step, r.name, r.role, r.unit, r.status, r.claimed_by,
-            r.approval, r.outcomes, r.decisions, r.timer, r.due);
+void Store::put_instance(const InstanceRow& r, RowWrite w) {
+  sqlite3_stmt* s =
+      row_statement("instance",
+                    "(id, process, version, status, phase, error, parent, parent_token, started_at, "
+                    "ended_at, deadline_timer, tokens, forks, compensations, frame, started_by) "
+                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    w);
+  try {
+    run_write(db_, s, r.id, r.process, r.version, r.status, r.phase, r.error, r.parent, r.parent_token,
+              r.started_at, r.ended_at, r.deadline_timer, r.tokens, r.forks, r.compensations, r.frame,
+              r.started_by);
+  } catch (const StoreError& e) {
+    row_write_failed("instance", r.id, w, e);
+  }
 }
 
-void Store::put_timer(const TimerRow& r) {
-  sqlite3_stmt*& s = cache_["put_timer"];
-  if (!s)
-    s = prepare("INSERT OR REPLACE INTO timer(id, due, instance, token, task, kind) VALUES(?,?,?,?,?,?)");
-  run_write(db_, s, r.id, r.due, r.instance, r.token, r.task, r.kind);
+void Store::put_task(const TaskRow& r, RowWrite w) {
+  sqlite3_stmt* s =
+      row_statement("task",
+                    "(id, instance, token, step, name, role, unit, status, claimed_by, approval, "
+                    "outcomes, decisions, timer, due) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    w);
+  try {
+    run_write(db_, s, r.id, r.instance, r.token, r.step, r.name, r.role, r.unit, r.status, r.claimed_by,
+              r.approval, r.outcomes, r.decisions, r.timer, r.due);
+  } catch (const StoreError& e) {
+    row_write_failed("task", r.id, w, e);
+  }
+}
+
+void Store::put_timer(const TimerRow& r, RowWrite w) {
+  sqlite3_stmt* s = row_statement("timer", "(id, due, instance, token, task, kind) VALUES(?,?,?,?,?,?)", w);
+  try {
+    run_write(db_, s, r.id, r.due, r.instance, r.token, r.task, r.kind);
+  } catch (const StoreError& e) {
+    row_write_failed("timer", r.id, w, e);
+  }
 }
 
 void Store::for_each_instance(const std::function<void(const InstanceRow&)>& fn) {
   sqlite3_stmt* s = nullptr;
+  // A reader of a schema-5 store finds the starter in its `meta` row (see migrate_from_v5).
+  const std::string started_by =
+      starters_in_meta_ ? "COALESCE((SELECT value FROM meta WHERE key = 'started_by:' || id), '')"
+                        : "started_by";
   sqlite3_prepare_v2(db_,
-                     "SELECT id, process, version, status, phase, error, parent, parent_token, started_at, "
-                     "ended_at, deadline_timer, tokens, forks, compensations, '' FROM instance ORDER BY id",
+                     ("SELECT id, process, version, status, phase, error, parent, parent_token, started_at, "
+                      "ended_at, deadline_timer, tokens, forks, compensations, '', " +
+                      started_by + " FROM instance ORDER BY id")
+                         .c_str(),
                      -1, &s, nullptr);
   Finalize done{s};
   InstanceRow r;
@@ -618,6 +694,7 @@ void Store::for_each_instance(const std::function<void(const InstanceRow&)>& fn)
     r.forks = col(s, 12);
     r.compensations = col(s, 13);
     r.frame = col(s, 14);
+    r.started_by = col(s, 15);
     fn(r);
   }
 }
@@ -704,16 +781,13 @@ void Store::for_each(const std::string& table, const std::function<void(int64_t,
 
 void Store::put_outbox(int64_t id, const std::string& key, const std::string& json, bool done) {
   sqlite3_stmt*& s = cache_["outbox"];
-  if (!s)
-    s = prepare(
-        "INSERT INTO outbox(id, idempotency_key, doc, done) VALUES(?,?,?,?) "
-        "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, done = excluded.done");
+  if (!s) s = prepare("INSERT INTO outbox(id, idempotency_key, doc, done) VALUES(?,?,?,?)");
   sqlite3_reset(s);
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_text(s, 2, key.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 3, json.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(s, 4, done ? 1 : 0);
-  if (sqlite3_step(s) != SQLITE_DONE) throw sqlite_error(db_);
+  if (sqlite3_step(s) != SQLITE_DONE) row_write_failed("outbox", id, RowWrite::Insert, sqlite_error(db_));
 }
 
 void Store::put_bundle(const std::string& hash, const std::vector<uint8_t>& bytes) {

@@ -37,6 +37,9 @@ struct InstanceRow {
   std::string process, version, status, phase, error;
   int64_t parent = 0, parent_token = 0, started_at = 0, ended_at = 0, deadline_timer = 0;
   std::string tokens, forks, compensations, frame;  // JSON
+  // Whose input started it (directly, or through an event a rule reacted to); "" for `system` or none.
+  // They may read it. In the row, so that `store verify` compares it with the replay like any field.
+  std::string started_by;
 };
 struct TaskRow {
   int64_t id = 0, instance = 0, token = 0, step = 0;
@@ -50,6 +53,11 @@ struct TimerRow {
   std::string kind;
 };
 
+// How a row is written. Insert: the row of an id just drawn from the engine's id counter; a row already
+// under that id is an error (StoreFault::Damaged), never overwritten — an edited counter in `meta` must not
+// make a new row replace one that exists. Upsert: the row of an existing id, changed.
+enum class RowWrite { Insert, Upsert };
+
 // What went wrong with a store, for the caller to say what to do about it.
 enum class StoreFault {
   Other,
@@ -57,6 +65,7 @@ enum class StoreFault {
   InUse,    // another process owns it for writing (StoreLock)
   Damaged,  // not a store, or a damaged one: empty, a table missing, quick_check fails, a row does not decode
   Full,     // the disk (or the store's size limit) is full: nothing of the failed transaction was kept
+  OtherProject,  // the store records another project than the one opening it (workflow/project_identity.h)
 };
 
 class StoreError : public std::exception {
@@ -122,9 +131,9 @@ class Store {
   std::optional<std::string> meta(const std::string& key);
 
   // ---- the engine's instances, tasks and timers (see InstanceRow), each in id order
-  void put_instance(const InstanceRow& r);
-  void put_task(const TaskRow& r);
-  void put_timer(const TimerRow& r);
+  void put_instance(const InstanceRow& r, RowWrite w = RowWrite::Upsert);
+  void put_task(const TaskRow& r, RowWrite w = RowWrite::Upsert);
+  void put_timer(const TimerRow& r, RowWrite w = RowWrite::Upsert);
   void for_each_instance(const std::function<void(const InstanceRow&)>& fn);
   void for_each_task(const std::function<void(const TaskRow&)>& fn);
   void for_each_timer(const std::function<void(const TimerRow&)>& fn);
@@ -134,11 +143,15 @@ class Store {
 
   // ---- entity state: (table, id) → JSON document. Tables: record, event (every event that happened, for
   // metrics and rules); erase also takes instance, task and timer.
-  void put(const std::string& table, int64_t id, const std::string& json);
+  void put(const std::string& table, int64_t id, const std::string& json, RowWrite w = RowWrite::Upsert);
+  // The largest id in use in the tables whose ids the engine draws from its counter (instance, task,
+  // timer, record, event, outbox); 0 when they are empty. The engine's counter starts above it.
+  int64_t largest_row_id();
   void erase(const std::string& table, int64_t id);
   void for_each(const std::string& table, const std::function<void(int64_t id, const std::string& json)>& fn);
 
-  // ---- outbox: effects that leave through connectors, each with an idempotency key
+  // ---- outbox: effects that leave through connectors, each with an idempotency key; a new row always
+  // (RowWrite::Insert)
   void put_outbox(int64_t id, const std::string& idempotency_key, const std::string& json, bool done);
 
   // ---- compiled bundles, by source hash: instances finish on the version they started with
@@ -159,6 +172,12 @@ class Store {
   sqlite3_stmt* prepare(const char* sql);
   void check_tables();     // every table of the schema is there
   void check_integrity();  // PRAGMA quick_check
+  void migrate_from_v5();  // the instance's starter: from `meta` rows into its own column (schema 6)
+  // A schema-5 store opened by a non-owner (which may not migrate it) keeps an instance's starter in `meta`.
+  bool starters_in_meta_ = false;
+  // Throws the error for a failed write of a row; an Insert that met an existing row says so.
+  [[noreturn]] void row_write_failed(const char* table, int64_t id, RowWrite w, const StoreError& cause);
+  sqlite3_stmt* row_statement(const char* table, const char* columns_and_values, RowWrite w);
   // A group whose transaction SQLite undid itself (after SQLITE_FULL, say): the error for its later inputs
   // and its commit, naming the failure that undid it (undone_by_).
   StoreError group_undone() const;

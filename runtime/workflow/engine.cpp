@@ -3,6 +3,7 @@
 // by inputs), and ids come from counters kept in the store.
 #include "runtime/workflow/engine.h"
 #include "runtime/workflow/input_key.h"
+#include "runtime/workflow/project_identity.h"
 #include "runtime/workflow/symbol.h"
 
 #include "runtime/rules/network.h"
@@ -57,6 +58,7 @@ struct Instance {
   int64_t parent = 0, parent_token = 0;
   int64_t started_at = 0, ended_at = 0;
   int64_t deadline_timer = 0;
+  std::string started_by;  // whose input started it ("" for system): they may read it (starter)
 };
 
 struct Task {
@@ -134,6 +136,8 @@ struct Engine::Impl {
   };
 
   int64_t next_id = 1;  // one counter for every kind of id: simple, and ids never collide across tables
+  // Every row the store holds has an id below this (next_id when the store last received rows, or at load).
+  int64_t stored_ids_end = 1;
   std::map<int64_t, Record*> records;
   std::map<std::string, Record*> units, actors;
   std::map<std::string, std::set<std::pair<std::string, std::string>>> holders;  // role → {(actor, unit)}
@@ -479,13 +483,12 @@ struct Engine::Impl {
     t.id = next_id++;
     t.step = pr.start;
     inst.tokens.push_back(t);
+    // Whose input started it (directly, or by an event a rule reacted to): they may read it (may_read_*).
+    if (input_actor != "system") inst.started_by = input_actor;
     int64_t id = inst.id;
     instances[id] = std::move(inst);
     live.insert(id);
     dirty_instances.insert(id);
-    // Whose input started it (directly, or by an event a rule reacted to): they may read it (may_read_*).
-    if (!input_actor.empty() && input_actor != "system")
-      store.put_meta("started_by:" + std::to_string(id), input_actor);
     Instance& ref = instances[id];
     if (pr.timeout != kNone) {
       try {
@@ -1022,7 +1025,8 @@ struct Engine::Impl {
   void deliver(const std::string& name, Record* ev_rec) {
     if (events_loaded) events_seen.push_back({ev_rec->type_id, ev_rec});  // else the store has it for later
     // Events are facts too: metrics count them and they survive a restart.
-    store.put("event", next_id++, CODEC()->to_json(Value::of_record(ev_rec), IType::of(Kind::Rec)).dump());
+    store.put("event", next_id++, CODEC()->to_json(Value::of_record(ev_rec), IType::of(Kind::Rec)).dump(),
+              store::RowWrite::Insert);
     // Waiting instances whose filter accepts the event resume, in id order.
     auto waiters = waiting_on.find(name);
     std::vector<int64_t> candidates;
@@ -1340,6 +1344,7 @@ struct Engine::Impl {
     r.started_at = inst.started_at;
     r.ended_at = inst.ended_at;
     r.deadline_timer = inst.deadline_timer;
+    r.started_by = inst.started_by;
     json toks = json::array();
     for (const Token& t : inst.tokens) {
       json tj = json::array({t.id, t.step, t.fork, t.wait, t.wait_ref, t.wait_event});
@@ -1402,15 +1407,22 @@ struct Engine::Impl {
     for (int64_t id : live) frame_of(instances[id]);
   }
 
+  // A row whose id was drawn after the store last received rows is new: it is inserted, and a row already
+  // under that id (an edited counter) fails the input instead of being replaced (store::RowWrite).
+  store::RowWrite row_write(int64_t id) const {
+    return id >= stored_ids_end ? store::RowWrite::Insert : store::RowWrite::Upsert;
+  }
+
   void persist() {
     for (int64_t id : dirty_records) {
       Record* r = records[id];
-      store.put("record", id, CODEC()->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
+      store.put("record", id, CODEC()->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump(),
+                row_write(id));
     }
-    for (int64_t id : dirty_instances) store.put_instance(instance_row(instances[id]));
+    for (int64_t id : dirty_instances) store.put_instance(instance_row(instances[id]), row_write(id));
     for (int64_t id : dirty_tasks) {
       const Task& t = tasks[id];
-      store.put_task(task_row(t));
+      store.put_task(task_row(t), row_write(id));
       if (t.status == "open")
         open_tasks.insert(id);
       else
@@ -1418,7 +1430,7 @@ struct Engine::Impl {
     }
     for (int64_t id : dirty_timers) {
       const Timer& t = timers[id];
-      store.put_timer({t.id, t.due, t.instance, t.token, t.task, t.kind});
+      store.put_timer({t.id, t.due, t.instance, t.token, t.task, t.kind}, row_write(t.id));
     }
     for (int64_t id : erased_timers) store.erase("timer", id);
     // Written only when changed: the clock moves only with time, and an input that made nothing new leaves
@@ -1428,6 +1440,7 @@ struct Engine::Impl {
     // In a group the counter is written once, when the group commits (Engine::commit_group): a crash loses
     // the whole group anyway, and an input undone inside it restores the counter from apply().
     if (!store.in_group()) flush_next_id();
+    stored_ids_end = next_id;
     dirty_records.clear();
     dirty_instances.clear();
     dirty_tasks.clear();
@@ -1438,6 +1451,11 @@ struct Engine::Impl {
   void load() {
     if (auto c = store.meta("clock")) self.clock_ = std::stoll(*c);
     if (auto n = store.meta("next_id")) next_id = std::stoll(*n);
+    // The counter is at least one past every id in use, whatever `meta` says: an edited (or lost) next_id
+    // must not hand out an id a row already has. Token and fork ids, kept inside instance rows, are
+    // counted as the rows are read below.
+    next_id = std::max(next_id, store.largest_row_id() + 1);
+    int64_t largest_inner_id = 0;
     std::string err;
     // Records first: instance frames refer to them by id.
     store.for_each("record", [&](int64_t id, const std::string& doc) {
@@ -1479,6 +1497,7 @@ struct Engine::Impl {
       inst.error = row.error;
       for (auto& tj : json::parse(row.tokens)) {
         Token t{tj[0], tj[1], tj[2], tj[3], tj[4], tj[5], {}};
+        largest_inner_id = std::max(largest_inner_id, t.id);
         if (tj.size() > 6)
           for (auto it = tj[6].begin(); it != tj[6].end(); ++it)
             t.loops[static_cast<uint32_t>(std::stoul(it.key()))] = it.value();
@@ -1487,6 +1506,7 @@ struct Engine::Impl {
       if (row.forks != "[]")
         for (auto& fj : json::parse(row.forks)) {
           Fork f{fj[0], fj[1], fj[2], fj[3], fj[4]};
+          largest_inner_id = std::max(largest_inner_id, f.id);
           inst.forks[f.id] = f;
         }
       if (row.compensations != "[]")
@@ -1496,6 +1516,7 @@ struct Engine::Impl {
       inst.started_at = row.started_at;
       inst.ended_at = row.ended_at;
       inst.deadline_timer = row.deadline_timer;
+      inst.started_by = row.started_by;
       if (inst.status == "running") live.insert(live.end(), row.id);
       for (const Token& t : inst.tokens)
         if (t.wait == "event") waiting_on[t.wait_event].insert(row.id);
@@ -1526,6 +1547,8 @@ struct Engine::Impl {
                           Timer{row.id, row.due, row.instance, row.token, row.task, row.kind});
     });
     if (!err.empty()) throw store::StoreError("the stored state cannot be read: " + err);
+    next_id = std::max(next_id, largest_inner_id + 1);
+    stored_ids_end = next_id;
     build_network();
     // Parsing the stored documents left a large heap of freed JSON nodes, and reading every row filled the
     // page cache: give both back rather than hold them for the engine's lifetime.
@@ -2007,7 +2030,9 @@ struct Engine::Impl {
   // reader may not see, and only a refused read of one named thing is audited (Engine::audit_refused_read).
 
   std::optional<std::string> starter(int64_t instance) {
-    return store.meta("started_by:" + std::to_string(instance));
+    auto it = instances.find(instance);
+    if (it == instances.end() || it->second.started_by.empty()) return std::nullopt;
+    return it->second.started_by;
   }
 
   // Could a `forbid read` policy apply? If not, a participant reads without evaluating anything.
@@ -2074,6 +2099,9 @@ struct Engine::Impl {
 // ------------------------------------------------------------------ Engine
 
 Engine::Engine(const bundle::Bundle& b, store::Store& s, EngineOptions opts) : b_(b) {
+  // Before anything is written to it (this version's bundle, an input): a store of another project is
+  // refused, and a store that knows no project yet becomes this one's.
+  claim_store(s, project_identity(b, opts.project));
   clock_ = opts.start_time;
   impl_ = std::make_unique<Impl>(*this, b, s, std::move(opts));
   decoding_store([&] { impl_->load(); });

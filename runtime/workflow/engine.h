@@ -77,6 +77,9 @@ struct EngineOptions {
   std::function<void(const std::string&)> trace;  // one line per observable step
   int64_t max_rule_firings_per_input = 10000;     // a rule cascade longer than this undoes the input
   ExecEngine exec = ExecEngine::Jit;
+  // The project's name (its manifest's, see project_identity.h): with the bundle's org names, what the
+  // store records and is checked against at open. "" when the project has no manifest.
+  std::string project{};
 };
 
 class Engine {

@@ -1,5 +1,8 @@
 #include "runtime/workflow/replay_check.h"
 
+#include "runtime/workflow/project_identity.h"
+
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -36,7 +39,8 @@ std::map<std::string, Rows> state_of(store::Store& s) {
                            {"tokens", parsed(r.tokens)},
                            {"forks", parsed(r.forks)},
                            {"compensations", parsed(r.compensations)},
-                           {"frame", parsed(frame.value_or(""))}};
+                           {"frame", parsed(frame.value_or(""))},
+                           {"started_by", r.started_by}};
   });
   s.for_each_task([&](const store::TaskRow& r) {
     t["task"][r.id] = {{"instance", r.instance},
@@ -81,9 +85,48 @@ void diff(const json& a, const json& b, const std::string& path,
   out.push_back({path, {text(a), text(b)}});
 }
 
+// The largest id the stored rows use, those inside instance rows (tokens, forks) included: the engine's id
+// counter must be above it, or its next new row would take an id that is in use.
+int64_t largest_id(std::map<std::string, Rows>& state) {
+  int64_t top = 0;
+  for (auto& [table, rows] : state)
+    for (auto& [id, row] : rows) {
+      top = std::max(top, id);
+      if (table != "instance") continue;
+      for (const char* inner : {"tokens", "forks"})
+        if (row.contains(inner) && row[inner].is_array())
+          for (const json& t : row[inner])
+            if (t.is_array() && !t.empty() && t[0].is_number_integer())
+              top = std::max(top, t[0].get<int64_t>());
+    }
+  return top;
+}
+
+// `meta` next_id against the rows: a counter at or below an id in use is reported (an edit, or damage).
+void check_next_id(store::Store& s, std::map<std::string, Rows>& state, std::vector<StateDifference>& out) {
+  const int64_t top = largest_id(state);
+  auto stored = s.meta("next_id");
+  int64_t n = 0;
+  bool number = false;
+  if (stored) {
+    try {
+      size_t used = 0;
+      n = std::stoll(*stored, &used);
+      number = used == stored->size();
+    } catch (const std::exception&) {
+    }
+  }
+  if (!stored && top == 0) return;  // an empty store has no counter yet
+  if (number && n > top) return;
+  out.push_back(
+      {"meta", 0, "next_id", "value", stored ? *stored : "(absent)",
+       "ids up to " + std::to_string(top) + " are in use: it must be at least " + std::to_string(top + 1)});
+}
+
 }  // namespace
 
 std::string StateDifference::describe() const {
+  if (table == "meta") return "meta " + what + ": stored " + stored + ", but " + replayed;
   std::string row = table + " " + std::to_string(id) + (what.empty() ? "" : " (" + what + ")");
   if (field.empty())
     return row + (stored.empty() ? " is missing from the store (the replay made it)"
@@ -93,11 +136,14 @@ std::string StateDifference::describe() const {
 
 ReplayCheck check_against_replay(const bundle::Bundle& b, store::Store& stored, EngineOptions opts) {
   ReplayCheck out;
+  // The replay runs in a fresh store: the stored one is compared with this project before its log is read.
+  claim_store(stored, project_identity(b, opts.project));
   out.inputs = static_cast<int64_t>(stored.inputs_after(0).size());
   opts.trace = nullptr;
   store::Store fresh(":memory:");
   Engine::replay_into(b, stored, fresh, opts, true);
   auto have = state_of(stored), want = state_of(fresh);
+  check_next_id(stored, have, out.differences);
   std::set<std::string> tables;
   for (auto& [t, rows] : have) tables.insert(t);
   for (auto& [t, rows] : want) tables.insert(t);

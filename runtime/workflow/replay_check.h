@@ -14,7 +14,7 @@ namespace orgos::workflow {
 struct StateDifference {
   std::string table;  // record, instance, task, timer, event, outbox
   int64_t id = 0;
-  std::string what;   // the row's type (records), else ""
+  std::string what;   // the row's type (records), the key (table meta), else ""
   std::string field;  // "" when the whole row is missing on one side
   std::string stored, replayed;
   std::string describe() const;

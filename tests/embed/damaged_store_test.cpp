@@ -191,5 +191,69 @@ TEST(DamagedStore, CppMethodsTurnAnyExceptionIntoAnError) {
   EXPECT_TRUE(org.tasks().empty());  // the input was undone
 }
 
+// One integer from SQL on a store file, read from outside the library (-1 when it fails).
+int64_t count(const std::string& db, const std::string& query) {
+  sqlite3* h = nullptr;
+  int64_t out = -1;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(h, query.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+      out = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(h);
+  return out;
+}
+
+// A project folder `name` under `dir`: its manifest names it, and its one source is the same for every name.
+std::string shop_project(const TempDir& dir, const std::string& name) {
+  std::filesystem::path p = dir.file(name);
+  std::filesystem::create_directories(p);
+  auto write = [&](const char* file, const std::string& text) {
+    FILE* f = fopen((p / file).c_str(), "wb");
+    fwrite(text.data(), 1, text.size(), f);
+    fclose(f);
+  };
+  write("orgos.yaml", "name: " + name + "\nversion: 0.1.0\n");
+  write("shop.org",
+        "role Clerk { may post }\nevent order.placed { ref: String }\n"
+        "org Shop {\n  units { department Sales }\n  position a: Clerk in Sales held by \"ann\"\n}\n"
+        "process Fulfil(ref: String) {\n  task pack by Clerk\n}\n"
+        "rule on_order when order.placed e then start Fulfil(e.ref)\n");
+  return p.string();
+}
+
+// The store of one project, opened by another made from the same sources: refused at open, by the C and the
+// C++ API, naming both projects, and nothing is written (before, the other project's bundle was stored and
+// its inputs applied to the first one's state).
+TEST(StoreOfAnotherProject, IsRefusedAtOpenAndNothingIsWritten) {
+  TempDir dir;
+  std::string db = dir.file("shop.db");
+  std::string alpha = shop_project(dir, "alpha"), beta = shop_project(dir, "beta");
+  orgos_org* org = orgos_open(alpha.c_str(), db.c_str());
+  ASSERT_NE(org, nullptr) << orgos_open_error();
+  ASSERT_EQ(orgos_post_event(org, "order.placed", R"({"ref": "o-1"})", "ann", "o-1"), 0)
+      << orgos_last_error(org);
+  orgos_close(org);
+  const int64_t inputs = count(db, "SELECT count(*) FROM input_log");
+  const int64_t bundles = count(db, "SELECT count(*) FROM bundle");
+  orgos_org* other = orgos_open(beta.c_str(), db.c_str());
+  EXPECT_EQ(other, nullptr);
+  if (other) orgos_close(other);
+  std::string error = orgos_open_error();
+  EXPECT_NE(error.find("another project"), std::string::npos) << error;
+  EXPECT_NE(error.find("`alpha`"), std::string::npos) << error;
+  EXPECT_NE(error.find("`beta`"), std::string::npos) << error;
+  auto cpp = Organization::open(beta, OpenOptions{db, "", 0});
+  ASSERT_FALSE(cpp);
+  EXPECT_NE(cpp.error().message.find("another project"), std::string::npos) << cpp.error().message;
+  EXPECT_EQ(count(db, "SELECT count(*) FROM input_log"), inputs);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM bundle"), bundles);
+  // Its own project opens it as before.
+  org = orgos_open(alpha.c_str(), db.c_str());
+  EXPECT_NE(org, nullptr) << orgos_open_error();
+  orgos_close(org);
+}
+
 }  // namespace
 }  // namespace orgos::embed_test

@@ -417,3 +417,59 @@ TEST(Store, ASecondWriterThroughALinkIsRefused) {
   std::filesystem::remove(sym);
   std::filesystem::remove(hard);
 }
+
+// A row under a newly drawn id is inserted, never written over a row that has it (an edited id counter made
+// the engine's INSERT OR REPLACE overwrite an instance, a task, an event): the write fails, the old row
+// stays. Rows of existing ids are still updated.
+TEST(Store, ANewRowNeverReplacesOneUnderItsId) {
+  TempDb db;
+  Store s(db.path);
+  InstanceRow first;
+  first.id = 7;
+  first.process = "P";
+  first.version = "v";
+  first.status = "running";
+  first.started_by = "ann";
+  first.tokens = first.forks = first.compensations = "[]";
+  first.frame = "{}";
+  s.begin();
+  s.put_instance(first, RowWrite::Insert);
+  s.put("event", 8, "{\"n\":1}", RowWrite::Insert);
+  s.put_task({7, 7, 0, 0, "t", "R", "U", "open", "", false, "[]", "{}", 0, 0}, RowWrite::Insert);
+  s.commit();
+  InstanceRow other = first;
+  other.process = "Q";
+  other.started_by = "mallory";
+  auto fails_as_damaged = [&](const std::function<void()>& write) {
+    s.begin();
+    try {
+      write();
+      ADD_FAILURE() << "a new row replaced the one under its id";
+    } catch (const StoreError& e) {
+      EXPECT_EQ(e.fault(), StoreFault::Damaged) << e.what();
+      EXPECT_NE(std::string(e.what()).find("already has"), std::string::npos) << e.what();
+    }
+    s.rollback();
+  };
+  fails_as_damaged([&] { s.put_instance(other, RowWrite::Insert); });
+  fails_as_damaged([&] { s.put("event", 8, "{\"n\":2}", RowWrite::Insert); });
+  fails_as_damaged([&] {
+    s.put_task({7, 9, 0, 0, "x", "R", "U", "open", "", false, "[]", "{}", 0, 0}, RowWrite::Insert);
+  });
+  std::vector<InstanceRow> rows;
+  s.for_each_instance([&](const InstanceRow& r) { rows.push_back(r); });
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].process, "P");
+  EXPECT_EQ(rows[0].started_by, "ann");
+  std::string event;
+  s.for_each("event", [&](int64_t, const std::string& doc) { event = doc; });
+  EXPECT_EQ(event, "{\"n\":1}");
+  // An update of an existing row is an Upsert, and goes through.
+  s.begin();
+  s.put_instance(other);
+  s.commit();
+  rows.clear();
+  s.for_each_instance([&](const InstanceRow& r) { rows.push_back(r); });
+  EXPECT_EQ(rows[0].process, "Q");
+  EXPECT_EQ(s.largest_row_id(), 8);
+}

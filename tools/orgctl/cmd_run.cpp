@@ -16,6 +16,7 @@
 #include "runtime/scenario/scenario.h"
 #include "runtime/store/store.h"
 #include "runtime/workflow/engine.h"
+#include "runtime/workflow/project_identity.h"
 #include "tools/orgctl/commands.h"
 
 namespace orgctl {
@@ -123,6 +124,7 @@ void register_run(CLI::App& app) {
     orgos::workflow::EngineOptions eo;
     eo.start_time = start;
     eo.exec = exec_engine(opts->engine);
+    eo.project = orgos::workflow::project_name(opts->path);
     if (!opts->quiet) eo.trace = [](const std::string& line) { std::cout << line << "\n"; };
     orgos::workflow::Engine engine(b.bundle, *store, eo);
     double ready_ms =

@@ -14,6 +14,7 @@
 
 #include "runtime/net/server.h"
 #include "runtime/net/tokens.h"
+#include "runtime/workflow/project_identity.h"
 #include "tools/orgctl/commands.h"
 
 namespace orgctl {
@@ -127,10 +128,17 @@ void register_serve(CLI::App& app) {
     orgos::workflow::EngineOptions eo;
     eo.start_time = static_cast<int64_t>(std::time(nullptr));
     eo.exec = exec_engine(o->engine);
+    eo.project = orgos::workflow::project_name(o->path);
     eo.trace = [&srv](const std::string& line) {
       if (srv) srv->note(line);
     };
-    orgos::workflow::Engine engine(built.bundle, *store, eo);
+    std::unique_ptr<orgos::workflow::Engine> engine_made;
+    try {
+      engine_made = std::make_unique<orgos::workflow::Engine>(built.bundle, *store, eo);
+    } catch (const orgos::store::StoreError& e) {
+      store_failed(e);  // another project's store, or one that does not decode: exit 3, nothing served
+    }
+    orgos::workflow::Engine& engine = *engine_made;
     orgos::net::ServerOptions so = o->limits;
     so.listen = o->listen;
     so.tls_cert = o->tls_cert;

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "runtime/store/store.h"
+#include "runtime/workflow/project_identity.h"
 #include "runtime/workflow/replay_check.h"
 #include "tools/orgctl/commands.h"
 
@@ -37,6 +38,7 @@ void register_store_verify(CLI::App* store) {
       orgos::store::Store s(*db, orgos::store::OpenMode::ReadOnly);
       orgos::workflow::EngineOptions eo;
       eo.exec = orgos::workflow::ExecEngine::Interp;  // the same results as native code, without compiling
+      eo.project = orgos::workflow::project_name(*project);
       r = orgos::workflow::check_against_replay(bundle, s, eo);
     } catch (const std::exception& e) {
       std::cerr

@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "runtime/workflow/project_identity.h"
 #include "tools/orgctl/commands.h"
 
 namespace orgctl {
@@ -24,6 +25,7 @@ std::unique_ptr<Opened> open_project(const std::string& path, const std::string&
     o->store = std::make_unique<orgos::store::Store>(db, orgos::store::OpenMode::ReadOnly);
     orgos::workflow::EngineOptions eo;
     eo.exec = exec_engine(engine);
+    eo.project = orgos::workflow::project_name(path);
     o->engine = std::make_unique<orgos::workflow::Engine>(o->bundle, *o->store, eo);
   } catch (const orgos::store::StoreError& e) {
     store_failed(e);
@@ -48,6 +50,10 @@ void store_failed(const orgos::store::StoreError& e) {
       break;
     case StoreFault::Damaged:
       std::cerr << "docs/server.md, \"The store\", says how to put a backup in its place\n";
+      break;
+    case StoreFault::OtherProject:
+      std::cerr << "a store records the project that made it and serves no other (docs/server.md, \"The "
+                   "store\")\n";
       break;
     case StoreFault::Other:
       std::cerr << "a store is read with the project, in the version, that wrote it: give that project (or "

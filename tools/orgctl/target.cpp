@@ -5,6 +5,7 @@
 #include "runtime/net/client.h"
 #include "runtime/net/dispatcher.h"
 #include "runtime/store/store.h"
+#include "runtime/workflow/project_identity.h"
 #include "tools/orgctl/commands.h"
 
 namespace orgctl {
@@ -35,6 +36,7 @@ nlohmann::json local(const Target& given, const nlohmann::json& req) {
                               reads ? orgos::store::OpenMode::ReadOnly : orgos::store::OpenMode::MustExist);
     orgos::workflow::EngineOptions eo;
     eo.exec = exec_engine(t.engine);
+    eo.project = orgos::workflow::project_name(t.path);
     orgos::workflow::Engine engine(built.bundle, store, eo);
     orgos::net::Dispatcher d(engine);
     return d.handle(std::get<orgos::net::Request>(parsed), t.as.empty() ? "system" : t.as);

@@ -1,0 +1,80 @@
+#include "runtime/workflow/project_identity.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "compiler/sema/manifest.h"
+
+namespace orgos::workflow {
+
+namespace {
+constexpr const char* kMetaKey = "project";
+}
+
+std::string ProjectIdentity::describe() const {
+  std::string orgs_text;
+  for (const std::string& o : orgs) orgs_text += (orgs_text.empty() ? "" : ", ") + o;
+  std::string org_part = orgs.empty() ? "" : std::string(orgs.size() == 1 ? "org " : "orgs ") + orgs_text;
+  if (name.empty()) return org_part.empty() ? "(a project without a name or orgs)" : "(" + org_part + ")";
+  return "`" + name + "`" + (org_part.empty() ? "" : " (" + org_part + ")");
+}
+
+bool ProjectIdentity::differs_from(const ProjectIdentity& other) const {
+  if (!name.empty() && !other.name.empty() && name != other.name) return true;
+  if (orgs.empty() || other.orgs.empty()) return false;
+  // A renamed or added org in a new version leaves the others: only no org in common is another project.
+  for (const std::string& o : orgs)
+    if (std::find(other.orgs.begin(), other.orgs.end(), o) != other.orgs.end()) return false;
+  return true;
+}
+
+std::string project_name(const std::string& input) {
+  std::error_code ec;
+  std::filesystem::path dir(input.empty() ? "." : input);
+  if (!std::filesystem::is_directory(dir, ec) || !std::filesystem::exists(dir / sema::kManifestName, ec))
+    return "";
+  source::SourceManager sm;
+  diag::DiagnosticEngine de;
+  auto m = sema::read_manifest(dir.string(), sm, de);
+  return m ? m->name : "";
+}
+
+ProjectIdentity project_identity(const bundle::Bundle& b, const std::string& name) {
+  ProjectIdentity id;
+  id.name = name;
+  for (const auto& o : b.program.orgs) id.orgs.push_back(o.name);
+  std::sort(id.orgs.begin(), id.orgs.end());
+  id.orgs.erase(std::unique(id.orgs.begin(), id.orgs.end()), id.orgs.end());
+  return id;
+}
+
+void claim_store(store::Store& s, const ProjectIdentity& id) {
+  auto recorded = s.meta(kMetaKey);
+  if (!recorded) {
+    // A new store, or one made before stores knew their project: it becomes this project's at its first
+    // open for writing (a reader writes nothing).
+    if (!s.read_only() && id.known())
+      s.put_meta(kMetaKey, nlohmann::json{{"name", id.name}, {"orgs", id.orgs}}.dump());
+    return;
+  }
+  ProjectIdentity stored;
+  auto j = nlohmann::json::parse(*recorded, nullptr, false);
+  if (!j.is_object() || !j.value("name", nlohmann::json()).is_string() ||
+      !j.value("orgs", nlohmann::json()).is_array())
+    throw store::StoreError("its `meta` row `project` (" + recorded->substr(0, 200) +
+                                ") is not the project identity a store records: the store is damaged or was "
+                                "edited; restore a backup",
+                            store::StoreFault::Damaged);
+  stored.name = j["name"].get<std::string>();
+  for (const auto& o : j["orgs"])
+    if (o.is_string()) stored.orgs.push_back(o.get<std::string>());
+  if (stored.differs_from(id))
+    throw store::StoreError("the store belongs to another project: it was made by " + stored.describe() +
+                                ", and this is " + id.describe() +
+                                "; open it with the project that made it, or give this project a store of "
+                                "its own (a new --db file)",
+                            store::StoreFault::OtherProject);
+}
+
+}  // namespace orgos::workflow

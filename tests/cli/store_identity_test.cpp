@@ -1,0 +1,262 @@
+// A store knows its project, and its `meta` table cannot be edited into overwriting what it holds: orgctl
+// as a user runs it (a real process on real SQLite files), and the store's rows read with SQLite itself.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Ran {
+  int code;
+  std::string out;
+};
+
+// `timeout`: seconds after which the run is stopped (it then exits 124), 0 for none.
+Ran run(const std::string& args, int timeout = 0) {
+  std::string cmd = (timeout ? "timeout " + std::to_string(timeout) + " " : std::string()) + ORGCTL_PATH +
+                    " " + args + " 2>&1";
+  Ran r{0, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+// Bundles made by this binary's orgctl runs are sealed with a key of its own, removed when it ends.
+const fs::path kKeyDir = fs::temp_directory_path() / ("orgctl-identity-key-" + std::to_string(::getpid()));
+const bool kOwnKey = [] {
+  std::atexit([] {
+    std::error_code ec;
+    fs::remove_all(kKeyDir, ec);
+  });
+  return setenv("ORGOS_BUNDLE_KEY", (kKeyDir / "bundle.key").c_str(), 1) == 0;
+}();
+
+// The shop program: ann (a clerk) may post orders, and each order starts a Fulfil instance with a task.
+const char* kShop =
+    "role Clerk { may post }\nevent order.placed { ref: String }\n"
+    "org Shop {\n  units { department Sales }\n  position a: Clerk in Sales held by \"ann\"\n}\n"
+    "process Fulfil(ref: String) {\n  task pack by Clerk outcomes packed, lost\n}\n"
+    "rule on_order when order.placed e then start Fulfil(e.ref)\n"
+    "metric orders = count(e in order.placed)\n";
+
+// A project folder `name` (its manifest says so) holding `source` as shop.org, under a folder of the test.
+struct Folder {
+  fs::path root;
+  Folder() {
+    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    root = fs::temp_directory_path() / ("orgctl-identity-" + test + "-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+  }
+  ~Folder() { fs::remove_all(root); }
+  std::string project(const std::string& name, const std::string& source = kShop) const {
+    fs::create_directories(root / name);
+    write(name + "/orgos.yaml", "name: " + name + "\nversion: 0.1.0\n");
+    write(name + "/shop.org", source);
+    return (root / name).string();
+  }
+  void write(const std::string& rel, const std::string& text) const {
+    FILE* f = fopen((root / rel).c_str(), "wb");
+    fwrite(text.data(), 1, text.size(), f);
+    fclose(f);
+  }
+  std::string db() const { return (root / "store.db").string(); }
+};
+
+// One integer from SQL on the store file, through a connection of the test's own (-1 when it fails).
+int64_t count(const std::string& db, const std::string& query) {
+  sqlite3* h = nullptr;
+  int64_t out = -1;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(h, query.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+      out = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(h);
+  return out;
+}
+
+// SQL run on the store file as someone editing it would; "" when it worked, else SQLite's message.
+std::string edit(const std::string& db, const std::string& statements) {
+  sqlite3* h = nullptr;
+  std::string error;
+  if (sqlite3_open(db.c_str(), &h) != SQLITE_OK) return "cannot open";
+  char* msg = nullptr;
+  if (sqlite3_exec(h, statements.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) error = msg ? msg : "failed";
+  sqlite3_free(msg);
+  sqlite3_close(h);
+  return error;
+}
+
+std::string text(const std::string& db, const std::string& query) {
+  sqlite3* h = nullptr;
+  std::string out = "(none)";
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(h, query.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+      out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(h);
+  return out;
+}
+
+std::string post(const std::string& project, const std::string& db, const std::string& ref) {
+  return "events post order.placed '" + project + "' --db '" + db + "' --as ann -p '{\"ref\": \"" + ref +
+         "\"}' --key " + ref;
+}
+
+// What the store holds that a refused open must leave as it was: inputs, bundles, meta rows, audit entries.
+std::string fingerprint(const std::string& db) {
+  return std::to_string(count(db, "SELECT count(*) FROM input_log")) + "/" +
+         std::to_string(count(db, "SELECT count(*) FROM bundle")) + "/" +
+         std::to_string(count(db, "SELECT count(*) FROM meta")) + "/" +
+         std::to_string(count(db, "SELECT count(*) FROM audit")) + "/" +
+         std::to_string(count(db, "SELECT count(*) FROM instance"));
+}
+
+}  // namespace
+
+// Two projects made from the same sources (a template copied twice) are still two projects: the store of
+// one is refused by every verb of the other — write verbs before they append anything, read verbs too —
+// with exit 3 and a message naming both projects. (Before, all of them accepted it: the second project's
+// inputs went into the first one's store.)
+TEST(StoreIdentity, AStoreOfAnotherProjectIsRefusedByEveryVerbBeforeAnythingIsWritten) {
+  ASSERT_TRUE(kOwnKey);
+  Folder f;
+  std::string alpha = f.project("alpha"), beta = f.project("beta");
+  ASSERT_EQ(run("token add ann --db '" + f.db() + "'").code, 0);  // makes the store
+  auto made = run(post(alpha, f.db(), "o-1"));
+  ASSERT_EQ(made.code, 0) << made.out;
+  const std::string before = fingerprint(f.db());
+  auto expect_refused = [&](const Ran& r, const std::string& verb) {
+    EXPECT_EQ(r.code, 3) << verb << ": " << r.out;
+    EXPECT_NE(r.out.find("belongs to another project"), std::string::npos) << verb << ": " << r.out;
+    EXPECT_NE(r.out.find("`alpha` (org Shop)"), std::string::npos) << verb << ": " << r.out;
+    EXPECT_NE(r.out.find("`beta` (org Shop)"), std::string::npos) << verb << ": " << r.out;
+    EXPECT_NE(r.out.find("hint: "), std::string::npos) << verb << ": " << r.out;
+    EXPECT_EQ(fingerprint(f.db()), before) << verb << " changed the store";
+  };
+  expect_refused(run(post(beta, f.db(), "o-2")), "events post");
+  f.write("beta/play.yaml",
+          "name: p\nsteps:\n  - event: order.placed\n    payload: {ref: s-1}\n    as: ann\n");
+  expect_refused(run("run '" + beta + "' -q --db '" + f.db() + "' -s '" + beta + "/play.yaml'"), "run");
+  // serve refuses at start: it exits 3 rather than serving (stopped after 20 s, it would exit 124).
+  expect_refused(run("serve '" + beta + "' --db '" + f.db() + "' --listen tcp://127.0.0.1:0", 20), "serve");
+  expect_refused(run("tasks list '" + beta + "' --db '" + f.db() + "'"), "tasks list");
+  expect_refused(run("instances list '" + beta + "' --db '" + f.db() + "'"), "instances");
+  expect_refused(run("metrics '" + beta + "' --db '" + f.db() + "'"), "metrics");
+  expect_refused(run("store verify --db '" + f.db() + "' '" + beta + "'"), "store verify");
+  // Its own project still works on it.
+  auto again = run(post(alpha, f.db(), "o-3"));
+  EXPECT_EQ(again.code, 0) << again.out;
+}
+
+// Another version of the same project is the same project (its stored state decodes, so it goes on), and a
+// store from before stores knew their project becomes the project's at its first open for writing — not
+// at a read, which writes nothing.
+TEST(StoreIdentity, AnotherVersionIsTheSameProjectAndAnOldStoreIsClaimedAtItsFirstWrite) {
+  ASSERT_TRUE(kOwnKey);
+  Folder f;
+  std::string alpha = f.project("alpha");
+  ASSERT_EQ(run("token add ann --db '" + f.db() + "'").code, 0);
+  ASSERT_EQ(run(post(alpha, f.db(), "o-1")).code, 0);
+  EXPECT_EQ(text(f.db(), "SELECT value FROM meta WHERE key = 'project'"),
+            R"({"name":"alpha","orgs":["Shop"]})");
+  // Version 2 adds a process: same project.
+  f.project("alpha", std::string(kShop) + "process Audit(ref: String) {\n  task inspect by Clerk\n}\n");
+  auto v2 = run(post(alpha, f.db(), "o-2"));
+  EXPECT_EQ(v2.code, 0) << v2.out;
+  // As a store made before this change: no identity. A reader of another project does not claim it ...
+  ASSERT_EQ(edit(f.db(), "DELETE FROM meta WHERE key = 'project'"), "");
+  std::string beta = f.project("beta");
+  EXPECT_EQ(run("tasks list '" + beta + "' --db '" + f.db() + "'").code, 0);
+  EXPECT_EQ(count(f.db(), "SELECT count(*) FROM meta WHERE key = 'project'"), 0);
+  // ... its first writer does, and from then on the other project is refused.
+  ASSERT_EQ(run(post(alpha, f.db(), "o-3")).code, 0);
+  EXPECT_EQ(count(f.db(), "SELECT count(*) FROM meta WHERE key = 'project'"), 1);
+  EXPECT_EQ(run(post(beta, f.db(), "o-4")).code, 3);
+}
+
+// An edited id counter (`meta` next_id set back to 1) made the next post overwrite rows that were there:
+// INSERT OR REPLACE put the new instance, task and event over the old ones. Now the engine starts the
+// counter above every id in use, a new row never replaces one, and `store verify` names the edited counter.
+TEST(StoreMeta, AnEditedNextIdOverwritesNothingAndVerifyReportsIt) {
+  ASSERT_TRUE(kOwnKey);
+  Folder f;
+  std::string alpha = f.project("alpha");
+  ASSERT_EQ(run("token add ann --db '" + f.db() + "'").code, 0);
+  ASSERT_EQ(run(post(alpha, f.db(), "o-1")).code, 0);
+  ASSERT_EQ(run(post(alpha, f.db(), "o-2")).code, 0);
+  ASSERT_EQ(count(f.db(), "SELECT count(*) FROM instance"), 2);
+  const std::string first = text(f.db(), "SELECT frame FROM instance ORDER BY id LIMIT 1");
+  ASSERT_EQ(edit(f.db(), "UPDATE meta SET value = '1' WHERE key = 'next_id'"), "");
+  auto verify = run("store verify --db '" + f.db() + "' '" + alpha + "'");
+  EXPECT_EQ(verify.code, 1) << verify.out;
+  EXPECT_NE(verify.out.find("meta next_id: stored 1"), std::string::npos) << verify.out;
+  auto third = run(post(alpha, f.db(), "o-3"));
+  EXPECT_EQ(third.code, 0) << third.out;
+  EXPECT_EQ(count(f.db(), "SELECT count(*) FROM instance"), 3);
+  EXPECT_EQ(count(f.db(), "SELECT count(*) FROM task"), 3);
+  EXPECT_EQ(count(f.db(), "SELECT count(*) FROM event"), 3);
+  EXPECT_EQ(text(f.db(), "SELECT frame FROM instance ORDER BY id LIMIT 1"), first);
+  auto after = run("store verify --db '" + f.db() + "' '" + alpha + "'");
+  EXPECT_EQ(after.code, 0) << after.out;
+}
+
+// Who started an instance is part of its row (it was a `started_by:ID` row in meta, beside the instance and
+// out of `store verify`'s reach): an edited starter is found by verify.
+TEST(StoreMeta, TheStarterIsInTheInstanceRowAndAnEditedOneIsFound) {
+  ASSERT_TRUE(kOwnKey);
+  Folder f;
+  std::string alpha = f.project("alpha");
+  ASSERT_EQ(run("token add ann --db '" + f.db() + "'").code, 0);
+  ASSERT_EQ(run(post(alpha, f.db(), "o-1")).code, 0);
+  EXPECT_EQ(text(f.db(), "SELECT started_by FROM instance"), "ann");
+  EXPECT_EQ(count(f.db(), "SELECT count(*) FROM meta WHERE key GLOB 'started_by:*'"), 0);
+  EXPECT_EQ(run("store verify --db '" + f.db() + "' '" + alpha + "'").code, 0);
+  ASSERT_EQ(edit(f.db(), "UPDATE instance SET started_by = 'mallory'"), "");
+  auto verify = run("store verify --db '" + f.db() + "' '" + alpha + "'");
+  EXPECT_EQ(verify.code, 1) << verify.out;
+  EXPECT_NE(verify.out.find("field started_by: stored mallory, replayed ann"), std::string::npos)
+      << verify.out;
+}
+
+// A schema-5 store (starters in meta) is read as it is by a reader, and migrated by its first writer: the
+// starters move into the instance rows and leave meta, in one transaction.
+TEST(StoreMeta, ASchemaFiveStoreIsReadAsItIsAndMigratedByItsFirstWriter) {
+  ASSERT_TRUE(kOwnKey);
+  Folder f;
+  std::string alpha = f.project("alpha");
+  ASSERT_EQ(run("token add ann --db '" + f.db() + "'").code, 0);
+  ASSERT_EQ(run(post(alpha, f.db(), "o-1")).code, 0);
+  const std::string id = text(f.db(), "SELECT id FROM instance");
+  // Back to the layout of schema 5.
+  ASSERT_EQ(edit(f.db(), "ALTER TABLE instance DROP COLUMN started_by; INSERT INTO meta VALUES('started_by:" +
+                             id + "', 'ann'); PRAGMA user_version = 5;"),
+            "");
+  auto read = run("instances list '" + alpha + "' --db '" + f.db() + "'");
+  EXPECT_EQ(read.code, 0) << read.out;
+  EXPECT_EQ(count(f.db(), "PRAGMA user_version"), 5) << "a reader does not migrate";
+  ASSERT_EQ(run(post(alpha, f.db(), "o-2")).code, 0);
+  EXPECT_EQ(count(f.db(), "PRAGMA user_version"), 6);
+  EXPECT_EQ(text(f.db(), "SELECT started_by FROM instance WHERE id = " + id), "ann");
+  EXPECT_EQ(count(f.db(), "SELECT count(*) FROM meta WHERE key GLOB 'started_by:*'"), 0);
+  auto verify = run("store verify --db '" + f.db() + "' '" + alpha + "'");
+  EXPECT_EQ(verify.code, 0) << verify.out;
+}
