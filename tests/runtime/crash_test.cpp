@@ -18,6 +18,8 @@
 #include <random>
 #include <thread>
 
+#include "tests/temp_dir.h"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -155,9 +157,8 @@ TEST(CrashTest, SigkilledRunsResumeToTheUninterruptedState) {
   const unsigned seed = static_cast<unsigned>(env_int("ORGOS_CRASH_SEED", 20261125));
   SCOPED_TRACE("ORGOS_CRASH_SEED=" + std::to_string(seed) +
                " ORGOS_CRASH_INSTANCES=" + std::to_string(instances));
-  fs::path dir = fs::temp_directory_path() / ("orgos-crash-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  orgos_test::TempDir tmp("orgos-crash");  // removed also when an ASSERT stops the test (its message quotes
+  fs::path dir = tmp.path();               // the run's stderr, so nothing needs to stay behind)
   std::ofstream(dir / "crash.org") << kOrg;
   std::ofstream(dir / "s.yaml") << scenario(instances);
   std::string org = (dir / "crash.org").string(), bundle = (dir / "b.orgb").string();
@@ -256,5 +257,4 @@ TEST(CrashTest, SigkilledRunsResumeToTheUninterruptedState) {
   EXPECT_GT(paid, instances / 2);
   EXPECT_EQ(paid, count(db, "SELECT count(DISTINCT idempotency_key) FROM outbox"));
   EXPECT_EQ(count(db, "SELECT count(*) FROM instance"), count(ref, "SELECT count(*) FROM instance"));
-  fs::remove_all(dir);
 }

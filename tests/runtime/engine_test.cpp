@@ -18,6 +18,7 @@
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
+#include "tests/temp_dir.h"
 
 using namespace orgos;
 using workflow::json;
@@ -201,9 +202,8 @@ TEST(Engine, InputsAreAppliedExactlyOnce) {
 
 TEST(Engine, ReopenedStoreContinuesAndReplayReproducesTheTrace) {
   Fixture f;
-  std::string path =
-      (std::filesystem::temp_directory_path() / ("orgos-engine-" + std::to_string(::getpid()) + ".db"))
-          .string();
+  orgos_test::TempDir dir("orgos-engine");  // removed with the store's files, also after a failed ASSERT
+  std::string path = (dir / "engine.db").string();
   std::vector<std::string> uninterrupted;
   {
     store::Store s(":memory:");
@@ -233,7 +233,6 @@ TEST(Engine, ReopenedStoreContinuesAndReplayReproducesTheTrace) {
   store::Store log(path);
   auto replayed = workflow::Engine::replay(f.b, log, {1767225600, 10000, 1000000, nullptr});
   EXPECT_EQ(joined(replayed), joined(uninterrupted));
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
 TEST(Engine, RoleGrantsPermitCommandsAndDenyIsTheDefault) {
@@ -389,9 +388,8 @@ TEST(EngineSemantics, RunningInstancesStayOnTheirVersion) {
   bundle::Bundle v1 = build("task wave by Ops\n  notify \"op\" \"hello from version 1\"", "v1");
   bundle::Bundle v2 =
       build("task wave by Ops\n  notify \"op\" \"hello from version 2\"\n  notify \"op\" \"and more\"", "v2");
-  std::string path =
-      (std::filesystem::temp_directory_path() / ("orgos-versions-" + std::to_string(::getpid()) + ".db"))
-          .string();
+  orgos_test::TempDir dir("orgos-versions");
+  std::string path = (dir / "versions.db").string();
   std::vector<std::string> trace;
   auto opts = workflow::EngineOptions{0, 10000, 1000000, [&](const std::string& l) { trace.push_back(l); }};
   {
@@ -415,7 +413,6 @@ TEST(EngineSemantics, RunningInstancesStayOnTheirVersion) {
   EXPECT_EQ(std::count(trace.begin(), trace.end(), trace.back()), 1);
   EXPECT_LT(t.find("hello from version 1"), t.find("hello from version 2"));  // instance 1 first, on v1
   EXPECT_NE(t.find("and more"), std::string::npos);
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
 // The object code of a bundle kept in the store is never run: whoever can write the store file can put
@@ -454,10 +451,8 @@ TEST(EngineSemantics, StoredObjectCodeIsNeverRun) {
   ASSERT_GT(patched, 0);
   v1.object = *object;
   v1.host = bundle::host_triple();
-  std::string path =
-      (std::filesystem::temp_directory_path() / ("orgos-stored-object-" + std::to_string(::getpid()) + ".db"))
-          .string();
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  orgos_test::TempDir dir("orgos-stored-object");  // the forked child leaves with _exit: it removes nothing
+  std::string path = (dir / "stored-object.db").string();
   {
     store::Store s(path);
     workflow::EngineOptions o;
@@ -489,8 +484,6 @@ TEST(EngineSemantics, StoredObjectCodeIsNeverRun) {
   EXPECT_TRUE(WIFEXITED(status)) << "the child died of signal "
                                  << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-  std::filesystem::remove(store::StoreLock::file_for(path));
 }
 
 TEST(EngineSemantics, KpisJudgeTargetsAndThresholds) {

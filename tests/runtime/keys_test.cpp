@@ -10,6 +10,7 @@
 #include "compiler/ir/lower.h"
 #include "runtime/workflow/engine.h"
 #include "runtime/workflow/input_key.h"
+#include "tests/temp_dir.h"
 
 using namespace orgos;
 using workflow::json;
@@ -37,6 +38,9 @@ rule on_refund when refund.asked e then start Refund(e.ref)
 )org";
 
 struct Shop {
+  // First, so it goes last: with the store's files, also when open() throws and ~Shop does not run.
+  orgos_test::TempDir dir{std::string("orgos-keys-") +
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name()};
   fs::path path;
   std::unique_ptr<driver::Compilation> c;
   bundle::Bundle b;
@@ -44,10 +48,7 @@ struct Shop {
   std::unique_ptr<workflow::Engine> e;
 
   Shop() {
-    path =
-        fs::temp_directory_path() / ("orgos-keys-" + std::to_string(::getpid()) + "-" +
-                                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
-    remove_files();
+    path = dir / "shop.db";
     c = driver::check_text("shop.org", kOrg);
     EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
     auto lw = ir::lower(*c);
@@ -60,10 +61,6 @@ struct Shop {
   ~Shop() {
     e.reset();
     store.reset();
-    remove_files();
-  }
-  void remove_files() {
-    for (const char* suffix : {"", "-wal", "-shm", ".lock"}) fs::remove(path.string() + suffix);
   }
   void open() {
     e.reset();

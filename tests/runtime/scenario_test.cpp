@@ -12,6 +12,7 @@
 #include "compiler/ir/lower.h"
 #include "compiler/sema/manifest.h"
 #include "compiler/source/safe_yaml.h"
+#include "tests/temp_dir.h"
 
 using namespace orgos;
 
@@ -166,8 +167,8 @@ TEST(Scenario, OversizedAndDeepFilesAreRefused) {
 }
 
 TEST(SafeYaml, ManifestWithAnAliasIsRefused) {
-  auto dir = std::filesystem::temp_directory_path() / ("orgos-manifest-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  orgos_test::TempDir tmp("orgos-manifest");  // removed also after the failed ASSERT below
+  auto dir = tmp.path();
   std::ofstream(dir / "orgos.yaml") << "name: &n acme\nversion: 1.0.0\ndescription: *n\n";
   source::SourceManager sm;
   diag::DiagnosticEngine de;
@@ -178,7 +179,6 @@ TEST(SafeYaml, ManifestWithAnAliasIsRefused) {
   for (auto& d : de.all())
     said = said || (d.message.find("aliases") != std::string::npos && d.span.line == 3 && d.span.col == 14);
   EXPECT_TRUE(said);
-  std::filesystem::remove_all(dir);
 }
 
 // ---- misspelt keys
@@ -246,10 +246,8 @@ TEST(Scenario, ARefusedStepIsARefusalNotAFailedExpectation) {
 }
 
 TEST(Scenario, RerunOnTheSameStoreGivesTheSameVerdict) {
-  std::string db =
-      (std::filesystem::temp_directory_path() / ("orgos-scn-rerun-" + std::to_string(::getpid()) + ".db"))
-          .string();
-  std::filesystem::remove(db);
+  orgos_test::TempDir tmp("orgos-scn-rerun");  // the store and its -wal, -shm: also after a failed ASSERT
+  std::string db = (tmp / "rerun.db").string();
   const std::string yaml =
       "name: rerun\nsteps:\n  - event: ping\n    payload: {n: 1}\n    as: op\n"
       "  - event: ping\n    payload: {n: 2}\n    expect_error: nope\n"
@@ -268,10 +266,6 @@ TEST(Scenario, RerunOnTheSameStoreGivesTheSameVerdict) {
     }
     EXPECT_EQ(env.e->instances().size(), 2u);  // the accepted pings started P once each, never twice
   }
-  std::filesystem::remove(db);
-  std::filesystem::remove(db + "-wal");
-  std::filesystem::remove(db + "-shm");
-  std::filesystem::remove(db + ".lock");
 }
 
 TEST(Scenario, TimesPastTheEndOfTheCalendarAreRefusedNotPlayedEarlier) {

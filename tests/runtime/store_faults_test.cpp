@@ -21,6 +21,7 @@
 #include "runtime/net/tokens.h"
 #include "runtime/store/store.h"
 #include "runtime/workflow/engine.h"
+#include "tests/temp_dir.h"
 
 using namespace orgos;
 using net::json;
@@ -62,8 +63,11 @@ workflow::EngineOptions options() {
   return eo;
 }
 
+// In one directory for the whole run, removed when the process ends: a store a test did not get to remove
+// (an ASSERT stopped it, a constructor threw) goes with it.
 fs::path temp_path(const std::string& name) {
-  return fs::temp_directory_path() / ("orgos-faults-" + std::to_string(::getpid()) + "-" + name);
+  static orgos_test::TempDir dir("orgos-faults");
+  return dir / name;
 }
 
 void remove_store(const fs::path& p) {
