@@ -84,7 +84,8 @@ class Store {
   // ":memory:" for simulation; otherwise a file, opened as `mode` says (see OpenMode). An owner holds the
   // store's lock (StoreLock) until the store is closed. A file that is not a store, or a damaged one (empty,
   // a table missing, failing SQLite's quick_check, another schema version), is refused: throws StoreError
-  // saying what is wrong, and nothing is changed.
+  // saying what is wrong, and nothing is changed. A schema-5 store is migrated to 6 by an owner (see
+  // migrate_from_v5) and read as it is by others.
   Store(const std::string& path, OpenMode mode, bool synchronous_full = true);
   // The owner, creating the store if no file exists.
   explicit Store(const std::string& path, bool synchronous_full = true)

@@ -75,6 +75,10 @@ void claim_store(store::Store& s, const ProjectIdentity& id) {
                                 "; open it with the project that made it, or give this project a store of "
                                 "its own (a new --db file)",
                             store::StoreFault::OtherProject);
+  // Made by the project's single file or bundle (no name), now opened as the project folder: the name is
+  // learnt, so that from now on another project under the same orgs is told apart.
+  if (stored.name.empty() && !id.name.empty() && !s.read_only())
+    s.put_meta(kMetaKey, nlohmann::json{{"name", id.name}, {"orgs", stored.orgs}}.dump());
 }
 
 }  // namespace orgos::workflow

@@ -260,3 +260,21 @@ TEST(StoreMeta, ASchemaFiveStoreIsReadAsItIsAndMigratedByItsFirstWriter) {
   auto verify = run("store verify --db '" + f.db() + "' '" + alpha + "'");
   EXPECT_EQ(verify.code, 0) << verify.out;
 }
+
+// A store made through the project's single .org file knows the project by its orgs alone; opened for
+// writing as the project folder, it learns the name, and then a copy under another name is refused.
+TEST(StoreIdentity, AStoreMadeFromTheSingleFileLearnsTheProjectsName) {
+  ASSERT_TRUE(kOwnKey);
+  Folder f;
+  std::string alpha = f.project("alpha"), beta = f.project("beta");
+  ASSERT_EQ(run("token add ann --db '" + f.db() + "'").code, 0);
+  auto single = run(post(alpha + "/shop.org", f.db(), "o-1"));
+  ASSERT_EQ(single.code, 0) << single.out;
+  EXPECT_EQ(text(f.db(), "SELECT value FROM meta WHERE key = 'project'"), R"({"name":"","orgs":["Shop"]})");
+  ASSERT_EQ(run(post(alpha, f.db(), "o-2")).code, 0);
+  EXPECT_EQ(text(f.db(), "SELECT value FROM meta WHERE key = 'project'"),
+            R"({"name":"alpha","orgs":["Shop"]})");
+  auto other = run(post(beta, f.db(), "o-3"));
+  EXPECT_EQ(other.code, 3) << other.out;
+  EXPECT_NE(other.out.find("belongs to another project"), std::string::npos) << other.out;
+}
