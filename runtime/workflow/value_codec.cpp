@@ -253,6 +253,9 @@ Value ValueCodec::from_json(const json& j, const IType& t, std::string& error, c
   switch (t.kind) {
     case Kind::Int:
       if (!j.is_number_integer()) return bad("expected a whole number");
+      // An unsigned JSON number past INT64_MAX read as int64 wraps (18446744073709551615 was stored as -1).
+      if (j.is_number_unsigned() && j.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+        return bad("out of range: a whole number from -9223372036854775808 to 9223372036854775807");
       return Value::of_int(j.get<int64_t>());
     case Kind::Bool:
       if (!j.is_boolean()) return bad("expected true or false");

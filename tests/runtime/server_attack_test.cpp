@@ -36,6 +36,7 @@ namespace {
 std::string org_text() {
   return "role Clerk { may post }\n"
          "event order.placed { ref: String }\n"
+         "event stock.counted { n: Int }\n"
          "org Shop {\n  units { department Sales }\n"
          "  position c: Clerk in Sales held by \"clerk\"\n"
          "  position m: Clerk in Sales held by \"mallory\"\n}\n"
@@ -389,6 +390,21 @@ TEST(ServerAttack, TaskIdsBeyondInt64AreRefused) {
                                   R"(","task":9223372036854775807})"));
   EXPECT_EQ(code_of(r), "not_found") << r.dump();
   EXPECT_NE(r["error"]["message"].get<std::string>().find("#9223372036854775807"), std::string::npos);
+}
+
+// An Int field of a payload past INT64_MAX was accepted and stored wrapped (18446744073709551615 as -1).
+TEST(ServerAttack, AnIntFieldBeyondInt64IsRefusedNotWrapped) {
+  Served s;
+  net::Client c(s.server->url(), s.tokens.at("clerk"));
+  for (const char* n : {"9223372036854775808", "18446744073709551615"}) {
+    auto r = json::parse(c.call_raw(R"({"verb":"events.post","token":")" + s.tokens.at("clerk") +
+                                    R"(","name":"stock.counted","payload":{"n":)" + n + "}}"));
+    EXPECT_EQ(code_of(r), "refused") << n << " → " << r.dump();
+    EXPECT_NE(r["error"].value("message", "").find("out of range"), std::string::npos) << r.dump();
+  }
+  auto r = json::parse(c.call_raw(R"({"verb":"events.post","token":")" + s.tokens.at("clerk") +
+                                  R"(","name":"stock.counted","payload":{"n":9223372036854775807}})"));
+  EXPECT_EQ(code_of(r), "ok") << r.dump();
 }
 
 // ---- Peers that hold what they do not use ----
