@@ -40,8 +40,8 @@ class ProgramLowerer {
         break;
       case ast::DeclKind::Policy: {
         auto* pd = ast::as<ast::PolicyDecl>(d);
-        PolicyIR p{pd->name.text, pd->forbid, pd->action.text,
-                   pd->resource.empty() ? "" : pd->resource.parts.back().text, fn(out_.policy_of, d)};
+        PolicyIR p{pd->name.text, pd->forbid, pd->action.text, resource_name(pd->resource),
+                   fn(out_.policy_of, d)};
         prog_.policies.push_back(std::move(p));
         break;
       }
@@ -52,8 +52,8 @@ class ProgramLowerer {
         r.scoped = !rd->scope.empty();
         for (auto& e : rd->extends) r.extends.push_back(e.parts.back().text);
         for (auto& g : rd->grants)
-          r.grants.push_back({g.action.text, g.resource.empty() ? "" : g.resource.parts.back().text,
-                              g.where ? expr_fn(g.where.get()) : kNone});
+          r.grants.push_back(
+              {g.action.text, resource_name(g.resource), g.where ? expr_fn(g.where.get()) : kNone});
         prog_.roles.push_back(std::move(r));
         break;
       }
@@ -115,6 +115,14 @@ class ProgramLowerer {
   const ast::Decl* resolved(const ast::QualifiedName& q) const {
     auto it = p_.names.find(&q);
     return it == p_.names.end() ? nullptr : it->second;
+  }
+  // The resource a grant or policy names, as the engine compares it with what is acted on: an event by its
+  // whole dotted name (`may read order.placed`; its last part alone, `placed`, matched no event), anything
+  // else by the last part of the name.
+  std::string resource_name(const ast::QualifiedName& q) const {
+    if (q.empty()) return "";
+    if (const ast::Decl* d = resolved(q); d && d->kind == ast::DeclKind::Event) return d->name.text;
+    return q.parts.back().text;
   }
   // A name can be bound more than once at one place: `signal P where …` binds P's parameters again for its
   // condition. The binding that lives in a process frame is the one a step's slot refers to.

@@ -4,9 +4,9 @@
 
 namespace orgos::net {
 
-int64_t EventRing::add(int64_t at, std::string line, int64_t instance) {
+int64_t EventRing::add(int64_t at, std::string line, workflow::TraceSubject about) {
   int64_t seq = next_seq_++;
-  lines_.push_back(EventLine{seq, at, std::move(line), instance});
+  lines_.push_back(EventLine{seq, at, std::move(line), std::move(about)});
   while (lines_.size() > capacity_) lines_.pop_front();
   return seq;
 }

@@ -10,13 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "runtime/workflow/trace_subject.h"
+
 namespace orgos::net {
 
 struct EventLine {
   int64_t seq = 0;  // 1, 2, … in the order lines were committed, within this server process
   int64_t at = 0;   // the engine clock when the line was published
   std::string line;
-  int64_t instance = 0;  // the instance the line is about (workflow::Engine::trace_instance), 0 for none
+  workflow::TraceSubject about;  // what the line is about (workflow::Engine::trace_subject): who may read it
 };
 
 class EventRing {
@@ -24,7 +26,7 @@ class EventRing {
   explicit EventRing(size_t capacity) : capacity_(capacity) {}
 
   // Appends a line and returns its sequence number.
-  int64_t add(int64_t at, std::string line, int64_t instance = 0);
+  int64_t add(int64_t at, std::string line, workflow::TraceSubject about = {});
 
   struct Read {
     std::vector<EventLine> lines;

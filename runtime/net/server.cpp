@@ -236,16 +236,14 @@ bool Server::answer(Slot* s) {
   return true;
 }
 
-// Who reads which line: `system` every line; any other actor the lines about an instance they may read
-// (workflow::Engine::may_read_instance: its starter, who may act on or was granted `read` on its tasks…).
-// Lines about no instance — an event as posted, a rule firing, a record changed by a rule — may name
-// anything, so they go to `system` alone. Lines passed over still move the reader's `next` on.
+// Who reads which line: `system` every line; any other actor the lines about what they may read
+// (workflow::Engine::may_read_line: an instance's lines its readers, an event's its poster and who is
+// granted `read` on it, a rule firing's who may read its records or the event it fired on, the clock's the
+// organization's members…). Decided here, when the line is read, not when it was written: a line nobody
+// reads costs no decision. Lines passed over still move the reader's `next` on.
 json Server::events_after(const std::string& actor, int64_t after, int64_t max) {
   std::function<bool(const EventLine&)> visible;
-  if (actor != "system")
-    visible = [&](const EventLine& l) {
-      return l.instance != 0 && engine_.may_read_instance(actor, l.instance);
-    };
+  if (actor != "system") visible = [&](const EventLine& l) { return engine_.may_read_line(actor, l.about); };
   auto read = ring_.after(after, static_cast<size_t>(max), visible);
   json lines = json::array();
   for (auto& l : read.lines) lines.push_back({{"seq", l.seq}, {"at", l.at}, {"line", l.line}});
@@ -385,8 +383,8 @@ void Server::engine_loop() {
 }
 
 void Server::publish() {
-  for (auto& [line, instance] : pending_lines_) {
-    int64_t seq = ring_.add(engine_.now(), line, instance);
+  for (auto& [line, about] : pending_lines_) {
+    int64_t seq = ring_.add(engine_.now(), line, std::move(about));
     if (!pub_open_) continue;
     std::string m = json{{"seq", seq}, {"at", engine_.now()}, {"line", std::move(line)}}.dump();
     nng_send(pub_, m.data(), m.size(), NNG_FLAG_NONBLOCK);  // a slow subscriber loses lines, not us time

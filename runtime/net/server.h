@@ -76,7 +76,7 @@ class Server {
   // Hand the engine's trace lines here (EngineOptions::trace); they are published once their input is
   // committed, each with the instance it is about (so events.read gives it only to that instance's
   // readers). Called on the engine thread only, inside the trace callback.
-  void note(const std::string& line) { pending_lines_.push_back({line, engine_.trace_instance()}); }
+  void note(const std::string& line) { pending_lines_.push_back({line, engine_.trace_subject()}); }
 
   void stop();
 
@@ -119,7 +119,7 @@ class Server {
   std::thread engine_thread_;
   std::atomic<bool> stopped_{false};
 
-  std::vector<std::pair<std::string, int64_t>> pending_lines_;  // line, the instance it is about
+  std::vector<std::pair<std::string, workflow::TraceSubject>> pending_lines_;  // line, what it is about
   EventRing ring_;
   // events.read requests waiting for a line (engine thread only). Each holds a REP context, so at most
   // half the contexts may wait; a read beyond that is answered at once.

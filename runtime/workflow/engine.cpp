@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <unordered_set>
+#include <utility>
 
 #include "compiler/codegen/jit.h"
 #include "compiler/syntax/literal.h"
@@ -159,7 +160,28 @@ struct Engine::Impl {
   // Past events are read from the store the first time a metric or rule asks for a kind of event, not at
   // start-up: most restarts need none of them, and a busy organization has millions.
   bool events_loaded = false;
-  std::vector<std::pair<std::string, Record*>> event_queue;
+  // An event waiting to be delivered, with where it came from: who may read the lines its delivery writes.
+  struct QueuedEvent {
+    std::string name;
+    Record* rec = nullptr;
+    bool posted = false;   // posted by the actor of the input being applied
+    int64_t instance = 0;  // the instance whose step emitted it, 0 for none
+  };
+  std::vector<QueuedEvent> event_queue;
+  // While a rule fires on an event: that event (its name and origin), for the lines of the firing and for
+  // the events its actions emit.
+  const QueuedEvent* firing_on_event = nullptr;
+  const QueuedEvent* delivering = nullptr;  // the event being delivered
+  // Sets a pointer for a scope and puts the old value back however the scope is left (an exception
+  // unwinds through it), so that no pointer to an event that is gone is left behind.
+  struct Pointing {
+    const QueuedEvent*& at;
+    const QueuedEvent* saved;
+    Pointing(const QueuedEvent*& p, const QueuedEvent* e) : at(p), saved(std::exchange(p, e)) {}
+    Pointing(const Pointing&) = delete;
+    Pointing& operator=(const Pointing&) = delete;
+    ~Pointing() { at = saved; }
+  };
   std::set<int64_t> dirty_instances, dirty_tasks, dirty_timers, dirty_records;
   std::vector<int64_t> erased_timers;
   int64_t persisted_clock = -1, persisted_next_id = -1;  // the meta values last written (-1: unknown)
@@ -284,16 +306,36 @@ struct Engine::Impl {
   void trace(const std::string& line) {
     if (opts.trace) opts.trace("[" + time_text(self.clock_) + "] " + line);
   }
-  // The instance the trace lines written now are about (Engine::trace_instance), 0 for none: set while
-  // an instance's steps run, a timer of it fires, it starts, or a command acts on one of its tasks. The
-  // server gives a line only to the readers of its instance.
-  int64_t about = 0;
+  // What the trace lines written now are about (Engine::trace_subject): an instance while its steps run, a
+  // timer of it fires, it starts, or a command acts on one of its tasks; an event while it is posted or
+  // delivered; the records while a rule fires or changes them; … The server gives a line only to those who
+  // may read its subject. Kept only while someone traces: without a trace callback the guards do nothing,
+  // so an engine that nobody follows pays nothing for it.
+  TraceSubject about;
   struct About {
     Impl& i;
-    int64_t saved;
-    About(Impl& impl, int64_t instance) : i(impl), saved(impl.about) { i.about = instance; }
-    ~About() { i.about = saved; }
+    TraceSubject saved;
+    bool on;
+    About(Impl& impl, TraceSubject s) : i(impl), on(static_cast<bool>(impl.opts.trace)) {
+      if (on) saved = std::exchange(i.about, std::move(s));
+    }
+    About(Impl& impl, int64_t instance) : About(impl, TraceSubject{AboutInstance{instance}}) {}
+    About(const About&) = delete;
+    About& operator=(const About&) = delete;
+    ~About() {
+      if (on) i.about = std::move(saved);
+    }
   };
+  // A record a rule or a transition inserted, modified or retracted: the line is about the record, read as
+  // the change that made it is (the firing's cause, the commanding actor). Inside an instance's steps the
+  // line stays the instance's.
+  TraceSubject about_record(const Record* r) const {
+    RecordRef ref{layout_name(r->type_id), r->id};
+    if (auto* ch = std::get_if<AboutRecords>(&about))
+      return AboutRecords{{std::move(ref)}, ch->cause, ch->by};
+    if (std::holds_alternative<AboutInstance>(about)) return about;
+    return AboutRecords{{std::move(ref)}, std::nullopt, ""};
+  }
   static std::string time_text(int64_t t) {
     int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
     int64_t secs = t - days * 86400;
@@ -581,7 +623,7 @@ struct Engine::Impl {
       if (!event_queue.empty()) {
         auto q = std::move(event_queue);
         event_queue.clear();
-        for (auto& [name, rec] : q) deliver(name, rec);
+        for (const QueuedEvent& e : q) deliver(e);
         progressed = true;
       }
       if (!progressed) return;
@@ -842,7 +884,7 @@ struct Engine::Impl {
                            // it
             trace("emit " + st.name + " " +
                   CODEC()->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
-          event_queue.push_back({st.name, r});
+          event_queue.push_back({st.name, r, false, inst.id});
         } else {
           check_invariants(r);  // before it exists: a record that breaks a check is never stored
           enter_initial_state(r);
@@ -1022,7 +1064,16 @@ struct Engine::Impl {
 
   // ---------------------------------------------------------------- events and rules
 
-  void deliver(const std::string& name, Record* ev_rec) {
+  // Who the lines about an event are for (AboutEvent): its poster when the input's actor posted it.
+  AboutEvent about_event(const QueuedEvent& e) const {
+    return AboutEvent{e.name, e.posted ? input_actor : "", e.instance};
+  }
+
+  void deliver(const QueuedEvent& queued) {
+    const std::string& name = queued.name;
+    Record* ev_rec = queued.rec;
+    About about_it(*this, opts.trace ? TraceSubject{about_event(queued)} : TraceSubject{});
+    Pointing now(delivering, &queued);
     if (events_loaded) events_seen.push_back({ev_rec->type_id, ev_rec});  // else the store has it for later
     // Events are facts too: metrics count them and they survive a restart.
     store.put("event", next_id++, CODEC()->to_json(Value::of_record(ev_rec), IType::of(Kind::Rec)).dump(),
@@ -1044,6 +1095,7 @@ struct Engine::Impl {
       Instance& inst = instances[id];
       if (inst.status != "running") continue;
       Use use(*this, inst.v);
+      About about_inst(*this, id);  // its resumption or failure is the instance's
       for (Token& t : inst.tokens) {
         if (t.wait != "event" || t.wait_event != name) continue;
         const Step& st = P().processes[inst.process].steps[t.step];
@@ -1101,11 +1153,16 @@ struct Engine::Impl {
             if (fv.slot < r->nslots) r->slots[fv.slot] = eval(fv.function, facts);
           if (st.kind == StepKind::Emit) {
             trace("emit " + st.name);
-            event_queue.push_back({st.name, r});
+            // Emitted by a rule that fired on an event: it comes from where that event came from.
+            if (firing_on_event)
+              event_queue.push_back({st.name, r, firing_on_event->posted, firing_on_event->instance});
+            else
+              event_queue.push_back({st.name, r});
           } else {
             r->id = next_id++;
             records[r->id] = r;
             touch_record(r->id);
+            About about_it(*this, opts.trace ? about_record(r) : TraceSubject{});
             trace("create " + st.name + " #" + std::to_string(r->id));
             // A derived record holds while the match that derived it holds.
             if (st.kind == StepKind::Derive && net && !firing_key.empty()) {
@@ -1131,6 +1188,7 @@ struct Engine::Impl {
             if (fv.slot < r->nslots) r->slots[fv.slot] = eval(fv.function, facts);
           check_invariants(r);
           if (r->id) touch_record(r->id);
+          About about_it(*this, opts.trace ? about_record(r) : TraceSubject{});
           trace("update " + layout_name(r->type_id) + " #" + std::to_string(r->id));
           break;
         }
@@ -1152,6 +1210,7 @@ struct Engine::Impl {
     if (v.tag != kTagRecord || v.u.r->id == 0 || !records.count(v.u.r->id)) return;
     int64_t id = v.u.r->id;
     decode_all_frames();
+    About about_it(*this, opts.trace ? about_record(v.u.r) : TraceSubject{});
     trace("retract " + layout_name(v.u.r->type_id) + " #" + std::to_string(id));
     records.erase(id);
     dirty_records.erase(id);
@@ -1189,6 +1248,7 @@ struct Engine::Impl {
         t.wait_ref = 0;
         t.step = w.next.empty() ? kNone : w.next[0];
         dirty_instances.insert(id);
+        About about_it(*this, id);
         trace("signal " + st.name + " #" + std::to_string(id) + " with " + st.role);
       }
     }
@@ -1686,12 +1746,14 @@ struct Engine::Impl {
     } catch (const RuleRunaway& r) {
       store.rollback();
       reload();
-      next_id = ids_at_start;
+      // The counter as before the input (a group's is not in meta yet), unless the store holds rows above
+      // it (written behind the engine's back): then above those (see load).
+      next_id = std::max(next_id, ids_at_start);
       return Outcome{false, false, r.message, 0};
     } catch (...) {
       store.rollback();
       reload();
-      next_id = ids_at_start;
+      next_id = std::max(next_id, ids_at_start);
       throw;
     }
   }
@@ -1727,6 +1789,7 @@ struct Engine::Impl {
       for (int64_t id : gone) {
         auto it = records.find(id);
         if (it == records.end()) continue;
+        About about_it(*this, opts.trace ? about_record(it->second) : TraceSubject{});
         trace("support of " + layout_name(it->second->type_id) + " #" + std::to_string(id) + " ended");
         store.put_meta("support:" + std::to_string(id), "");
         retract(Value::of_record(it->second));
@@ -1751,6 +1814,13 @@ struct Engine::Impl {
       for (const Value& v : f.facts)
         if (v.tag == kTagRecord && v.u.r->id > 0)
           on += (on.empty() ? " on " : ", ") + layout_name(v.u.r->type_id) + " #" + std::to_string(v.u.r->id);
+      // Did it fire on the event being delivered? (Events are facts only while they are delivered, and
+      // have no record id.) Then its lines are also for that event's readers, and what it emits comes from
+      // where that event came from.
+      bool on_event = false;
+      for (const Value& v : f.facts) on_event = on_event || (v.tag == kTagRecord && v.u.r->id == 0);
+      Pointing cause(firing_on_event, on_event ? delivering : nullptr);
+      About about_it(*this, opts.trace ? about_firing(f) : TraceSubject{});
       trace("rule " + r.name + " fires" + on);
       firing_key = key;
       try {
@@ -1760,6 +1830,15 @@ struct Engine::Impl {
       }
       firing_key.clear();
     }
+  }
+
+  // A firing is about the records it matched, and about the event it matched if it did.
+  TraceSubject about_firing(const rules::Firing& f) const {
+    AboutRecords a;
+    for (const Value& v : f.facts)
+      if (v.tag == kTagRecord && v.u.r->id > 0) a.records.push_back({layout_name(v.u.r->type_id), v.u.r->id});
+    if (firing_on_event) a.cause = about_event(*firing_on_event);
+    return a;
   }
 
   std::string runaway_message() const {
@@ -1868,7 +1947,10 @@ struct Engine::Impl {
         if (l.fields[i] == "value" && tag_of(l.types[i].kind) == v.value.tag) r->slots[i] = keep(v.value);
         if (l.fields[i] == "at") r->slots[i] = Value::of_date(day_of(self.clock_));
       }
-      trace("alert " + mt.name + " = " + text(v.value) + ": emit " + mt.alert_event);
+      {
+        About about_it(*this, opts.trace ? TraceSubject{AboutMetric{mt.name}} : TraceSubject{});
+        trace("alert " + mt.name + " = " + text(v.value) + ": emit " + mt.alert_event);
+      }
       event_queue.push_back({mt.alert_event, r});
       run_all();
     }
@@ -1944,9 +2026,11 @@ struct Engine::Impl {
 
   // Forbid policies win; otherwise the structural permission (holding the assigned role) or a permit
   // policy allows; otherwise deny. The decision alone, with why in `reason`: nothing is written or traced
-  // (a read's check must leave no trace in a log that replays).
+  // (a read's check must leave no trace in a log that replays). `unsure_forbids`: a forbid policy whose
+  // condition cannot be decided (it reads a resource that is not at hand, such as an event or a record
+  // that is gone) applies — for reads of trace lines, which keep a name, not the thing.
   bool permits(const std::string& actor_id, const std::string& action, const std::string& resource_type,
-               const Value& resource, bool structural, std::string& reason) {
+               const Value& resource, bool structural, std::string& reason, bool unsure_forbids = false) {
     EV()->set_today(day_of(self.clock_));
     Value a = Value::of_record(actor(actor_id));
     bool permit = structural, forbid = false;
@@ -1979,7 +2063,7 @@ struct Engine::Impl {
       bool applies = true;
       if (pol.when != kNone) {
         auto o = EV()->call(pol.when, {a, resource});
-        applies = o.ok() && o.value.u.i;
+        applies = o.ok() ? o.value.u.i != 0 : pol.forbid && unsure_forbids;
       }
       if (!applies) continue;
       if (pol.forbid) {
@@ -2050,7 +2134,7 @@ struct Engine::Impl {
     if (who == "system") return true;
     auto in = instances.find(tk.instance);
     bool part = tk.claimed_by == who || tk.decisions.count(who) || holds(who, tk.role, tk.unit) ||
-                (in != instances.end() && starter(tk.instance) == who);
+                (in != instances.end() && (starter(tk.instance) == who || manages(who, tk, in->second)));
     if (part && !read_may_be_forbidden()) return true;
     if (in == instances.end()) {
       why = "its instance is gone";
@@ -2059,6 +2143,28 @@ struct Engine::Impl {
     auto [rtype, res] = subject(in->second);
     if (!part) part = permits(who, tk.approval ? "approve" : "complete", rtype, res, false, why);
     return permits(who, "read", rtype, res, part, why);
+  }
+
+  // A task's manager: who holds the role it escalates to (`escalate to R of U`: R in U or a unit above U;
+  // without `of`, R anywhere), as the escalation would make them — from the moment it opens, so they can
+  // see what may come to them. (The language has no reporting line; the escalation target is the one the
+  // program names as answerable for the task. Holders of the task's own role in a unit above its unit
+  // already read it: they hold the role there, see holds.)
+  bool manages(const std::string& who, const Task& tk, const Instance& inst) {
+    const ProcessIR& pr = inst.v->b->program.processes[inst.process];
+    if (tk.step >= pr.steps.size()) return false;
+    const Step& st = pr.steps[tk.step];
+    if (st.escalate_role.empty() || st.escalate_role == tk.role) return false;  // escalated: they hold it
+    std::string unit;
+    if (st.escalate_scope != kNone) {
+      Use use(*this, inst.v);
+      ev_today();
+      auto o = EV()->call(st.escalate_scope, {Value::of_record(frame_of(inst))});
+      if (!o.ok()) return false;  // the unit cannot be told: no one reads by it
+      unit = unit_name(o.value);
+      if (unit.empty()) return false;
+    }
+    return holds(who, st.escalate_role, unit);
   }
 
   // An instance: who started it, who may read one of its tasks (`tasks`: its tasks), and who is granted
@@ -2093,6 +2199,55 @@ struct Engine::Impl {
       for (auto& [h, unit] : hs) member = member || h == who;
     if (member && !read_may_be_forbidden()) return true;
     return permits(who, "read", metric, Value::none(), member, why);
+  }
+
+  bool member(const std::string& who) const {
+    for (auto& [role, hs] : holders)
+      for (auto& [h, unit] : hs)
+        if (h == who) return true;
+    return false;
+  }
+
+  // ---- trace lines (Engine::may_read_line). A line keeps names, not things: an event's payload is not at
+  // hand when the line is read, nor a record that is gone since, so a `forbid read` policy whose condition
+  // needs them hides the line (fail closed), and a grant or permit that needs them does not show it.
+
+  // An event: who posted it, the readers of the instance that emitted it, who is granted `read` on it.
+  bool may_read_line(const std::string& who, const AboutEvent& e, std::string& why) {
+    bool part = (!e.poster.empty() && e.poster == who) ||
+                (e.instance != 0 && may_read_line(who, AboutInstance{e.instance}, why));
+    return permits(who, "read", e.name, Value::none(), part, why, true);
+  }
+  bool may_read_line(const std::string& who, const AboutInstance& i, std::string& why) {
+    auto it = instances.find(i.id);
+    return it != instances.end() && may_read(who, i.id, it->second, tasks_of(i.id), why);
+  }
+  // Records: who may read every record named (as a type's grant or permit decides, on the record itself
+  // while it exists); the readers of the event the firing matched and who commanded the change read it
+  // without a grant. A `forbid read T` on any of them hides the line.
+  bool may_read_line(const std::string& who, const AboutRecords& r, std::string& why) {
+    bool part = (!r.by.empty() && r.by == who) || (r.cause && may_read_line(who, *r.cause, why));
+    if (r.records.empty()) return part;
+    for (const RecordRef& ref : r.records) {
+      auto rec = records.find(ref.id);
+      Value res = rec != records.end() ? Value::of_record(rec->second) : Value::none();
+      if (!permits(who, "read", ref.type, res, part, why, true)) return false;
+    }
+    return true;
+  }
+  bool may_read_line(const std::string& who, const TraceSubject& about) {
+    if (who == "system") return true;
+    std::string why;
+    if (std::holds_alternative<AboutNothing>(about)) return false;
+    if (std::holds_alternative<AboutOrganization>(about)) {
+      // The organization's name, for `may read Shop` / `forbid read Shop`.
+      const std::string org = P().orgs.empty() ? "" : P().orgs[0].name;
+      return permits(who, "read", org, Value::none(), member(who), why, true);
+    }
+    if (auto* i = std::get_if<AboutInstance>(&about)) return may_read_line(who, *i, why);
+    if (auto* e = std::get_if<AboutEvent>(&about)) return may_read_line(who, *e, why);
+    if (auto* r = std::get_if<AboutRecords>(&about)) return may_read_line(who, *r, why);
+    return may_read_kpi(who, std::get<AboutMetric>(about).name, why);
   }
 };
 
@@ -2133,8 +2288,13 @@ void Engine::commit_group() {
   }
 }
 
-int64_t Engine::trace_instance() const {
+const TraceSubject& Engine::trace_subject() const {
   return impl_->about;
+}
+
+bool Engine::may_read_line(const std::string& actor, const TraceSubject& about) {
+  Impl::Use use(*impl_, impl_->current);
+  return impl_->may_read_line(actor, about);
 }
 
 const std::string& Engine::jit_error() const {
@@ -2155,13 +2315,15 @@ Outcome Engine::post_event(const std::string& name, const json& payload, const s
                                           Completeness::Complete);
   if (!r) return I.refuse(in, Outcome{false, false, err, 0});
   return I.apply(in, [&]() {
+    // The decision on posting it and the event as posted are about the event (its poster reads them).
+    Impl::About about_it(I, I.opts.trace ? TraceSubject{AboutEvent{name, actor_id, 0}} : TraceSubject{});
     r->slots[r->nslots - 1] = Value::of_date(clock_ / 86400);
     std::string reason;
     if (actor_id != "system" &&
         !I.allowed(actor_id, "post", name, Value::of_record(r), false, "event " + name, reason))
       return Outcome{false, false, actor_id + " may not post " + name + ": " + reason, 0};
     I.trace("event " + name + " " + payload.dump());
-    I.event_queue.push_back({name, r});
+    I.event_queue.push_back({name, r, true, 0});
     return Outcome{};
   });
 }
@@ -2383,6 +2545,9 @@ Outcome Engine::advance_to(int64_t time, const std::string& key) {
                                     std::to_string(time) + " seconds since 1970)",
                                 0});
   return I.apply(in, [&]() {
+    // The clock is the organization's: what a tick writes about no instance, record or event is for its
+    // members.
+    Impl::About about_it(I, I.opts.trace ? TraceSubject{AboutOrganization{}} : TraceSubject{});
     // Fire due timers one at a time, earliest first (ties by id), letting each settle.
     while (true) {
       const Timer* next = nullptr;
@@ -2422,6 +2587,10 @@ Outcome Engine::transition(const std::string& type, const json& record, const st
       return I.refuse(in, Outcome{false, false, "name a stored " + type + " (with $ref or $id)", 0});
   }
   return I.apply(in, [&]() -> Outcome {
+    // A record's transition is about the record (and read by who asked for it); the org's, the org's.
+    Impl::About about_it(I, !I.opts.trace ? TraceSubject{}
+                            : r ? TraceSubject{AboutRecords{{{type, r->id}}, std::nullopt, actor_id}}
+                                : TraceSubject{AboutOrganization{}});
     std::string reason;
     Value res = r ? Value::of_record(r) : Value::none();
     if (actor_id != "system" &&

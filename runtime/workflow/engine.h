@@ -16,6 +16,7 @@
 #include "compiler/interp/evaluator.h"
 #include "runtime/rules/network.h"
 #include "runtime/store/store.h"
+#include "runtime/workflow/trace_subject.h"
 #include "runtime/workflow/value_codec.h"
 
 namespace orgos::workflow {
@@ -141,17 +142,24 @@ class Engine {
   // above answer everything: they are for trusted local callers; a client's reads go through these.
   // A task: `system`; who may act on it (holds its role, or is granted its action by a role or a permit
   // policy); who claimed, completed or decided it; who started its instance (or posted the event that did);
-  // and who is granted `read` on its subject's type (`may read T`, `permit read T`). A `forbid read T`
-  // policy hides it from all but `system`. An instance: its starter, the readers of any of its tasks, and
-  // who is granted `read` on its process or subject's type. A KPI: every member of the organization (who
-  // holds a position) and who is granted `read` on it by name. None of these audits or traces anything.
+  // its managers: who holds the role it escalates to (`escalate to R of U`: in U or a unit above), from the
+  // moment it opens; and who is granted `read` on its subject's type (`may read T`, `permit read T`). A
+  // `forbid read T` policy hides it from all but `system`. An instance: its starter, the readers of any of
+  // its tasks, and who is granted `read` on its process or subject's type. A KPI: every member of the
+  // organization (who holds a position) and who is granted `read` on it by name. None of these audits or
+  // traces anything.
   bool may_read_task(const std::string& actor, int64_t task);
   bool may_read_instance(const std::string& actor, int64_t instance);
   bool may_read_kpi(const std::string& actor, const std::string& metric);
-  // Inside EngineOptions::trace: the instance the line is about (its steps, timers, start, or a command on
-  // one of its tasks, with the access decision for it), 0 when it is about none (an event, a rule firing,
-  // a record changed outside a process). The server gives each line only to the readers of its instance.
-  int64_t trace_instance() const;
+  // Inside EngineOptions::trace: what the line is about — an instance (its steps, timers, start, or a
+  // command on one of its tasks), an event as posted or emitted, a rule firing or the records a rule or a
+  // transition changed, a metric's alert, the organization (the clock, the org's lifecycle) — or nothing
+  // known (system reads it alone). Only kept while a trace callback is set: without one it stays nothing.
+  const TraceSubject& trace_subject() const;
+  // Whether `actor` may read a trace line about `about`: `system` every line; others as for the thing
+  // itself (docs/server.md, "Who may read what"). Neither audits nor traces: the event stream is a list,
+  // which hides what its reader may not see.
+  bool may_read_line(const std::string& actor, const TraceSubject& about);
   // The task if `actor` may read it; nullopt when there is no such task and when there is one they may not
   // read (the same answer: a refusal does not tell that it exists). The refusal is audited.
   std::optional<TaskView> task_for(const std::string& actor, int64_t id);

@@ -258,3 +258,76 @@ TEST(ReadAuth, PermitPoliciesAddReaders) {
   EXPECT_TRUE(s.e->may_read_kpi("zed", "orders"));
   EXPECT_FALSE(s.e->may_read_kpi("hal", "orders"));
 }
+
+// A task's managers: who holds the role it escalates to (in the escalation's unit or a unit above it) reads
+// it — and so its instance — from the moment it opens, not only once it escalated; holders of that role
+// elsewhere, of another unit-scoped role there, or of another task's escalation role do not.
+TEST(ReadAuth, TheRoleATaskEscalatesToReadsIt) {
+  Shop s(R"org(
+role Clerk { may post }
+role Lead { scope unit }
+role Other { scope unit }
+role Head {}
+record Claim { ref: String, unit: Unit }
+event claim.filed { claim: Claim }
+org Co {
+  units { division Ops { team Front team Back } }
+  position f: Clerk in Front held by "fay"
+  position lo: Lead in Ops held by "oli"
+  position lf: Lead in Front held by "fred"
+  position lb: Lead in Back held by "ben"
+  position x: Other in Front held by "xen"
+  position h: Head held by "hal"
+}
+process Review(c: Claim) {
+  task vet by Clerk within 1d escalate to Lead of c.unit outcomes ok
+  approval sign by Clerk within 1d escalate to Head
+}
+rule route when claim.filed e then start Review(e.claim)
+)org");
+  ASSERT_TRUE(
+      s.e->post_event("claim.filed", {{"claim", {{"ref", "c1"}, {"unit", "Front"}}}}, "system", "c1").ok);
+  int64_t check = s.newest_task();
+  int64_t inst = s.e->task(check)->instance;
+  EXPECT_EQ(s.task_ids("fay"), Ids{check});   // holds its role
+  EXPECT_EQ(s.task_ids("fred"), Ids{check});  // Lead of Front: the escalation target
+  EXPECT_EQ(s.task_ids("oli"), Ids{check});   // Lead of Ops, above Front
+  EXPECT_EQ(s.task_ids("ben"), Ids{});        // Lead of Back: another unit
+  EXPECT_EQ(s.task_ids("xen"), Ids{});        // another role of Front
+  EXPECT_EQ(s.task_ids("hal"), Ids{});        // the next step's escalation target, not this one's
+  EXPECT_TRUE(s.e->may_read_instance("fred", inst));
+  EXPECT_FALSE(s.e->may_read_instance("ben", inst));
+  EXPECT_TRUE(s.e->may_read_line("oli", workflow::AboutInstance{inst}));
+  EXPECT_FALSE(s.e->may_read_line("ben", workflow::AboutInstance{inst}));
+  // Reading does not let them act: only the escalation does.
+  EXPECT_FALSE(s.e->complete_task(check, "fred", "ok", json::object(), "fred-early").ok);
+
+  ASSERT_TRUE(s.e->complete_task(check, "fay", "ok", json::object(), "fay-check").ok);
+  int64_t sign = s.newest_task();
+  ASSERT_NE(sign, check);
+  EXPECT_EQ(s.task_ids("hal"), Ids{sign});  // Head: the approval's escalation target
+  EXPECT_EQ(s.task_ids("fred"), Ids{});     // not the approval's
+  EXPECT_EQ(s.task_ids("fred", false), Ids{check});
+}
+
+// A grant or policy names an event by its whole dotted name: `may post order.placed` let no one post it
+// (the name was cut to its last part, `placed`, which names no event), nor did `forbid read order.placed`
+// hide anything.
+TEST(ReadAuth, GrantsAndPoliciesNameAnEventByItsWholeName) {
+  Shop s(R"org(
+role Poster { may post order.placed }
+role Reader { may read order.placed }
+event order.placed { ref: String }
+event order.dropped { ref: String }
+policy hush: forbid read order.dropped
+org Shop {
+  position p: Poster held by "pia"
+  position r: Reader held by "rex"
+}
+)org");
+  EXPECT_TRUE(s.e->post_event("order.placed", {{"ref", "a"}}, "pia", "pia-1").ok);
+  EXPECT_FALSE(s.e->post_event("order.dropped", {{"ref", "a"}}, "pia", "pia-2").ok);
+  EXPECT_TRUE(s.e->may_read_line("rex", workflow::AboutEvent{"order.placed", "pia", 0}));
+  EXPECT_FALSE(s.e->may_read_line("pia", workflow::AboutEvent{"order.dropped", "pia", 0}));
+  EXPECT_TRUE(s.e->may_read_line("pia", workflow::AboutEvent{"order.placed", "pia", 0}));
+}
