@@ -1554,6 +1554,24 @@ TEST(Cli, ARefusalsHintFitsItsCase) {
   auto done = run("tasks complete " + id + on + " -o packed");
   EXPECT_EQ(done.code, 4) << done.out;
   EXPECT_NE(done.out.find("tasks list --all"), std::string::npos) << done.out;
+  // serve on a store another server owns, or on a damaged one: "give --db a new file" was the hint for
+  // both (starting over beside the real store); each now gets the hint of its case.
+  {
+    Serving first(p);
+    ASSERT_FALSE(first.url.empty());
+    auto second =
+        run("serve " + p.path() + " --db " + p.db() + " --engine interp --listen tcp://127.0.0.1:0");
+    EXPECT_EQ(second.code, 3) << second.out;
+    EXPECT_NE(second.out.find("is in use"), std::string::npos) << second.out;
+    EXPECT_EQ(second.out.find("a new file"), std::string::npos) << second.out;
+    EXPECT_NE(second.out.find("hint: stop the process that owns it"), std::string::npos) << second.out;
+  }
+  p.write("bad.db", "garbage, not a store");
+  auto damaged =
+      run("serve " + p.path() + " --db " + p.path() + "/bad.db --engine interp --listen tcp://127.0.0.1:0");
+  EXPECT_EQ(damaged.code, 3) << damaged.out;
+  EXPECT_EQ(damaged.out.find("a new file"), std::string::npos) << damaged.out;
+  EXPECT_NE(damaged.out.find("backup"), std::string::npos) << damaged.out;
   auto dev = run("compile " + p.path() + " -o /dev/null");
   EXPECT_EQ(dev.code, 3) << dev.out;
   EXPECT_EQ(dev.out.find("/dev/null/"), std::string::npos) << dev.out;

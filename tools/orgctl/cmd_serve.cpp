@@ -102,6 +102,9 @@ void register_serve(CLI::App& app) {
     try {
       store = std::make_unique<orgos::store::Store>(o->db);
     } catch (const orgos::store::StoreError& e) {
+      // "A new file" is no answer to a store in use or damaged (it would start over beside the real one):
+      // those get their own hint.
+      if (e.fault() != orgos::store::StoreFault::Other) store_failed(e);
       std::cerr << "error: " << e.what()
                 << "\n  hint: give --db a new file, or the store of an earlier run\n";
       throw CLI::RuntimeError(kExitIo);
