@@ -81,18 +81,21 @@ std::vector<uint8_t> serialize(const Bundle& b) {
   // Each section is preceded by its length. The Writer only reads the structs it walks.
   codec::Writer mod;
   codec::fields(mod, const_cast<ir::Module&>(b.module));
-  w.var(mod.out.size());
-  w.raw(mod.out.data(), mod.out.size());
+  auto mod_bytes = mod.take();
+  w.var(mod_bytes.size());
+  w.raw(mod_bytes.data(), mod_bytes.size());
   codec::Writer prog;
   codec::fields(prog, const_cast<ir::Program&>(b.program));
-  w.var(prog.out.size());
-  w.raw(prog.out.data(), prog.out.size());
+  auto prog_bytes = prog.take();
+  w.var(prog_bytes.size());
+  w.raw(prog_bytes.data(), prog_bytes.size());
   w.var(b.object.size());
   w.raw(b.object.data(), b.object.size());
+  auto out = w.take();
   unsigned char sum[32];
-  crypto_generichash(sum, sizeof sum, w.out.data(), w.out.size(), nullptr, 0);
-  w.raw(sum, sizeof sum);
-  return std::move(w.out);
+  crypto_generichash(sum, sizeof sum, out.data(), out.size(), nullptr, 0);
+  out.insert(out.end(), sum, sum + sizeof sum);
+  return out;
 }
 
 std::variant<Bundle, LoadError> deserialize(const std::vector<uint8_t>& bytes) {

@@ -8,6 +8,7 @@
 // depth-limited, so a damaged file is refused with the field it broke at, never a crash or a half-built
 // module.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -50,25 +51,39 @@ struct Nothing {
 class Writer {
  public:
   static constexpr bool kReads = false;
-  std::vector<uint8_t> out;
 
+  // The bytes written; the Writer is empty afterwards.
+  std::vector<uint8_t> take() {
+    buf_.resize(len_);
+    len_ = 0;
+    return std::move(buf_);
+  }
+
+  // Bytes go into a buffer grown ahead of them, so writing one is a store, not a call.
+  void byte(uint8_t b) {
+    room(1);
+    buf_[len_++] = b;
+  }
   void var(uint64_t v) {
+    room(10);
     while (v >= 0x80) {
-      out.push_back(static_cast<uint8_t>(v | 0x80));
+      buf_[len_++] = static_cast<uint8_t>(v | 0x80);
       v >>= 7;
     }
-    out.push_back(static_cast<uint8_t>(v));
+    buf_[len_++] = static_cast<uint8_t>(v);
   }
   void raw(const void* p, size_t n) {
-    auto* b = static_cast<const uint8_t*>(p);
-    out.insert(out.end(), b, b + n);
+    if (n == 0) return;
+    room(n);
+    std::memcpy(buf_.data() + len_, p, n);
+    len_ += n;
   }
 
   Nothing in(const char*) { return {}; }
   Nothing scope(Ref, size_t) { return {}; }
   Nothing nest(Nesting) { return {}; }
-  void u8(const char*, const uint8_t& x) { out.push_back(x); }
-  void flag(const char*, const bool& x) { out.push_back(x ? 1 : 0); }
+  void u8(const char*, const uint8_t& x) { byte(x); }
+  void flag(const char*, const bool& x) { byte(x ? 1 : 0); }
   void u32(const char*, const uint32_t& x, Ref = Ref::None) { var(x); }
   void index(const char*, const uint32_t& x, Ref) { var(x == ir::kNone ? 0 : uint64_t{x} + 1); }
   void i64(const char*, const int64_t& x) { var(static_cast<uint64_t>(x)); }
@@ -78,7 +93,7 @@ class Writer {
   }
   template <typename E>
   void choice(const char*, const E& e, E) {
-    out.push_back(static_cast<uint8_t>(e));
+    byte(static_cast<uint8_t>(e));
   }
   void file(const char*, const source::FileId& f) { var(f == source::kNoFile ? 0 : uint64_t{f} + 1); }
   uint64_t count(const char*, size_t n) {
@@ -86,12 +101,12 @@ class Writer {
     return n;
   }
   bool present(const char*, bool has) {
-    out.push_back(has ? 1 : 0);
+    byte(has ? 1 : 0);
     return has;
   }
   // A constant: tag, aux, the 128-bit payload as two varints (0 for strings), then a string's text.
   void constant(const char*, const ir::Node& n) {
-    out.push_back(n.value.tag);
+    byte(n.value.tag);
     var(n.value.aux);
     bool text = n.value.tag == ir::kTagString;
     auto bits = static_cast<unsigned __int128>(n.value.u.d);
@@ -100,6 +115,13 @@ class Writer {
     str("text", text ? std::string(n.value.u.s->view()) : std::string());
   }
   void check(bool, const char*) {}
+
+ private:
+  void room(size_t n) {
+    if (buf_.size() - len_ < n) buf_.resize(std::max(buf_.size() * 2, len_ + n + 4096));
+  }
+  std::vector<uint8_t> buf_;
+  size_t len_ = 0;
 };
 
 class Reader {
