@@ -1572,6 +1572,11 @@ TEST(Cli, ARefusalsHintFitsItsCase) {
   EXPECT_EQ(damaged.code, 3) << damaged.out;
   EXPECT_EQ(damaged.out.find("a new file"), std::string::npos) << damaged.out;
   EXPECT_NE(damaged.out.find("backup"), std::string::npos) << damaged.out;
+  // `instances show` cannot run on a server (it says so when asked to): its hint names --db alone.
+  auto show = run("instances show 1 " + p.path() + " --engine interp");
+  EXPECT_EQ(show.code, 2) << show.out;
+  EXPECT_EQ(show.out.find("--connect"), std::string::npos) << show.out;
+  EXPECT_NE(run("instances list " + p.path() + " --engine interp").out.find("--connect"), std::string::npos);
   auto dev = run("compile " + p.path() + " -o /dev/null");
   EXPECT_EQ(dev.code, 3) << dev.out;
   EXPECT_EQ(dev.out.find("/dev/null/"), std::string::npos) << dev.out;

@@ -17,8 +17,9 @@ namespace orgctl {
 
 namespace {
 
-// The store to read: --db, or the project's own (.orgos/state.db) when it has one.
-std::string need_db(const std::string& db, const std::string& path) {
+// The store to read: --db, or the project's own (.orgos/state.db) when it has one. `served`: the verb
+// also runs on a server, so --connect is a way out to name (not for `instances show`).
+std::string need_db(const std::string& db, const std::string& path, bool served = true) {
   if (db.empty() && !globals().connect.empty()) {
     std::cerr << "error: `instances show` replays the store itself and cannot run on a server\n  hint: run "
                  "it where the store is, with --db FILE\n";
@@ -27,7 +28,8 @@ std::string need_db(const std::string& db, const std::string& path) {
   if (db.empty() && std::filesystem::exists(project_store(path))) return project_store(path);
   if (db.empty()) {
     std::cerr << "error: no store given, and the project has none at " << project_store(path)
-              << "\n  hint: add --db FILE (the store of a run), or --connect URL for a server\n";
+              << "\n  hint: add --db FILE (the store of a run)"
+              << (served ? ", or --connect URL for a server" : "") << "\n";
     throw CLI::RuntimeError(kExitUsage);
   }
   return db;
@@ -87,7 +89,7 @@ void register_instances(CLI::App& app) {
       "Example:\n  orgctl instances show 12 examples/acme --db acme.db\nExit codes: 0, 1 no such instance, "
       "3 no store.");
   show->callback(with_store_errors([path, db, engine, id]() {
-    auto o = open_project(*path, need_db(*db, *path), *engine);
+    auto o = open_project(*path, need_db(*db, *path, false), *engine);
     bool found = false;
     for (auto& i : o->engine->instances())
       if (i.id == *id) {
