@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "compiler/ir/ir.h"
@@ -112,7 +113,9 @@ class Writer {
     auto bits = static_cast<unsigned __int128>(n.value.u.d);
     var(text ? 0 : static_cast<uint64_t>(bits));
     var(text ? 0 : static_cast<uint64_t>(bits >> 64));
-    str("text", text ? std::string(n.value.u.s->view()) : std::string());
+    std::string_view t = text ? n.value.u.s->view() : std::string_view();
+    var(t.size());
+    raw(t.data(), t.size());
   }
   void check(bool, const char*) {}
 

@@ -334,4 +334,40 @@ void fields(V& v, ir::Program& p) {
   });
 }
 
+// A tripwire for the one edit this file asks for: a serialized struct whose size changes has gained, lost or
+// changed a field, which must then be laid out above (kFormatVersion raised, and the field set in the
+// round-trip test, tests/exec/bundle_codec_test.cpp). Checked where the sizes are known (x86-64 with
+// libstdc++); a field that fits in padding slips through, which the round-trip test's values are for.
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+#define ORGOS_LAID_OUT(T, size) \
+  static_assert(sizeof(T) == (size), #T " changed: lay its fields out in compiler/bundle/layout.h")
+ORGOS_LAID_OUT(source::Span, 20);
+ORGOS_LAID_OUT(ir::IType, 32);
+ORGOS_LAID_OUT(ir::Node, 160);
+ORGOS_LAID_OUT(ir::RecordLayout, 104);
+ORGOS_LAID_OUT(ir::EnumInfo, 56);
+ORGOS_LAID_OUT(ir::Function, 192);
+ORGOS_LAID_OUT(ir::TableRow, 56);
+ORGOS_LAID_OUT(ir::Table, 176);
+ORGOS_LAID_OUT(ir::Module, 120);
+ORGOS_LAID_OUT(ir::Step, 376);
+ORGOS_LAID_OUT(ir::FieldValue, 8);
+ORGOS_LAID_OUT(ir::ProcessIR, 136);
+ORGOS_LAID_OUT(ir::TransitionIR, 96);
+ORGOS_LAID_OUT(ir::LifecycleIR, 168);
+ORGOS_LAID_OUT(ir::JoinKeyIR, 8);
+ORGOS_LAID_OUT(ir::PatternIR, 88);
+ORGOS_LAID_OUT(ir::RuleIR, 200);
+ORGOS_LAID_OUT(ir::PolicyIR, 112);
+ORGOS_LAID_OUT(ir::GrantIR, 72);
+ORGOS_LAID_OUT(ir::RoleIR, 88);
+ORGOS_LAID_OUT(ir::UnitIR, 96);
+ORGOS_LAID_OUT(ir::PositionIR, 120);
+ORGOS_LAID_OUT(ir::OrgIR, 240);
+ORGOS_LAID_OUT(ir::MetricIR, 88);
+ORGOS_LAID_OUT(ir::ConnectorOpIR, 96);
+ORGOS_LAID_OUT(ir::Program, 288);
+#undef ORGOS_LAID_OUT
+#endif
+
 }  // namespace orgos::bundle::codec
