@@ -45,6 +45,14 @@ org Shop {
 }
 rule book when order.placed e then insert Order { ref: e.ref, secret: e.ref == "s" }
 rule note when secret.noted e then notify "ops" "noted " + e.ref
+event parcel.asked { ref: String }
+event parcel.packed { ref: String }
+process Pack(ref: String) {
+  task wrap by Clerk outcomes done
+  emit parcel.packed { ref: ref }
+}
+rule ask when parcel.asked e then start Pack(e.ref)
+rule log_pack when parcel.packed e then notify "ops" "packed " + e.ref
 )org";
 
 struct Served {
@@ -220,4 +228,29 @@ TEST(EventStreamAuth, ReadingTheStreamAuditsNothing) {
              workflow::AboutOrganization{}})
       s.engine->may_read_line(who, about);
   EXPECT_EQ(s.store->audit_entries().size(), before);
+}
+
+// An event a process emits is its instance's: the readers of the instance read the event's line and the
+// lines of the rule that fires on it; who may not read the instance reads none of them.
+TEST(EventStreamAuth, AnEventAProcessEmitsIsReadByTheReadersOfItsInstance) {
+  Served s;
+  s.post("system", "parcel.asked", "k");  // posted by system: no other poster reads it
+  auto tasks = s.call("cat", {{"verb", "tasks.list"}});
+  ASSERT_TRUE(tasks.value("ok", false)) << tasks.dump();
+  ASSERT_EQ(tasks["result"].size(), 1u) << tasks.dump();
+  int64_t task = tasks["result"][0]["id"];
+  auto done = s.call("cat", {{"verb", "tasks.complete"}, {"task", task}, {"outcome", "done"}});
+  ASSERT_TRUE(done.value("ok", false)) << done.dump();
+  std::string sys = s.lines_of("system");
+  ASSERT_TRUE(has(sys, "emit parcel.packed")) << sys;
+  ASSERT_TRUE(has(sys, "rule log_pack fires")) << sys;
+  ASSERT_TRUE(has(sys, "notify ops: packed k")) << sys;
+  for (const char* reader : {"cat", "cid"}) {  // clerks: they may act on the instance's task
+    std::string l = s.lines_of(reader);
+    EXPECT_TRUE(has(l, "emit parcel.packed")) << reader << ":\n" << l;
+    EXPECT_TRUE(has(l, "rule log_pack fires")) << reader << ":\n" << l;
+    EXPECT_TRUE(has(l, "notify ops: packed k")) << reader << ":\n" << l;
+    EXPECT_FALSE(has(l, "event parcel.asked")) << reader << ":\n" << l;  // system's post
+  }
+  for (const char* other : {"aud", "kim", "bob", "vic"}) EXPECT_EQ(s.lines_of(other), "") << other;
 }
