@@ -73,12 +73,12 @@ std::vector<uint8_t> serialize(const Bundle& b) {
   codec::Writer w;
   w.raw(kMagic, sizeof kMagic);
   w.var(kFormatVersion);
-  w.str("source_hash", b.source_hash);
-  w.str("host", b.host);
-  w.str("compiler", b.compiler.empty() ? std::string(ORGOS_VERSION) : b.compiler);
-  w.var(b.files.size());
-  for (auto& f : b.files) w.str("files", f);
-  // Each section is preceded by its length. The Writer only reads the structs it walks.
+  // The walks take their structs by non-const reference, for the Reader; the Writer only reads them, so
+  // the const_casts below change nothing.
+  std::string compiler = b.compiler.empty() ? std::string(ORGOS_VERSION) : b.compiler;
+  codec::header(w, const_cast<std::string&>(b.source_hash), const_cast<std::string&>(b.host), compiler,
+                const_cast<std::vector<std::string>&>(b.files));
+  // Each section is preceded by its length.
   codec::Writer mod;
   codec::fields(mod, const_cast<ir::Module&>(b.module));
   auto mod_bytes = mod.take();
@@ -114,10 +114,7 @@ std::variant<Bundle, LoadError> deserialize(const std::vector<uint8_t>& bytes) {
                        ", this orgctl reads version " + std::to_string(kFormatVersion) +
                        "; rebuild it with `orgctl compile`"};
     Bundle b;
-    r.str("source_hash", b.source_hash);
-    r.str("host", b.host);
-    r.str("compiler", b.compiler);
-    codec::list(r, "files", b.files, [&](std::string& f) { r.str("files", f); });
+    codec::header(r, b.source_hash, b.host, b.compiler, b.files);
     // A section's length counts bytes that follow, so it is read as a count: never more than is left.
     uint64_t mod_len = r.count("IR section length", 0);
     size_t mod_start = r.pos();

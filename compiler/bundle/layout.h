@@ -8,6 +8,17 @@
 
 namespace orgos::bundle::codec {
 
+// The header, after the magic number and the format version: what the bundle was made from, for which
+// host, by which orgctl, and the source files by id.
+template <typename V>
+void header(V& v, std::string& source_hash, std::string& host, std::string& compiler,
+            std::vector<std::string>& files) {
+  v.str("source_hash", source_hash);
+  v.str("host", host);
+  v.str("compiler", compiler);
+  list(v, "files", files, [&](std::string& f) { v.str("files", f); });
+}
+
 template <typename V>
 void fields(V& v, source::Span& s) {
   v.file("file", s.file);
