@@ -270,13 +270,15 @@ json ok_reply(const json& id, json result) {
 
 json error_reply(const json& id, Code code, const std::string& message) {
   // A message may quote what the sender sent (an event name, a field): it is cut, so a reply is never
-  // larger than a few KiB whatever the request held.
+  // larger than a few KiB whatever the request held. Bytes that are not UTF-8 become U+FFFD: dump() throws
+  // on them, and a reply that cannot be written would take the server down with it.
   std::string m = message;
   if (m.size() > kMaxErrorMessageBytes) {
     size_t cut = kMaxErrorMessageBytes;
     while (cut > 0 && (static_cast<unsigned char>(m[cut]) & 0xC0) == 0x80) --cut;  // a whole character
     m = m.substr(0, cut) + "… (" + std::to_string(message.size() - cut) + " more bytes)";
   }
+  m = json::parse(json(m).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
   json r{{"ok", false}, {"error", {{"code", code_name(code)}, {"message", std::move(m)}}}};
   if (json e = echoed_id(id); !e.is_null()) r["id"] = std::move(e);
   return r;

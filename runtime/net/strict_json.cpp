@@ -74,11 +74,14 @@ class Builder {
     std::string key;  // objects: the key whose value comes next
   };
 
-  // nlohmann's message without its "[json.exception.parse_error.101] " tag.
+  // nlohmann's message without its "[json.exception.parse_error.101] " tag and without the "; last read:
+  // '…'" it ends with: those are the sender's bytes as they came, perhaps not UTF-8 (which a reply cannot
+  // carry), and the position says where they are.
   static std::string plain(const char* what) {
     std::string s = what;
     if (auto p = s.find("] "); s.rfind("[json.exception.", 0) == 0 && p != std::string::npos)
       s = s.substr(p + 2);
+    if (auto p = s.find("; last read: "); p != std::string::npos) s = s.substr(0, p);
     return s;
   }
 

@@ -372,6 +372,23 @@ TEST(ServerAttack, ANumberOutOfRangeIsBadJsonSayingWhere) {
   answered_within_a_second(s);
 }
 
+// Bytes that are not UTF-8 in a request are bad_json, and the reply does not quote them: a message carrying
+// them cannot be written as JSON (dump() throws), which would end the server.
+TEST(ServerAttack, BytesThatAreNotUtf8AreBadJsonAndNotQuoted) {
+  Served s;
+  net::Client c(s.server->url(), s.tokens.at("clerk"));
+  for (const std::string& body : {std::string("{\"verb\":\"\xff\xfe\"}"), std::string("{\"\xc3\":1}"),
+                                  std::string("{\"verb\":\"whoami\",\"id\":\"a\xed\xa0\x80z\"}")}) {
+    std::string raw = c.call_raw(body);
+    auto r = json::parse(raw);  // valid JSON, so valid UTF-8
+    EXPECT_EQ(code_of(r), "bad_json") << raw;
+    EXPECT_NE(r["error"].value("message", "").find("UTF-8"), std::string::npos) << raw;
+  }
+  // Any error message is made writable, whatever it quotes.
+  EXPECT_NO_THROW((void)net::error_reply(nullptr, net::Code::Refused, "no event `\xff`").dump());
+  answered_within_a_second(s);
+}
+
 // A task id past INT64_MAX wrapped to a negative id (9223372036854775808 asked for task
 // #-9223372036854775808), and one past UINT64_MAX was "not an integer". Both are out of range.
 TEST(ServerAttack, TaskIdsBeyondInt64AreRefused) {
