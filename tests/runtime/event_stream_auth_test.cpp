@@ -53,6 +53,9 @@ process Pack(ref: String) {
 }
 rule ask when parcel.asked e then start Pack(e.ref)
 rule log_pack when parcel.packed e then notify "ops" "packed " + e.ref
+event refund.paid { amount: Int }
+event refunds.high { name: String, value: Int }
+metric refunds = sum(e.amount for e in refund.paid) alert > 100 emit refunds.high
 )org";
 
 struct Served {
@@ -253,4 +256,19 @@ TEST(EventStreamAuth, AnEventAProcessEmitsIsReadByTheReadersOfItsInstance) {
     EXPECT_FALSE(has(l, "event parcel.asked")) << reader << ":\n" << l;  // system's post
   }
   for (const char* other : {"aud", "kim", "bob", "vic"}) EXPECT_EQ(s.lines_of(other), "") << other;
+}
+
+// A metric's alert is read as the KPI is: by the members of the organization, not by who holds no position.
+// The event it raises was posted by no one: only who is granted `read` on it would read that.
+TEST(EventStreamAuth, AMetricsAlertIsReadByWhoMayReadTheKpi) {
+  Served s;
+  auto r = s.call("cat", {{"verb", "events.post"}, {"name", "refund.paid"}, {"payload", {{"amount", 150}}}});
+  ASSERT_TRUE(r.value("ok", false)) << r.dump();
+  std::string sys = s.lines_of("system");
+  ASSERT_TRUE(has(sys, "alert refunds = 150: emit refunds.high")) << sys;
+  for (const char* member : {"cat", "cid", "aud", "kim", "bob"}) {
+    std::string l = s.lines_of(member);
+    EXPECT_TRUE(has(l, "alert refunds = 150")) << member << ":\n" << l;
+  }
+  EXPECT_EQ(s.lines_of("vic"), "");
 }
