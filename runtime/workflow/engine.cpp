@@ -1510,6 +1510,8 @@ struct Engine::Impl {
 
   void load() {
     if (auto c = store.meta("clock")) self.clock_ = std::stoll(*c);
+    // What the store says, never what memory held before a reload (an undone input's ids included).
+    next_id = 1;
     if (auto n = store.meta("next_id")) next_id = std::stoll(*n);
     // The counter is at least one past every id in use, whatever `meta` says: an edited (or lost) next_id
     // must not hand out an id a row already has. Token and fork ids, kept inside instance rows, are

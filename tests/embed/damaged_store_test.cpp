@@ -255,5 +255,42 @@ TEST(StoreOfAnotherProject, IsRefusedAtOpenAndNothingIsWritten) {
   orgos_close(org);
 }
 
+// Rows written behind a running owner's back under the ids it will draw next: its next input meets them.
+// A new row is inserted, never written over an existing one (it was INSERT OR REPLACE), so the input fails
+// closed with a message and nothing of it is kept; the engine reads the store again and the next input
+// takes ids above them.
+TEST(StoreOfAnotherProject, RowsUnderTheNextIdsFailTheInputInsteadOfBeingOverwritten) {
+  TempDir dir;
+  std::string db = dir.file("shop.db");
+  std::string alpha = shop_project(dir, "alpha");
+  orgos_org* org = orgos_open(alpha.c_str(), db.c_str());
+  ASSERT_NE(org, nullptr) << orgos_open_error();
+  ASSERT_EQ(orgos_post_event(org, "order.placed", R"({"ref": "o-1"})", "ann", "o-1"), 0)
+      << orgos_last_error(org);
+  // Copies of the stored event under the next 50 ids of every table.
+  const std::string top =
+      "(SELECT max(m) FROM (SELECT max(id) AS m FROM instance UNION ALL SELECT max(id) FROM task UNION ALL "
+      "SELECT max(id) FROM event UNION ALL SELECT max(id) FROM record))";
+  ASSERT_EQ(sql(db,
+                "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 50) "
+                "INSERT INTO event(id, doc) SELECT " +
+                    top + " + k, (SELECT doc FROM event LIMIT 1) FROM n"),
+            "");
+  const int64_t inputs = count(db, "SELECT count(*) FROM input_log");
+  const int64_t events = count(db, "SELECT count(*) FROM event");
+  EXPECT_NE(orgos_post_event(org, "order.placed", R"({"ref": "o-2"})", "ann", "o-2"), 0);
+  std::string error = orgos_last_error(org);
+  EXPECT_NE(error.find("already has"), std::string::npos) << error;
+  EXPECT_EQ(count(db, "SELECT count(*) FROM input_log"), inputs);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM event"), events);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM instance"), 1);
+  // Read again from the store, the engine's counter is above the rows it met.
+  EXPECT_EQ(orgos_post_event(org, "order.placed", R"({"ref": "o-3"})", "ann", "o-3"), 0)
+      << orgos_last_error(org);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM instance"), 2);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM event"), events + 1);
+  orgos_close(org);
+}
+
 }  // namespace
 }  // namespace orgos::embed_test
