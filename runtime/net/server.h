@@ -74,8 +74,8 @@ class Server {
   int64_t connections_refused() const { return guard_.refused(); }
 
   // Hand the engine's trace lines here (EngineOptions::trace); they are published once their input is
-  // committed, each with the instance it is about (so events.read gives it only to that instance's
-  // readers). Called on the engine thread only, inside the trace callback.
+  // committed, each with what it is about (Engine::trace_subject), so that events.read gives it only to
+  // those who may read that. Called on the engine thread only, inside the trace callback.
   void note(const std::string& line) { pending_lines_.push_back({line, engine_.trace_subject()}); }
 
   void stop();
