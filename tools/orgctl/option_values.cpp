@@ -52,7 +52,7 @@ CLI::Validator whole_number() {
         s = std::to_string(n);  // what CLI11 converts next: without leading zeros, never read as octal
         return "";
       },
-      "INT", "whole_number");
+      "", "whole_number");  // no description: the option already shows INT
 }
 
 }  // namespace orgctl
