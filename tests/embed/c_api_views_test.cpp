@@ -1,6 +1,6 @@
 // The C API writes its views (tasks, instances, metrics) in the one shape the server and orgctl use
-// (runtime/workflow/views_json.h): the same store read through orgos_*_json and through a real `orgctl
-// serve` over a loopback socket gives equal JSON, field for field.
+// (runtime/workflow/views_json.h): the same store read through orgos_*_json, through a real `orgctl serve`
+// over a loopback socket, and through orgctl asking that server gives equal JSON, field for field.
 #include <gtest/gtest.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -140,7 +140,7 @@ TEST(CApiViews, TasksInstancesAndMetricsAreTheServersJson) {
   EXPECT_EQ(ask(server.url(), token, "tasks.list"), tasks);
   EXPECT_EQ(ask(server.url(), token, "instances.list"), instances);
   EXPECT_EQ(ask(server.url(), token, "metrics.get"), metrics);
-  // orgctl, asking that server, prints the same tasks and instances.
+  // orgctl, asking that server, prints the same tasks, instances and KPIs.
   std::string as_system = "--connect " + server.url() + " --token " + token + " ";
   auto listed = orgctl(as_system + "tasks list --json");
   ASSERT_EQ(listed.first, 0) << listed.second;
@@ -148,6 +148,9 @@ TEST(CApiViews, TasksInstancesAndMetricsAreTheServersJson) {
   auto running = orgctl(as_system + "instances list --json");
   ASSERT_EQ(running.first, 0) << running.second;
   EXPECT_EQ(json::parse(running.second), instances);
+  auto kpis = orgctl(as_system + "metrics --json");
+  ASSERT_EQ(kpis.first, 0) << kpis.second;
+  EXPECT_EQ(json::parse(kpis.second), metrics);
 }
 
 }  // namespace

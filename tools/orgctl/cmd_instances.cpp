@@ -136,21 +136,16 @@ void register_metrics(CLI::App& app) {
       "  orgctl --connect tcp://127.0.0.1:7878 --token $T metrics\n"
       "Exit codes: 0, 1 source errors, 2 neither --db nor --connect, 3 no store or no server, 4 refused.");
   cmd->callback(with_store_errors([path, db, engine, json_out]() {
-    std::vector<std::pair<std::string, std::string>> metrics;
-    if (!globals().connect.empty()) {
-      for (auto& k : request(Target{*path, *db, *engine, ""}, {{"verb", "metrics.get"}}))
-        metrics.emplace_back(k["name"], k["value"]);
-    } else {
-      metrics = open_project(*path, need_db(*db, *path), *engine)->engine->metrics();
-    }
-    nlohmann::json j = nlohmann::json::object();
-    for (auto& [n, v] : metrics) {
-      if (*json_out)
-        j[n] = v;
-      else
-        std::cout << n << " = " << v << "\n";
-    }
-    if (*json_out) std::cout << j.dump(2) << "\n";
+    // The KPIs in the one shape the server's metrics.get and the C API give (views_json.h).
+    nlohmann::json kpis = nlohmann::json::array();
+    if (!globals().connect.empty())
+      kpis = request(Target{*path, *db, *engine, ""}, {{"verb", "metrics.get"}});
+    else
+      for (auto& k : open_project(*path, need_db(*db, *path), *engine)->engine->kpis()) kpis.push_back(k);
+    if (*json_out)
+      std::cout << kpis.dump(2) << "\n";
+    else
+      for (auto& k : kpis) std::cout << k.value("name", "") << " = " << k.value("value", "") << "\n";
     throw CLI::RuntimeError(kExitOk);
   }));
 }
