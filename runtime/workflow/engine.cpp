@@ -3,6 +3,7 @@
 // by inputs), and ids come from counters kept in the store.
 #include "runtime/workflow/engine.h"
 #include "runtime/workflow/input_key.h"
+#include "runtime/workflow/json_text.h"
 #include "runtime/workflow/project_identity.h"
 #include "runtime/workflow/symbol.h"
 
@@ -204,11 +205,16 @@ struct Engine::Impl {
       : self(e), store(s), opts(std::move(o)) {
     current = add_version(&bundle, nullptr);
     cur = current;
-    // Keep this version in the store, so instances started on it can finish on it after an upgrade. (A
-    // reader beside the owner writes nothing: an input would record it.)
-    if (!store.read_only() && !store.bundle(bundle.source_hash))
-      store.put_bundle(bundle.source_hash, bundle::serialize(bundle));
     build_org();
+  }
+
+  // Keeps this version in the store, so instances started on it can finish on it after an upgrade. Done
+  // once the stored state has been read with it (Engine::Engine): a version that cannot read the store is
+  // refused without leaving its bundle there. (A reader beside the owner writes nothing: an input would
+  // record it.)
+  void keep_bundle() {
+    if (!store.read_only() && !store.bundle(current->hash))
+      store.put_bundle(current->hash, bundle::serialize(*current->b));
   }
 
   Version* add_version(const bundle::Bundle* b, std::unique_ptr<bundle::Bundle> owned) {
@@ -1405,22 +1411,40 @@ struct Engine::Impl {
     r.ended_at = inst.ended_at;
     r.deadline_timer = inst.deadline_timer;
     r.started_by = inst.started_by;
-    json toks = json::array();
+    // [[id,step,fork,"wait",wait_ref,"wait_event"(,{"head":next,…})],…], as a json document would dump it
+    // (object keys in string order), written directly: this runs for every changed instance at every step.
+    r.tokens = "[";
     for (const Token& t : inst.tokens) {
-      json tj = json::array({t.id, t.step, t.fork, t.wait, t.wait_ref, t.wait_event});
+      if (r.tokens.size() > 1) r.tokens += ',';
+      r.tokens += '[';
+      for (int64_t n : {t.id, int64_t{t.step}, t.fork}) json_text::integer(r.tokens, n), r.tokens += ',';
+      json_text::string(r.tokens, t.wait.str());
+      r.tokens += ',';
+      json_text::integer(r.tokens, t.wait_ref);
+      r.tokens += ',';
+      json_text::string(r.tokens, t.wait_event.str());
       if (!t.loops.empty()) {
-        json loops = json::object();
+        std::map<std::string, int64_t> loops;  // keyed by text, as the document orders them
         for (auto& [st, i] : t.loops) loops[std::to_string(st)] = i;
-        tj.push_back(std::move(loops));
+        r.tokens += ",{";
+        for (auto& [head, next] : loops) {
+          if (r.tokens.back() != '{') r.tokens += ',';
+          json_text::string(r.tokens, head);
+          r.tokens += ':';
+          json_text::integer(r.tokens, next);
+        }
+        r.tokens += '}';
       }
-      toks.push_back(std::move(tj));
+      r.tokens += ']';
     }
-    r.tokens = toks.dump();
-    json forks = json::array();
-    for (auto& [id, f] : inst.forks)
-      forks.push_back(json::array({f.id, f.parent, f.join, f.needed, f.arrived}));
-    r.forks = forks.dump();
-    r.compensations = json(inst.compensations).dump();
+    r.tokens += ']';
+    r.forks = "[";
+    for (auto& [id, f] : inst.forks) {
+      if (r.forks.size() > 1) r.forks += ',';
+      json_text::list(r.forks, std::initializer_list<int64_t>{f.id, f.parent, f.join, f.needed, f.arrived});
+    }
+    r.forks += ']';
+    json_text::list(r.compensations, inst.compensations);
     CODEC()->write_json(Value::of_record(frame_of(inst)), IType::of(Kind::Rec), r.frame);
     return r;
   }
@@ -1437,8 +1461,14 @@ struct Engine::Impl {
     r.status = t.status;
     r.claimed_by = t.claimed_by;
     r.approval = t.approval;
-    r.outcomes = t.outcomes.empty() ? "[]" : json(t.outcomes).dump();
-    r.decisions = t.decisions.empty() ? "{}" : json(t.decisions).dump();
+    json_text::list(r.outcomes, t.outcomes);
+    r.decisions = "{";
+    for (auto& [who, approved] : t.decisions) {
+      if (r.decisions.size() > 1) r.decisions += ',';
+      json_text::string(r.decisions, who);
+      r.decisions += approved ? ":true" : ":false";
+    }
+    r.decisions += '}';
     r.timer = t.timer;
     r.due = t.due;
     return r;
@@ -2262,6 +2292,7 @@ Engine::Engine(const bundle::Bundle& b, store::Store& s, EngineOptions opts) : b
   clock_ = opts.start_time;
   impl_ = std::make_unique<Impl>(*this, b, s, std::move(opts));
   decoding_store([&] { impl_->load(); });
+  impl_->keep_bundle();
   if (clock_ < impl_->opts.start_time) clock_ = impl_->opts.start_time;
 }
 

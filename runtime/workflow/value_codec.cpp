@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "compiler/syntax/literal.h"
+#include "runtime/workflow/json_text.h"
 
 namespace orgos::workflow {
 
@@ -18,20 +19,6 @@ std::string duration_text(int64_t s) {
   return std::to_string(s) + "s";
 }
 
-// Appends `s` as json's dump() writes a string. Text of printable ASCII with no `"` or `\` (names, dates,
-// amounts, most values) needs no escaping and is copied between quotes; anything else goes through json's own
-// escaping, so control characters, non-ASCII and invalid UTF-8 are written (or refused) exactly as dump()
-// does.
-void append_quoted(std::string& out, std::string_view s) {
-  for (unsigned char c : s)
-    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-      out += json(std::string(s)).dump();
-      return;
-    }
-  out += '"';
-  out.append(s);
-  out += '"';
-}
 }  // namespace
 
 json ValueCodec::to_json(const Value& v, const IType& t) const {
@@ -103,30 +90,28 @@ void ValueCodec::write_json(const Value& v, const IType& t, std::string& out) co
   }
   switch (v.tag) {
     case kTagInt: {
-      char buf[24];
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.u.i);
-      out.append(buf, end);
+      json_text::integer(out, v.u.i);
       return;
     }
     case kTagBool:
       out += v.u.i ? "true" : "false";
       return;
     case kTagString:
-      append_quoted(out, v.u.s->view());
+      json_text::string(out, v.u.s->view());
       return;
     case kTagDate:
-      append_quoted(out, syntax::format_date(v.u.i));
+      json_text::string(out, syntax::format_date(v.u.i));
       return;
     case kTagDec:
-      append_quoted(out, interp::dec::to_string(v.u.d));
+      json_text::string(out, interp::dec::to_string(v.u.d));
       return;
     case kTagMoney:
-      append_quoted(out, interp::dec::to_string(v.u.d) + " " + currency_name(v.aux));
+      json_text::string(out, interp::dec::to_string(v.u.d) + " " + currency_name(v.aux));
       return;
     case kTagEnum:
       if (v.aux < m_.enums.size() && v.u.i >= 0 &&
           v.u.i < static_cast<int64_t>(m_.enums[v.aux].values.size())) {
-        append_quoted(out, m_.enums[v.aux].values[static_cast<size_t>(v.u.i)]);
+        json_text::string(out, m_.enums[v.aux].values[static_cast<size_t>(v.u.i)]);
         return;
       }
       break;
@@ -146,7 +131,7 @@ void ValueCodec::write_json(const Value& v, const IType& t, std::string& out) co
   const Record* r = v.tag == kTagRecord ? v.u.r : nullptr;
   bool named = r && (r->type_id == 0 || r->type_id == 1) && r->nslots > 0 && r->slots[0].tag == kTagString;
   if (named) {
-    append_quoted(out, r->slots[0].u.s->view());  // a unit or person, written by name
+    json_text::string(out, r->slots[0].u.s->view());  // a unit or person, written by name
     return;
   }
   if (!r || r->type_id >= m_.layouts.size()) {
@@ -178,11 +163,11 @@ const ValueCodec::Keys& ValueCodec::keys(uint32_t layout) const {
   if (k.type.empty()) {
     const RecordLayout& l = m_.layouts[layout];
     k.type = "\"$type\":";
-    append_quoted(k.type, l.name);
+    json_text::string(k.type, l.name);
     k.order = sorted_fields(layout);
     for (size_t i : k.order) {
       std::string name = ",";
-      append_quoted(name, l.fields[i]);
+      json_text::string(name, l.fields[i]);
       k.names.push_back(name + ":");
     }
   }

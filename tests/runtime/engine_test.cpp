@@ -307,6 +307,53 @@ TEST(EngineSemantics, SubProcessResultAndLoopsWithBounds) {
   EXPECT_NE(r.text().find("exceeds its bound of 2"), std::string::npos) << r.text();
 }
 
+// The engine writes its instance and task rows' JSON columns as text directly (json_text.h); the text must be
+// what a json document would dump — the same bytes as before, so stores compare equal across builds — with a
+// loop in flight (its index object), a fork, compensations and an approval's decisions.
+TEST(EngineSemantics, RowsAreWrittenAsTheirDocumentsWouldDump) {
+  Sim r(std::string(kOps) +
+        "process Forks() {\n"
+        "  approval first by Ops compensate { notify \"op\" \"undo\" }\n"
+        "  parallel { task t by Ops  approval a by Ops }\n"
+        "}\n"
+        "process Loop(xs: List<Int>) { for each x in xs max 20 { task l by Ops } }\n");
+  ASSERT_FALSE(r.c->diags.has_errors()) << diag::render_all_text(r.c->sources, r.c->diags);
+  json xs = json::array();
+  for (int i = 0; i < 12; ++i) xs.push_back(i);  // loop heads past 9: keys "10" < "2" in the document
+  ASSERT_TRUE(r.e->start("Loop", {{"xs", xs}}, "system", "k1").ok) << r.text();
+  ASSERT_TRUE(r.e->start("Forks", json::object(), "system", "k2").ok) << r.text();
+  for (int round = 0; round < 2; ++round)  // the first approval, then the one in the loop's first pass
+    for (auto& t : r.e->tasks()) {
+      if (t.approval) {
+        ASSERT_TRUE(r.e->decide(t.id, "op", true, "d" + std::to_string(t.id)).ok) << r.text();
+      }
+    }
+  int rows = 0;
+  auto canonical = [&](const std::string& text) {
+    ++rows;
+    EXPECT_EQ(json::parse(text).dump(), text);
+  };
+  r.s.for_each_instance([&](const store::InstanceRow& row) {
+    for (const std::string* t : {&row.tokens, &row.forks, &row.compensations}) canonical(*t);
+  });
+  r.s.for_each_task([&](const store::TaskRow& row) {
+    canonical(row.outcomes);
+    canonical(row.decisions);
+  });
+  EXPECT_GT(rows, 6);
+  bool loop_in_flight = false, fork = false, compensation = false, decision = false;
+  r.s.for_each_instance([&](const store::InstanceRow& row) {
+    loop_in_flight = loop_in_flight || row.tokens.find('{') != std::string::npos;
+    fork = fork || row.forks != "[]";
+    compensation = compensation || row.compensations != "[]";
+  });
+  r.s.for_each_task([&](const store::TaskRow& row) { decision = decision || row.decisions != "{}"; });
+  EXPECT_TRUE(loop_in_flight && fork && compensation && decision)
+      << "the rows do not have what they test: loop " << loop_in_flight << " fork " << fork
+      << " compensation " << compensation << " decision " << decision << "\n"
+      << r.text();
+}
+
 TEST(EngineSemantics, CompensationRunsInReverseThenOnFailure) {
   Sim r(std::string(kOps) +
         "connector bank { op pay(amount: Int) op refund(amount: Int) }\n"
