@@ -11,6 +11,7 @@
 #include "compiler/driver/compilation.h"
 #include "compiler/ir/lower.h"
 #include "runtime/workflow/engine.h"
+#include "tests/temp_dir.h"
 
 using namespace orgos;
 using workflow::json;
@@ -43,6 +44,9 @@ metric orders = count(e in order.placed)
 )org";
 
 struct Shop {
+  // First, so it goes last: with the store's files, also when the engine's constructor throws.
+  orgos_test::TempDir dir{std::string("orgos-reads-") +
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name()};
   fs::path path;
   std::unique_ptr<driver::Compilation> c;
   bundle::Bundle b;
@@ -51,10 +55,7 @@ struct Shop {
   std::vector<std::string> trace;
 
   explicit Shop(const std::string& org = kOrg) {
-    path =
-        fs::temp_directory_path() / ("orgos-reads-" + std::to_string(::getpid()) + "-" +
-                                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
-    remove_files();
+    path = dir / "shop.db";
     c = driver::check_text("shop.org", org);
     EXPECT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
     auto lw = ir::lower(*c);
@@ -68,7 +69,6 @@ struct Shop {
   ~Shop() {
     e.reset();
     store.reset();
-    remove_files();
   }
   void reopen() {
     e.reset();
@@ -82,9 +82,6 @@ struct Shop {
     eo.exec = workflow::ExecEngine::Interp;
     eo.trace = [this](const std::string& l) { trace.push_back(l); };
     return eo;
-  }
-  void remove_files() {
-    for (const char* suffix : {"", "-wal", "-shm", ".lock"}) fs::remove(path.string() + suffix);
   }
   int64_t order(const std::string& by, const std::string& ref, bool secret = false) {
     auto o = e->post_event("order.placed", {{"order", {{"ref", ref}, {"secret", secret}}}}, by, "o-" + ref);
