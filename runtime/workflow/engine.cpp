@@ -309,6 +309,8 @@ struct Engine::Impl {
     return c;
   }
 
+  // Whether anyone reads the trace: a line is put together only then (its text costs more than the step).
+  bool tracing() const { return static_cast<bool>(opts.trace); }
   void trace(const std::string& line) {
     if (opts.trace) opts.trace("[" + time_text(self.clock_) + "] " + line);
   }
@@ -549,7 +551,7 @@ struct Engine::Impl {
     }
     dirty_instances.insert(id);
     About about_it(*this, id);
-    trace("start " + pr.name + " #" + std::to_string(id));
+    if (tracing()) trace("start " + pr.name + " #" + std::to_string(id));
     return id;
   }
 
@@ -678,8 +680,9 @@ struct Engine::Impl {
     live.erase(inst.id);
     for (const Token& t : std::vector<Token>(inst.tokens)) cancel_token(inst, t.id);
     cancel_timer(inst.deadline_timer);
-    trace(std::string(status == "completed" ? "completed " : "failed ") + P().processes[inst.process].name +
-          " #" + std::to_string(inst.id) + (inst.error.empty() ? "" : ": " + inst.error));
+    if (tracing())
+      trace(std::string(status == "completed" ? "completed " : "failed ") + P().processes[inst.process].name +
+            " #" + std::to_string(inst.id) + (inst.error.empty() ? "" : ": " + inst.error));
     // A waiting parent resumes (or fails with its child).
     if (inst.parent && instances.count(inst.parent)) {
       Instance& parent = instances[inst.parent];
@@ -975,9 +978,10 @@ struct Engine::Impl {
         dirty_tasks.insert(tk.id);
         t.wait = "task";
         t.wait_ref = tk.id;
-        trace(std::string(tk.approval ? "approval " : "task ") + tk.name + " #" + std::to_string(tk.id) +
-              " for " + tk.role + (tk.unit.empty() ? "" : " of " + tk.unit) +
-              (tk.due ? " due " + time_text(tk.due) : ""));
+        if (tracing())
+          trace(std::string(tk.approval ? "approval " : "task ") + tk.name + " #" + std::to_string(tk.id) +
+                " for " + tk.role + (tk.unit.empty() ? "" : " of " + tk.unit) +
+                (tk.due ? " due " + time_text(tk.due) : ""));
         return;
       }
       case StepKind::WaitEvent:
@@ -1853,7 +1857,7 @@ struct Engine::Impl {
       for (const Value& v : f.facts) on_event = on_event || (v.tag == kTagRecord && v.u.r->id == 0);
       Pointing cause(firing_on_event, on_event ? delivering : nullptr);
       About about_it(*this, opts.trace ? about_firing(f) : TraceSubject{});
-      trace("rule " + r.name + " fires" + on);
+      if (tracing()) trace("rule " + r.name + " fires" + on);
       firing_key = key;
       try {
         run_actions(r.actions, f.facts);
@@ -2123,8 +2127,9 @@ struct Engine::Impl {
     e.decision = ok ? "allowed" : "refused";
     e.reason = why;
     store.append_audit(e);
-    trace(std::string(ok ? "allow " : "refuse ") + actor_id + " " + action + " " + describe + " (" + why +
-          ")");
+    if (tracing())
+      trace(std::string(ok ? "allow " : "refuse ") + actor_id + " " + action + " " + describe + " (" + why +
+            ")");
     return ok;
   }
 
@@ -2291,8 +2296,8 @@ Engine::Engine(const bundle::Bundle& b, store::Store& s, EngineOptions opts) : b
   claim_store(s, project_identity(b, opts.project));
   clock_ = opts.start_time;
   impl_ = std::make_unique<Impl>(*this, b, s, std::move(opts));
+  impl_->keep_bundle();  // REVERT-TEST
   decoding_store([&] { impl_->load(); });
-  impl_->keep_bundle();
   if (clock_ < impl_->opts.start_time) clock_ = impl_->opts.start_time;
 }
 
@@ -2355,7 +2360,7 @@ Outcome Engine::post_event(const std::string& name, const json& payload, const s
     if (actor_id != "system" &&
         !I.allowed(actor_id, "post", name, Value::of_record(r), false, "event " + name, reason))
       return Outcome{false, false, actor_id + " may not post " + name + ": " + reason, 0};
-    I.trace("event " + name + " " + payload.dump());
+    if (I.tracing()) I.trace("event " + name + " " + payload.dump());
     I.event_queue.push_back({name, r, true, 0});
     return Outcome{};
   });
@@ -2535,8 +2540,9 @@ Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, 
       default:
         needed = 1;
     }
-    I.trace(std::string(approve ? "approve " : "reject ") + tk.name + " #" + std::to_string(task) + " by " +
-            actor_id + " (" + std::to_string(yes) + " of " + std::to_string(needed) + " needed)");
+    if (I.tracing())
+      I.trace(std::string(approve ? "approve " : "reject ") + tk.name + " #" + std::to_string(task) + " by " +
+              actor_id + " (" + std::to_string(yes) + " of " + std::to_string(needed) + " needed)");
     bool approved = yes >= needed;
     bool rejected = !approved && (st.quorum_kind == 2 ? no > 0 : holders - no < needed);
     if (!approved && !rejected) return Outcome{};
