@@ -2296,8 +2296,8 @@ Engine::Engine(const bundle::Bundle& b, store::Store& s, EngineOptions opts) : b
   claim_store(s, project_identity(b, opts.project));
   clock_ = opts.start_time;
   impl_ = std::make_unique<Impl>(*this, b, s, std::move(opts));
-  impl_->keep_bundle();  // REVERT-TEST
   decoding_store([&] { impl_->load(); });
+  impl_->keep_bundle();
   if (clock_ < impl_->opts.start_time) clock_ = impl_->opts.start_time;
 }
 
