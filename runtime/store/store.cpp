@@ -209,7 +209,7 @@ Store::Store(const std::string& path, OpenMode mode, bool synchronous_full) : mo
       create_store_file(path, kSchema, kSchemaVersion);  // then opened below as the store it now is
     } else if (!std::filesystem::is_regular_file(st)) {
       throw StoreError("`" + path + "` cannot be used as an OrgOS store: it is not a file",
-                       StoreFault::Damaged);
+                       StoreFault::NotAFile);
     } else if (std::filesystem::file_size(path, ec) == 0) {
       // SQLite would take an empty file for a new database; a store that lost its content is not one.
       throw StoreError(

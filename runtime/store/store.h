@@ -64,7 +64,8 @@ enum class StoreFault {
   Missing,  // no store at the path
   InUse,    // another process owns it for writing (StoreLock)
   Damaged,  // not a store, or a damaged one: empty, a table missing, quick_check fails, a row does not decode
-  Full,     // the disk (or the store's size limit) is full: nothing of the failed transaction was kept
+  NotAFile,      // the path names a directory, a device or a FIFO: no store was given (nothing is damaged)
+  Full,          // the disk (or the store's size limit) is full: nothing of the failed transaction was kept
   OtherProject,  // the store records another project than the one opening it (workflow/project_identity.h)
 };
 

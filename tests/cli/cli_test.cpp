@@ -1599,6 +1599,14 @@ TEST(Cli, ARefusalsHintFitsItsCase) {
 // The unauthenticated event stream needs --public-events.
 TEST(Cli, ServeOverTlsIsVerifiedByTheClient) {
   ShopProject p;
+  // A folder given as --db is no damaged store: the hint was how to put a backup in its place.
+  for (const char* verb : {"instances list", "tasks list", "metrics"}) {
+    auto folder = run(std::string(verb) + " " + p.path() + " --db " + p.path() + " --engine interp");
+    EXPECT_EQ(folder.code, 3) << verb << ": " << folder.out;
+    EXPECT_NE(folder.out.find("it is not a file"), std::string::npos) << verb << ": " << folder.out;
+    EXPECT_EQ(folder.out.find("backup"), std::string::npos) << verb << ": " << folder.out;
+    EXPECT_NE(folder.out.find("hint: give the store's file with --db"), std::string::npos) << folder.out;
+  }
   auto cert = [&](const std::string& name) {
     std::string c = p.path() + "/" + name + ".pem", k = p.path() + "/" + name + ".key";
     std::string cmd =

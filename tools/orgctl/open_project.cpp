@@ -48,6 +48,10 @@ void store_failed(const orgos::store::StoreError& e) {
     case StoreFault::Full:
       std::cerr << "make room on the disk and run it again: what was not committed is not in the store\n";
       break;
+    case StoreFault::NotAFile:  // a folder given as --db: restoring a backup is no answer to that
+      std::cerr << "give the store's file with --db (the FILE of `orgctl run … --db FILE`; a project keeps "
+                   "its own at .orgos/state.db)\n";
+      break;
     case StoreFault::Damaged:
       std::cerr << "docs/server.md, \"The store\", says how to put a backup in its place\n";
       break;
