@@ -891,7 +891,23 @@ TEST(Cli, AStoreOfAnotherProjectIsRefused) {
   std::string on2 = " " + acme2.string() + " --db " + db2 + " --engine interp";
   for (const char* verb : {"instances list", "metrics", "tasks list"})
     refused(run(std::string(verb) + on2), "no unit named `Design`", std::string("renamed unit, ") + verb);
+  // A writer of that version is refused before it writes anything: its bundle is not kept in the store.
+  auto bundles = [&] {
+    sqlite3* h = nullptr;
+    int n = -1;
+    if (sqlite3_open_v2(db2.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(h, "SELECT count(*) FROM bundle", -1, &st, nullptr) == SQLITE_OK &&
+          sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    return n;
+  };
+  ASSERT_EQ(bundles(), 1);
   refused(run("run" + on2 + " -q"), "no unit named `Design`", "renamed unit, run");
+  EXPECT_EQ(bundles(), 1) << "the refused version's bundle was stored";
 }
 
 TEST(Cli, ADirectoryIsNoBundle) {
@@ -1583,6 +1599,14 @@ TEST(Cli, ARefusalsHintFitsItsCase) {
   EXPECT_EQ(damaged.code, 3) << damaged.out;
   EXPECT_EQ(damaged.out.find("a new file"), std::string::npos) << damaged.out;
   EXPECT_NE(damaged.out.find("backup"), std::string::npos) << damaged.out;
+  // A folder given as --db is no damaged store: the hint was how to put a backup in its place.
+  for (const char* verb : {"instances list", "tasks list", "metrics"}) {
+    auto folder = run(std::string(verb) + " " + p.path() + " --db " + p.path() + " --engine interp");
+    EXPECT_EQ(folder.code, 3) << verb << ": " << folder.out;
+    EXPECT_NE(folder.out.find("it is not a file"), std::string::npos) << verb << ": " << folder.out;
+    EXPECT_EQ(folder.out.find("backup"), std::string::npos) << verb << ": " << folder.out;
+    EXPECT_NE(folder.out.find("hint: give the store's file with --db"), std::string::npos) << folder.out;
+  }
   // `instances show` cannot run on a server (it says so when asked to): its hint names --db alone.
   auto show = run("instances show 1 " + p.path() + " --engine interp");
   EXPECT_EQ(show.code, 2) << show.out;
@@ -1599,14 +1623,6 @@ TEST(Cli, ARefusalsHintFitsItsCase) {
 // The unauthenticated event stream needs --public-events.
 TEST(Cli, ServeOverTlsIsVerifiedByTheClient) {
   ShopProject p;
-  // A folder given as --db is no damaged store: the hint was how to put a backup in its place.
-  for (const char* verb : {"instances list", "tasks list", "metrics"}) {
-    auto folder = run(std::string(verb) + " " + p.path() + " --db " + p.path() + " --engine interp");
-    EXPECT_EQ(folder.code, 3) << verb << ": " << folder.out;
-    EXPECT_NE(folder.out.find("it is not a file"), std::string::npos) << verb << ": " << folder.out;
-    EXPECT_EQ(folder.out.find("backup"), std::string::npos) << verb << ": " << folder.out;
-    EXPECT_NE(folder.out.find("hint: give the store's file with --db"), std::string::npos) << folder.out;
-  }
   auto cert = [&](const std::string& name) {
     std::string c = p.path() + "/" + name + ".pem", k = p.path() + "/" + name + ".key";
     std::string cmd =
