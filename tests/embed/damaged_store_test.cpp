@@ -259,7 +259,7 @@ TEST(StoreOfAnotherProject, IsRefusedAtOpenAndNothingIsWritten) {
 // A new row is inserted, never written over an existing one (it was INSERT OR REPLACE), so the input fails
 // closed with a message and nothing of it is kept; the engine reads the store again and the next input
 // takes ids above them.
-TEST(StoreOfAnotherProject, RowsUnderTheNextIdsFailTheInputInsteadOfBeingOverwritten) {
+TEST(StoreIds, RowsUnderTheNextIdsFailTheInputInsteadOfBeingOverwritten) {
   TempDir dir;
   std::string db = dir.file("shop.db");
   std::string alpha = shop_project(dir, "alpha");
