@@ -2292,12 +2292,14 @@ struct Engine::Impl {
 
 Engine::Engine(const bundle::Bundle& b, store::Store& s, EngineOptions opts) : b_(b) {
   // Before anything is written to it (this version's bundle, an input): a store of another project is
-  // refused, and a store that knows no project yet becomes this one's.
-  claim_store(s, project_identity(b, opts.project));
+  // refused. A store that knows no project yet becomes this one's once its state has been read with it.
+  const ProjectIdentity project = project_identity(b, opts.project);
+  const bool record_project_here = must_record_project(s, project);
   clock_ = opts.start_time;
   impl_ = std::make_unique<Impl>(*this, b, s, std::move(opts));
   decoding_store([&] { impl_->load(); });
   impl_->keep_bundle();
+  if (record_project_here) record_project(s, project);
   if (clock_ < impl_->opts.start_time) clock_ = impl_->opts.start_time;
 }
 

@@ -49,15 +49,15 @@ ProjectIdentity project_identity(const bundle::Bundle& b, const std::string& nam
   return id;
 }
 
-void claim_store(store::Store& s, const ProjectIdentity& id) {
+void record_project(store::Store& s, const ProjectIdentity& id) {
+  s.put_meta(kMetaKey, nlohmann::json{{"name", id.name}, {"orgs", id.orgs}}.dump());
+}
+
+bool must_record_project(store::Store& s, const ProjectIdentity& id) {
   auto recorded = s.meta(kMetaKey);
-  if (!recorded) {
-    // A new store, or one made before stores knew their project: it becomes this project's at its first
-    // open for writing (a reader writes nothing).
-    if (!s.read_only() && id.known())
-      s.put_meta(kMetaKey, nlohmann::json{{"name", id.name}, {"orgs", id.orgs}}.dump());
-    return;
-  }
+  // A new store, or one made before stores knew their project: it becomes this project's at its first
+  // open for writing (a reader writes nothing).
+  if (!recorded) return !s.read_only() && id.known();
   ProjectIdentity stored;
   auto j = nlohmann::json::parse(*recorded, nullptr, false);
   if (!j.is_object() || !j.value("name", nlohmann::json()).is_string() ||
@@ -77,8 +77,7 @@ void claim_store(store::Store& s, const ProjectIdentity& id) {
                             store::StoreFault::OtherProject);
   // Made by the project's single file or bundle (no name), now opened as the project folder: the name is
   // learnt, so that from now on another project under the same orgs is told apart.
-  if (stored.name.empty() && !id.name.empty() && !s.read_only())
-    s.put_meta(kMetaKey, nlohmann::json{{"name", id.name}, {"orgs", stored.orgs}}.dump());
+  return stored.name.empty() && !id.name.empty() && !s.read_only();
 }
 
 }  // namespace orgos::workflow

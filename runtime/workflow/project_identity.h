@@ -33,8 +33,11 @@ std::string project_name(const std::string& input);
 ProjectIdentity project_identity(const bundle::Bundle& b, const std::string& name);
 
 // Compares `id` with the identity `s` records. A store of another project is refused: throws StoreError
-// (StoreFault::OtherProject) naming both. A store that records none (new, or made before stores knew their
-// project) is given `id`, unless it is open read-only.
-void claim_store(store::Store& s, const ProjectIdentity& id);
+// (StoreFault::OtherProject) naming both; nothing is written. True when the store, open for writing, is
+// to be given `id` (it records none: new, or made before stores knew their project; or one without a
+// name): record_project does it once the store's state has been read with this project, so that a
+// project that cannot read it (another one, before stores knew theirs) leaves no claim on it.
+bool must_record_project(store::Store& s, const ProjectIdentity& id);
+void record_project(store::Store& s, const ProjectIdentity& id);
 
 }  // namespace orgos::workflow

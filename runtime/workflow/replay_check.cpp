@@ -137,7 +137,7 @@ std::string StateDifference::describe() const {
 ReplayCheck check_against_replay(const bundle::Bundle& b, store::Store& stored, EngineOptions opts) {
   ReplayCheck out;
   // The replay runs in a fresh store: the stored one is compared with this project before its log is read.
-  claim_store(stored, project_identity(b, opts.project));
+  must_record_project(stored, project_identity(b, opts.project));  // read-only: it only compares
   out.inputs = static_cast<int64_t>(stored.inputs_after(0).size());
   opts.trace = nullptr;
   store::Store fresh(":memory:");

@@ -278,3 +278,35 @@ TEST(StoreIdentity, AStoreMadeFromTheSingleFileLearnsTheProjectsName) {
   EXPECT_EQ(other.code, 3) << other.out;
   EXPECT_NE(other.out.find("belongs to another project"), std::string::npos) << other.out;
 }
+
+// A store made before stores knew their project, opened for writing by another project that cannot read
+// it (its records do not decode): refused, and it leaves no claim — the store still opens with its own
+// project, which then records itself. (Recorded before the state was read, the other project's name made
+// the store refuse its own.)
+TEST(StoreIdentity, AProjectThatCannotReadAnOldStoreLeavesNoClaimOnIt) {
+  ASSERT_TRUE(kOwnKey);
+  Folder f;
+  const std::string items =
+      "event added { sku: String }\nrule add when added e then insert Item { FIELD: e.sku }\n";
+  auto program = [&](const std::string& field) {
+    std::string rule = items;
+    rule.replace(rule.find("FIELD"), 5, field);
+    return "record Item { " + field + ": String }\n" + rule;
+  };
+  std::string alpha = f.project("alpha", program("sku")), beta = f.project("beta", program("code"));
+  ASSERT_EQ(run("token add system --db '" + f.db() + "'").code, 0);
+  auto add = [&](const std::string& project, const std::string& key) {
+    return run("events post added '" + project + "' --db '" + f.db() + "' --as system -p '{\"sku\": \"" +
+               key + "\"}' --key " + key);
+  };
+  auto first = add(alpha, "a-1");
+  ASSERT_EQ(first.code, 0) << first.out;
+  ASSERT_EQ(count(f.db(), "SELECT count(*) FROM record"), 1);
+  ASSERT_EQ(edit(f.db(), "DELETE FROM meta WHERE key = 'project'"), "");  // as before this change
+  auto other = add(beta, "b-1");
+  EXPECT_EQ(other.code, 3) << other.out;
+  EXPECT_EQ(count(f.db(), "SELECT count(*) FROM meta WHERE key = 'project'"), 0) << other.out;
+  auto own = add(alpha, "a-2");
+  EXPECT_EQ(own.code, 0) << own.out;
+  EXPECT_EQ(text(f.db(), "SELECT value FROM meta WHERE key = 'project'"), R"({"name":"alpha","orgs":[]})");
+}
