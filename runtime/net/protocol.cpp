@@ -268,17 +268,30 @@ json ok_reply(const json& id, json result) {
   return r;
 }
 
+namespace {
+// The bytes `c` takes in a JSON string as dump() writes it: a control character is escaped, most as
+// \u00XX (six bytes for one), a quote and a backslash take two.
+size_t escaped_size(unsigned char c) {
+  if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') return 2;
+  return c < 0x20 ? 6 : 1;
+}
+}  // namespace
+
 json error_reply(const json& id, Code code, const std::string& message) {
   // A message may quote what the sender sent (an event name, a field): it is cut, so a reply is never
-  // larger than a few KiB whatever the request held. Bytes that are not UTF-8 become U+FFFD: dump() throws
-  // on them, and a reply that cannot be written would take the server down with it.
-  std::string m = message;
-  if (m.size() > kMaxErrorMessageBytes) {
-    size_t cut = kMaxErrorMessageBytes;
+  // larger than a few KiB whatever the request held. Bytes that are not UTF-8 become U+FFFD first (dump()
+  // throws on them, and a reply that cannot be written would take the server down with it; and one byte
+  // becomes three); then the message is cut where its escaped form passes the limit, not its bytes: a name
+  // of NULs is six times its size as JSON.
+  std::string m =
+      json::parse(json(message).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+  size_t cut = 0, room = kMaxErrorMessageBytes;
+  while (cut < m.size() && escaped_size(static_cast<unsigned char>(m[cut])) <= room)
+    room -= escaped_size(static_cast<unsigned char>(m[cut++]));
+  if (cut < m.size()) {
     while (cut > 0 && (static_cast<unsigned char>(m[cut]) & 0xC0) == 0x80) --cut;  // a whole character
-    m = m.substr(0, cut) + "… (" + std::to_string(message.size() - cut) + " more bytes)";
+    m = m.substr(0, cut) + "… (" + std::to_string(m.size() - cut) + " more bytes)";
   }
-  m = json::parse(json(m).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
   json r{{"ok", false}, {"error", {{"code", code_name(code)}, {"message", std::move(m)}}}};
   if (json e = echoed_id(id); !e.is_null()) r["id"] = std::move(e);
   return r;

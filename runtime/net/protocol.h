@@ -26,7 +26,8 @@ inline constexpr int kMaxJsonDepth = 64;
 // An `id` is echoed only when it is a number or a string of at most this many bytes (anything else is
 // accepted and not echoed): a reply never carries a large or nested value its sender chose.
 inline constexpr size_t kMaxEchoedIdBytes = 256;
-// An error message is cut after this many bytes (it may quote names the sender chose).
+// An error message is cut where it passes this many bytes as JSON, escapes counted (it may quote names
+// the sender chose).
 inline constexpr size_t kMaxErrorMessageBytes = 2048;
 
 // Whether arrays and objects nest deeper than kMaxJsonDepth anywhere in `bytes` (a cheap scan that never

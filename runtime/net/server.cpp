@@ -266,7 +266,7 @@ bool Server::read_events(Slot* s, const Request& r, const std::string& actor) {
   }
   wait_ms = std::min<int64_t>(wait_ms, opts_.max_event_wait.count());
   json got = events_after(actor, after, max);
-  if (!got["events"].empty() || wait_ms == 0 || readers_.size() >= slots_.size() / 2) {
+  if (!got["events"].empty() || wait_ms == 0 || !may_wait(actor)) {
     s->reply = ok_reply(r.id, std::move(got)).dump();
     return true;
   }
@@ -274,6 +274,16 @@ bool Server::read_events(Slot* s, const Request& r, const std::string& actor) {
   readers_.push_back({s, r.id, actor, got["next"].get<int64_t>(), max,
                       std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms)});
   return false;
+}
+
+// Room for one more waiting read of `actor`: half the contexts wait at most (the others answer
+// requests), and one actor takes at most its share of them, so that a token's long polls, parked over and
+// over, leave the others a place to wait in.
+bool Server::may_wait(const std::string& actor) const {
+  if (readers_.size() >= slots_.size() / 2) return false;
+  auto mine =
+      std::count_if(readers_.begin(), readers_.end(), [&](const Reader& w) { return w.actor == actor; });
+  return mine < opts_.max_event_waits_per_actor;
 }
 
 void Server::wake_readers(bool all) {

@@ -47,6 +47,9 @@ struct ServerOptions {
   // events.read: the last lines kept for readers, and the longest a read may wait for a new one.
   size_t event_ring = 10000;
   std::chrono::milliseconds max_event_wait{20000};
+  // Reads of one actor waiting at once (of the contexts / 2 that may wait): one token's long polls cannot
+  // take every place, which would answer every other reader's wait at once, empty. More are answered at once.
+  int max_event_waits_per_actor = 8;
 };
 
 class ServerError : public std::exception {
@@ -94,6 +97,7 @@ class Server {
   bool answer(Slot* s);
   bool read_events(Slot* s, const Request& r, const std::string& actor);
   json events_after(const std::string& actor, int64_t after, int64_t max);
+  bool may_wait(const std::string& actor) const;
   // Answers the parked readers that have lines now or whose wait is over.
   void wake_readers(bool all);
   void publish();
@@ -122,7 +126,8 @@ class Server {
   std::vector<std::pair<std::string, workflow::TraceSubject>> pending_lines_;  // line, what it is about
   EventRing ring_;
   // events.read requests waiting for a line (engine thread only). Each holds a REP context, so at most
-  // half the contexts may wait; a read beyond that is answered at once.
+  // half the contexts may wait, and at most max_event_waits_per_actor of them for one actor; a read beyond
+  // that is answered at once.
   struct Reader {
     Slot* slot;
     json id;
