@@ -83,7 +83,6 @@ class Writer {
   Nothing in(const char*) { return {}; }
   Nothing scope(Ref, size_t) { return {}; }
   Nothing nest(Nesting) { return {}; }
-  void u8(const char*, const uint8_t& x) { byte(x); }
   void flag(const char*, const bool& x) { byte(x ? 1 : 0); }
   void u32(const char*, const uint32_t& x, Ref = Ref::None) { var(x); }
   void index(const char*, const uint32_t& x, Ref) { var(x == ir::kNone ? 0 : uint64_t{x} + 1); }
@@ -93,7 +92,7 @@ class Writer {
     raw(s.data(), s.size());
   }
   template <typename E>
-  void choice(const char*, const E& e, E) {
+  void choice(const char*, const E& e, E, E = E{}) {
     byte(static_cast<uint8_t>(e));
   }
   void file(const char*, const source::FileId& f) { var(f == source::kNoFile ? 0 : uint64_t{f} + 1); }
@@ -201,10 +200,6 @@ class Reader {
     return c;
   }
 
-  void u8(const char* name, uint8_t& x) {
-    field_ = name;
-    x = byte();
-  }
   void flag(const char* name, bool& x) {
     field_ = name;
     x = byte() != 0;
@@ -227,11 +222,13 @@ class Reader {
     field_ = name;
     s = text();
   }
+  // An enum stored as its byte: values from `first` (most enums start at 0) to `last` are its enumerators.
   template <typename E>
-  void choice(const char* name, E& e, E last) {
+  void choice(const char* name, E& e, E last, E first = E{}) {
     field_ = name;
     uint8_t b = byte();
-    if (b > static_cast<uint8_t>(last)) fail("an unknown value " + std::to_string(b));
+    if (b < static_cast<uint8_t>(first) || b > static_cast<uint8_t>(last))
+      fail("an unknown value " + std::to_string(b));
     e = static_cast<E>(b);
   }
   void file(const char* name, source::FileId& f) {
@@ -327,14 +324,13 @@ class Validator {
   Restore<size_t> scope(Ref r, size_t n) { return Restore<size_t>(size_[static_cast<int>(r)], n); }
   Nothing nest(Nesting) { return {}; }
 
-  void u8(const char*, const uint8_t&) {}
   void flag(const char*, const bool&) {}
   void u32(const char* name, const uint32_t& x, Ref r = Ref::None) { points(name, x, r); }
   void index(const char* name, const uint32_t& x, Ref r) { points(name, x, r); }
   void i64(const char*, const int64_t&) {}
   void str(const char*, const std::string&) {}
   template <typename E>
-  void choice(const char*, const E&, E) {}
+  void choice(const char*, const E&, E, E = E{}) {}
   void file(const char*, const source::FileId&) {}
   uint64_t count(const char*, size_t n) { return n; }
   bool present(const char*, bool has) { return has; }

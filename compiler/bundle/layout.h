@@ -177,7 +177,7 @@ void fields(V& v, ir::Step& s) {
   list(v, "cases", s.cases, [&](uint32_t& x) { v.index("cases", x, Ref::Function); });
   list(v, "case_target", s.case_target, [&](uint32_t& x) { v.u32("case_target", x, Ref::Target); });
   strs(v, "outcomes", s.outcomes);
-  v.u8("quorum_kind", s.quorum_kind);
+  v.choice("quorum_kind", s.quorum_kind, ir::Quorum::Percent);
   v.i64("quorum_n", s.quorum_n);
   v.i64("quorum_of", s.quorum_of);
   v.u32("join_count", s.join_count);
@@ -231,7 +231,7 @@ void fields(V& v, ir::LifecycleIR& l) {
 template <typename V>
 void fields(V& v, ir::PatternIR& p) {
   auto at = v.in("a rule pattern");
-  v.choice("kind", p.kind, uint8_t{3});
+  v.choice("kind", p.kind, ir::PatternKind::Accumulate);
   v.index("layout", p.layout, Ref::Layout);
   v.flag("is_event", p.is_event);
   v.index("condition", p.condition, Ref::Function);
@@ -309,9 +309,9 @@ void fields(V& v, ir::MetricIR& m) {
   v.index("target", m.target, Ref::Function);
   v.index("warn", m.warn, Ref::Function);
   v.index("alert", m.alert, Ref::Function);
-  v.u8("target_op", m.target_op);
-  v.u8("warn_op", m.warn_op);
-  v.u8("alert_op", m.alert_op);
+  v.choice("target_op", m.target_op, ir::Comparison::Ge, ir::Comparison::Eq);
+  v.choice("warn_op", m.warn_op, ir::Comparison::Ge, ir::Comparison::Eq);
+  v.choice("alert_op", m.alert_op, ir::Comparison::Ge, ir::Comparison::Eq);
   v.str("alert_event", m.alert_event);
 }
 

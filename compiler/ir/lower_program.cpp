@@ -14,6 +14,57 @@ namespace {
 
 using sema::Binding;
 
+// The source's kinds as the program's: spelled out (not cast) so that reordering either enum cannot
+// silently change what a bundle means.
+Quorum quorum_of(ast::QuorumKind k) {
+  switch (k) {
+    case ast::QuorumKind::All:
+      return Quorum::All;
+    case ast::QuorumKind::Majority:
+      return Quorum::Majority;
+    case ast::QuorumKind::Unanimous:
+      return Quorum::Unanimous;
+    case ast::QuorumKind::Count:
+      return Quorum::Count;
+    case ast::QuorumKind::Percent:
+      return Quorum::Percent;
+  }
+  return Quorum::All;
+}
+
+PatternKind pattern_kind_of(ast::PatternKind k) {
+  switch (k) {
+    case ast::PatternKind::Fact:
+      return PatternKind::Fact;
+    case ast::PatternKind::Not:
+      return PatternKind::Not;
+    case ast::PatternKind::Exists:
+      return PatternKind::Exists;
+    case ast::PatternKind::Accumulate:
+      return PatternKind::Accumulate;
+  }
+  return PatternKind::Fact;
+}
+
+// A metric's comparison (the checker admits only ==, !=, <, <=, >, >= there; lowering maps the rest to ==
+// as comparison_op does).
+Comparison comparison_of(ast::BinaryOp op) {
+  switch (comparison_op(op)) {
+    case Op::Ne:
+      return Comparison::Ne;
+    case Op::Lt:
+      return Comparison::Lt;
+    case Op::Le:
+      return Comparison::Le;
+    case Op::Gt:
+      return Comparison::Gt;
+    case Op::Ge:
+      return Comparison::Ge;
+    default:
+      return Comparison::Eq;
+  }
+}
+
 class ProgramLowerer {
  public:
   ProgramLowerer(const driver::Compilation& c, Lowered& out)
@@ -69,9 +120,9 @@ class ProgramLowerer {
         m.target = md->target ? expr_fn(md->target.get()) : kNone;
         m.warn = md->warn ? expr_fn(md->warn.get()) : kNone;
         m.alert = md->alert ? expr_fn(md->alert.get()) : kNone;
-        m.target_op = static_cast<uint8_t>(comparison_op(md->target_op));
-        m.warn_op = static_cast<uint8_t>(comparison_op(md->warn_op));
-        m.alert_op = static_cast<uint8_t>(comparison_op(md->alert_op));
+        m.target_op = comparison_of(md->target_op);
+        m.warn_op = comparison_of(md->warn_op);
+        m.alert_op = comparison_of(md->alert_op);
         m.alert_event = md->alert_event.str();
         prog_.metrics.push_back(std::move(m));
         break;
@@ -195,7 +246,7 @@ class ProgramLowerer {
           auto* ap = ast::as<ast::ApprovalStmt>(s);
           st.name = ap->name.empty() ? "approval by " + st.role : ap->name.text;
           st.within = expr_fn(ap->within.get());
-          st.quorum_kind = static_cast<uint8_t>(ap->quorum.kind);
+          st.quorum_kind = quorum_of(ap->quorum.kind);
           st.quorum_n = ap->quorum.n;
           st.quorum_of = ap->quorum.of;
           if (!ap->name.empty()) st.bind_slot = slot_of(ap->name);
@@ -447,7 +498,7 @@ class ProgramLowerer {
     r.salience = d->salience;
     for (auto& pat : d->patterns) {
       PatternIR pi;
-      pi.kind = static_cast<uint8_t>(pat.kind);
+      pi.kind = pattern_kind_of(pat.kind);
       const ast::Decl* t = pat.kind == ast::PatternKind::Accumulate ? nullptr : resolved(pat.type);
       pi.layout = layout(t);
       pi.is_event = t && t->kind == ast::DeclKind::Event;
@@ -500,6 +551,36 @@ const char* step_kind_name(StepKind k) {
                                 "switch", "parallel", "join",   "for each", "let",        "fail", "complete",
                                 "insert", "derive",   "modify", "retract",  "signal",     "end"};
   return names[static_cast<size_t>(k)];
+}
+
+const char* quorum_name(Quorum q) {
+  switch (q) {
+    case Quorum::All:
+      return "all";
+    case Quorum::Majority:
+      return "majority";
+    case Quorum::Unanimous:
+      return "unanimous";
+    case Quorum::Count:
+      return "count";
+    case Quorum::Percent:
+      return "percent";
+  }
+  return "?";  // not reached: the bundle reader refuses any other value
+}
+
+const char* pattern_kind_name(PatternKind k) {
+  switch (k) {
+    case PatternKind::Fact:
+      return "fact";
+    case PatternKind::Not:
+      return "not";
+    case PatternKind::Exists:
+      return "exists";
+    case PatternKind::Accumulate:
+      return "accumulate";
+  }
+  return "?";  // not reached: the bundle reader refuses any other value
 }
 
 void lower_program(const driver::Compilation& c, Lowered& out) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/ir/ir.h"
 #include "compiler/ir/value.h"
 #include "compiler/source/span.h"
 
@@ -42,6 +43,64 @@ enum class StepKind : uint8_t {
 };
 const char* step_kind_name(StepKind k);
 
+// How many of an approval's role holders must approve (stored in a bundle as this byte).
+enum class Quorum : uint8_t {
+  All,        // the one approver: the first decision decides
+  Majority,   // more than half of the holders
+  Unanimous,  // every holder; one rejection rejects
+  Count,      // `quorum_n` holders (of `quorum_of`)
+  Percent,    // `quorum_n` percent of the holders, rounded up
+};
+const char* quorum_name(Quorum q);
+
+// What a rule pattern asks of the facts of its type (stored in a bundle as this byte).
+enum class PatternKind : uint8_t {
+  Fact,        // binds each matching fact
+  Not,         // no fact matches
+  Exists,      // at least one fact matches (binds nothing)
+  Accumulate,  // a value over every fact of the types in `reads`, bound as one fact
+};
+const char* pattern_kind_name(PatternKind k);
+
+// A metric's comparison with its target, warn or alert bound. Its values are those of the ir::Op it
+// names (a bundle stores that byte), so the two convert by a cast; the asserts below keep them in step.
+enum class Comparison : uint8_t {
+  Eq = static_cast<uint8_t>(Op::Eq),
+  Ne = static_cast<uint8_t>(Op::Ne),
+  Lt = static_cast<uint8_t>(Op::Lt),
+  Le = static_cast<uint8_t>(Op::Le),
+  Gt = static_cast<uint8_t>(Op::Gt),
+  Ge = static_cast<uint8_t>(Op::Ge),
+};
+static_assert(static_cast<uint8_t>(Comparison::Ne) == static_cast<uint8_t>(Comparison::Eq) + 1 &&
+                  static_cast<uint8_t>(Comparison::Lt) == static_cast<uint8_t>(Comparison::Eq) + 2 &&
+                  static_cast<uint8_t>(Comparison::Le) == static_cast<uint8_t>(Comparison::Eq) + 3 &&
+                  static_cast<uint8_t>(Comparison::Gt) == static_cast<uint8_t>(Comparison::Eq) + 4 &&
+                  static_cast<uint8_t>(Comparison::Ge) == static_cast<uint8_t>(Comparison::Eq) + 5,
+              "Comparison is a contiguous range (the bundle reader checks a range)");
+inline Op op_of(Comparison c) {
+  return static_cast<Op>(c);
+}
+// Whether `a c b` holds for two numbers of one kind.
+template <typename N>
+bool compare(Comparison c, const N& a, const N& b) {
+  switch (c) {
+    case Comparison::Eq:
+      return a == b;
+    case Comparison::Ne:
+      return a != b;
+    case Comparison::Lt:
+      return a < b;
+    case Comparison::Le:
+      return a <= b;
+    case Comparison::Gt:
+      return a > b;
+    case Comparison::Ge:
+      return a >= b;
+  }
+  return false;  // not reached: the bundle reader refuses any other value
+}
+
 struct FieldValue {
   uint32_t slot;      // slot in the target layout
   uint32_t function;  // computes the value from the frame
@@ -64,7 +123,7 @@ struct Step {
   std::vector<uint32_t> cases;        // Switch: one function per case value (several per case are flattened)
   std::vector<uint32_t> case_target;  // Switch: for each entry of `cases`, the index into `next`
   std::vector<std::string> outcomes;  // Task
-  uint8_t quorum_kind = 0;            // Approval: 0 all, 1 majority, 2 unanimous, 3 count, 4 percent
+  Quorum quorum_kind = Quorum::All;   // Approval
   int64_t quorum_n = 0, quorum_of = 0;
   uint32_t bind_slot = kNone;     // frame slot that receives the step's result
   uint32_t set_slot = kNone;      // Set: the field written in the record computed by `value`'s target
@@ -114,7 +173,7 @@ struct JoinKeyIR {
   uint32_t right = kNone;  // function of this fact alone
 };
 struct PatternIR {
-  uint8_t kind = 0;         // 0 fact, 1 not, 2 exists, 3 accumulate
+  PatternKind kind = PatternKind::Fact;
   uint32_t layout = kNone;  // fact type
   bool is_event = false;
   uint32_t condition = kNone;  // function of the facts bound so far (and this one); explain reads it
@@ -170,7 +229,7 @@ struct MetricIR {
   std::string name;
   uint32_t formula = kNone;
   uint32_t window = kNone, target = kNone, warn = kNone, alert = kNone;
-  uint8_t target_op = 0, warn_op = 0, alert_op = 0;  // ir::Op values of the comparisons
+  Comparison target_op = Comparison::Eq, warn_op = Comparison::Eq, alert_op = Comparison::Eq;
   std::string alert_event;
 };
 

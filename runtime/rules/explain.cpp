@@ -9,19 +9,6 @@ namespace orgos::rules {
 
 namespace {
 
-const char* kind_name(uint8_t k) {
-  switch (k) {
-    case 1:
-      return "not";
-    case 2:
-      return "exists";
-    case 3:
-      return "accumulate";
-    default:
-      return "fact";
-  }
-}
-
 std::string line_of(uint32_t line) {
   return " (line " + std::to_string(line) + ")";
 }
@@ -135,11 +122,11 @@ Explanation Network::explain(uint32_t rule, int64_t fid) {
     const ir::PatternIR& p = *n.p;
     PatternReport& pr = x.patterns.emplace_back();
     pr.number = n.index + 1;
-    pr.kind = kind_name(p.kind);
+    pr.kind = ir::pattern_kind_name(p.kind);
     pr.type = p.layout < m_.layouts.size() ? m_.layouts[p.layout].name : std::string("value");
     pr.partial_matches = entering_of(n);
-    if (p.kind == 3 || p.layout != fact->type_id) {
-      if (p.kind != 3) pr.facts_passing = passing(n);
+    if (p.kind == ir::PatternKind::Accumulate || p.layout != fact->type_id) {
+      if (p.kind != ir::PatternKind::Accumulate) pr.facts_passing = passing(n);
       continue;
     }
     any_type = true;

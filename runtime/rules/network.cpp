@@ -12,6 +12,7 @@
 namespace orgos::rules {
 
 using ir::kNone;
+using ir::PatternKind;
 using ir::Record;
 using ir::Value;
 
@@ -48,19 +49,20 @@ Network::Network(const ir::Program& p, const ir::Module& m, interp::Evaluator& e
       }
       if (n->left_fields.size() != n->p->keys.size()) n->left_fields.clear();
       if (n->right_fields.size() != n->p->keys.size()) n->right_fields.clear();
-      // Parameter i is bound by the i-th pattern that binds (a fact, kind 0, or an accumulation, kind 3),
+      // Parameter i is bound by the i-th pattern that binds (a fact or an accumulation),
       // at that pattern's level; the partial match arriving here is at level k.
       std::vector<uint32_t> binder;  // parameter → its pattern
       for (uint32_t j = 0; j < k; ++j)
-        if (rule.patterns[j].kind == 0 || rule.patterns[j].kind == 3) binder.push_back(j);
+        if (rule.patterns[j].kind == PatternKind::Fact || rule.patterns[j].kind == PatternKind::Accumulate)
+          binder.push_back(j);
       for (const FieldRef& f : n->left_fields) {
-        if (f.param >= binder.size() || rule.patterns[binder[f.param]].kind != 0) {
+        if (f.param >= binder.size() || rule.patterns[binder[f.param]].kind != PatternKind::Fact) {
           n->left_steps.clear();
           break;
         }
         n->left_steps.push_back(static_cast<uint16_t>(k - (binder[f.param] + 1)));
       }
-      if (n->p->kind == 3) {
+      if (n->p->kind == PatternKind::Accumulate) {
         for (uint32_t t : n->p->reads)
           if (t < types_.size()) types_[t].readers.push_back(n.get());
       } else if (n->p->layout < types_.size()) {
@@ -306,7 +308,7 @@ void Network::insert(Record* fact, int64_t id) {
         }
       }
     }
-    if (n->stores_facts || n->p->kind == 1 || n->p->kind == 2) {
+    if (n->stores_facts || n->p->kind == PatternKind::Not || n->p->kind == PatternKind::Exists) {
       if (!f->nodes) f->nodes = std::make_unique<std::vector<std::pair<Node*, Bucket*>>>();
       f->nodes->emplace_back(n, n->stores_facts ? b : nullptr);
     }
@@ -341,7 +343,7 @@ void Network::retract(int64_t id) {
           b->dead = 0;
         }
       }
-      if (n->p->kind == 1 || n->p->kind == 2) {
+      if (n->p->kind == PatternKind::Not || n->p->kind == PatternKind::Exists) {
         auto bl = n->blocks.find(id);
         if (bl != n->blocks.end()) {
           std::vector<Token*> met = std::move(bl->second);
@@ -354,7 +356,7 @@ void Network::retract(int64_t id) {
             ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
             if (!ids.empty()) continue;
             n->blockers.erase(it);
-            if (n->p->kind == 1)
+            if (n->p->kind == PatternKind::Not)
               child(partial(t), *n, nullptr, nullptr);  // nothing blocks the `not` any more
             else
               remove_children(partial(t));  // `exists` lost its last fact
@@ -404,20 +406,20 @@ void Network::right_activate(Node& n, Bucket& b, FactSlot* f) {
     Partial* t = partial(lt);
     if (t->dead || !beta_ok(n, t, f->rec)) continue;
     switch (n.p->kind) {
-      case 0:
+      case PatternKind::Fact:
         child(t, n, f, nullptr);
         break;
-      case 1: {  // not: the first matching fact blocks the match
+      case PatternKind::Not: {  // not: the first matching fact blocks the match
         block(n, t, f->id);
         if (n.blockers[t].size() == 1) remove_children(t);
         break;
       }
-      case 2: {  // exists: the first matching fact lets it through
+      case PatternKind::Exists: {  // exists: the first matching fact lets it through
         block(n, t, f->id);
         if (n.blockers[t].size() == 1) child(t, n, nullptr, nullptr);
         break;
       }
-      default:
+      case PatternKind::Accumulate:  // has no fact memory: its readers recompute it (recompute)
         break;
     }
   }
@@ -425,7 +427,7 @@ void Network::right_activate(Node& n, Bucket& b, FactSlot* f) {
 
 void Network::left_activate(Node& n, Partial* t) {
   Bucket* b = nullptr;
-  if (n.p->kind == 3) {
+  if (n.p->kind == PatternKind::Accumulate) {
     // Accumulations have no key: they see every partial match and recompute on changes.
     b = &n.solo;
   } else if (!n.p->keys.empty()) {
@@ -478,7 +480,7 @@ void Network::left_activate(Node& n, Partial* t) {
   t->lprev = b->ltail;
   (b->ltail ? b->ltail->lnext : b->lhead) = t;
   b->ltail = t;
-  if (n.p->kind == 3) {
+  if (n.p->kind == PatternKind::Accumulate) {
     bound_values(t, args_);
     auto o = ev_.call(n.p->condition, args_);
     if (!o.ok()) {
@@ -496,14 +498,15 @@ void Network::left_activate(Node& n, Partial* t) {
     if (!f) continue;
     if (t->dead) return;
     if (!beta_ok(n, t, f->rec)) continue;
-    if (n.p->kind == 0) {
+    if (n.p->kind == PatternKind::Fact) {
       child(t, n, f, nullptr);
     } else {
       block(n, t, f->id);
       blocked = true;
     }
   }
-  if ((n.p->kind == 1 && !blocked) || (n.p->kind == 2 && blocked)) child(t, n, nullptr, nullptr);
+  if ((n.p->kind == PatternKind::Not && !blocked) || (n.p->kind == PatternKind::Exists && blocked))
+    child(t, n, nullptr, nullptr);
 }
 
 Network::Token* Network::child(Partial* parent, Node& n, FactSlot* f, const Value* v) {
@@ -515,12 +518,12 @@ Network::Token* Network::child(Partial* parent, Node& n, FactSlot* f, const Valu
   c->parent = parent;
   c->rule = parent->rule;
   c->level = static_cast<uint16_t>(parent->level + 1);
-  if (n.p->kind == 0) {
+  if (n.p->kind == PatternKind::Fact) {
     c->fact = f;
     c->fnext = f->tokens;
     if (f->tokens) f->tokens->fprev = c;
     f->tokens = c;
-  } else if (n.p->kind == 3) {
+  } else if (n.p->kind == PatternKind::Accumulate) {
     c->acc = new Value(*v);
     c->has_acc = true;
   }

@@ -1940,31 +1940,11 @@ struct Engine::Impl {
       auto v = EV()->call(mt.formula, {});
       auto t = EV()->call(mt.alert, {});
       if (!v.ok() || !t.ok()) continue;
-      bool alerting = false;
       Dec x = v.value.tag == kTagInt ? static_cast<Dec>(v.value.u.i) * kDecOne : v.value.u.d;
       Dec y = t.value.tag == kTagInt ? static_cast<Dec>(t.value.u.i) * kDecOne : t.value.u.d;
       if (v.value.tag == kTagDuration) x = static_cast<Dec>(v.value.u.i) * kDecOne;
       if (t.value.tag == kTagDuration) y = static_cast<Dec>(t.value.u.i) * kDecOne;
-      switch (static_cast<Op>(mt.alert_op)) {
-        case Op::Lt:
-          alerting = x < y;
-          break;
-        case Op::Le:
-          alerting = x <= y;
-          break;
-        case Op::Gt:
-          alerting = x > y;
-          break;
-        case Op::Ge:
-          alerting = x >= y;
-          break;
-        case Op::Ne:
-          alerting = x != y;
-          break;
-        default:
-          alerting = x == y;
-          break;
-      }
+      bool alerting = compare(mt.alert_op, x, y);
       std::string key = "alert:" + mt.name;
       bool was = store.meta(key).value_or("0") == "1";
       if (alerting == was) continue;
@@ -2527,26 +2507,27 @@ Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, 
     for (auto& [who, d] : tk.decisions) (d ? yes : no)++;
     size_t needed = 1;
     switch (st.quorum_kind) {
-      case 1:
+      case Quorum::All:
+        needed = 1;
+        break;
+      case Quorum::Majority:
         needed = holders / 2 + 1;
-        break;  // majority
-      case 2:
+        break;
+      case Quorum::Unanimous:
         needed = holders;
-        break;  // unanimous
-      case 3:
+        break;
+      case Quorum::Count:  // n (of m)
         needed = static_cast<size_t>(std::max<int64_t>(1, st.quorum_n));
-        break;  // n (of m)
-      case 4:
+        break;
+      case Quorum::Percent:
         needed = static_cast<size_t>((static_cast<int64_t>(holders) * st.quorum_n + 99) / 100);
         break;
-      default:
-        needed = 1;
     }
     if (I.tracing())
       I.trace(std::string(approve ? "approve " : "reject ") + tk.name + " #" + std::to_string(task) + " by " +
               actor_id + " (" + std::to_string(yes) + " of " + std::to_string(needed) + " needed)");
     bool approved = yes >= needed;
-    bool rejected = !approved && (st.quorum_kind == 2 ? no > 0 : holders - no < needed);
+    bool rejected = !approved && (st.quorum_kind == Quorum::Unanimous ? no > 0 : holders - no < needed);
     if (!approved && !rejected) return Outcome{};
     tk.status = approved ? "approved" : "rejected";
     I.cancel_timer(tk.timer);
@@ -2842,24 +2823,11 @@ std::vector<KpiView> Engine::kpis() {
         return false;
     }
   };
-  auto holds = [&](uint8_t op, const Value& a, const Value& b) {
+  auto holds = [&](Comparison op, const Value& a, const Value& b) {
     Dec x, y;
     if (!number(a, x) || !number(b, y)) return false;
     if (a.tag == kTagMoney && b.tag == kTagMoney && a.aux != b.aux) return false;
-    switch (static_cast<Op>(op)) {
-      case Op::Eq:
-        return x == y;
-      case Op::Ne:
-        return x != y;
-      case Op::Lt:
-        return x < y;
-      case Op::Le:
-        return x <= y;
-      case Op::Gt:
-        return x > y;
-      default:
-        return x >= y;
-    }
+    return compare(op, x, y);
   };
   I.ev_today();
   for (const MetricIR& mt : I.P().metrics) {
@@ -2878,7 +2846,7 @@ std::vector<KpiView> Engine::kpis() {
     if (mt.target != kNone) {
       auto t = bound(mt.target);
       if (t) {
-        k.target = std::string(op_name(static_cast<Op>(mt.target_op))) + " " + I.text(*t);
+        k.target = std::string(op_name(op_of(mt.target_op))) + " " + I.text(*t);
         k.verdict = !has ? "no data" : holds(mt.target_op, o.value, *t) ? "met" : "missed";
       }
     }

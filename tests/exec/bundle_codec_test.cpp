@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <string>
 #include <variant>
 #include <vector>
@@ -127,7 +128,7 @@ bundle::Bundle everything() {
   s.cases = {1, 2};
   s.case_target = {1, 0};
   s.outcomes = {"done", "undone"};
-  s.quorum_kind = 3;
+  s.quorum_kind = ir::Quorum::Count;
   s.quorum_n = -2;
   s.quorum_of = 9;
   s.bind_slot = 6;
@@ -170,7 +171,7 @@ bundle::Bundle everything() {
   r.name = "R";
   r.salience = -10;
   ir::PatternIR pt;
-  pt.kind = 3;
+  pt.kind = ir::PatternKind::Accumulate;
   pt.layout = 1;
   pt.is_event = true;
   pt.condition = 0;
@@ -202,9 +203,9 @@ bundle::Bundle everything() {
   mt.target = 2;
   mt.warn = 1;
   mt.alert = 0;
-  mt.target_op = 4;
-  mt.warn_op = 5;
-  mt.alert_op = 6;
+  mt.target_op = ir::Comparison::Lt;
+  mt.warn_op = ir::Comparison::Le;
+  mt.alert_op = ir::Comparison::Gt;
   mt.alert_event = "spend.too_high";
   p.metrics.push_back(mt);
   p.connector_ops.push_back({"bank", "pay", {"amount", "to"}, 1});
@@ -523,8 +524,22 @@ TEST(BundleCodec, EveryFieldOfEveryStructRoundTrips) {
 
 // The bytes of format version 7, pinned: a change to the layout that keeps the version would make every
 // bundle already written misread. (This hash is the one the hand-written codec before layout.h produced.)
+// When it was taken, the fixture's metric comparisons were the bytes 4, 5 and 6 (then stored as bare
+// ir::Op values, unchecked); typed as ir::Comparison they can only be comparisons (18, 19, 20 above), so
+// those three bytes are put back as they were before hashing: every other byte is pinned as written.
 TEST(BundleCodec, TheBytesOfThisFormatVersionDoNotChange) {
-  auto bytes = bundle::serialize(everything());
+  auto written = bundle::serialize(everything());
+  std::vector<uint8_t> body(written.begin(), written.end() - 32);
+  const std::string event =
+      std::string(1, '\x0e') + "spend.too_high";  // the metric's alert_event, after its ops
+  auto it = std::search(body.begin(), body.end(), event.begin(), event.end());
+  ASSERT_NE(it, body.end());
+  const size_t at = static_cast<size_t>(it - body.begin());
+  ASSERT_EQ(std::vector<uint8_t>(body.begin() + static_cast<long>(at) - 3, it),
+            (std::vector<uint8_t>{18, 19, 20}))
+      << "target_op, warn_op and alert_op are written as the bytes of their ir::Op";
+  body[at - 3] = 4, body[at - 2] = 5, body[at - 1] = 6;
+  auto bytes = with_checksum(body);
   unsigned char sum[32];
   crypto_generichash(sum, sizeof sum, bytes.data(), bytes.size(), nullptr, 0);
   std::string hex;
@@ -590,4 +605,29 @@ TEST(BundleCodec, AnIndexThatPointsAtNothingIsRefusedNamingTheField) {
   check([](bundle::Bundle& b) { b.program.record_checks[0][0] = 7; },
         "`record_checks` of the program section names function 7");
   check([](bundle::Bundle& b) { b.module.functions[2].body = nullptr; }, "a function has no body");
+}
+
+// The kinds a bundle stores as bytes (an approval's quorum, a pattern's kind, a metric's comparisons) are
+// enums whose every value the runtime switches over: a byte that is none of them is refused at load, naming
+// the field, instead of running as some default.
+TEST(BundleCodec, AKindOutOfItsRangeIsRefusedNamingTheField) {
+  auto check = [](auto damage, const std::string& expected) {
+    bundle::Bundle b = everything();
+    damage(b);
+    std::string why = refusal(bundle::serialize(b));
+    EXPECT_NE(why.find(expected), std::string::npos) << why;
+    EXPECT_NE(why.find("rebuild it with `orgctl compile`"), std::string::npos) << why;
+  };
+  check([](bundle::Bundle& b) { b.program.processes[0].steps[0].quorum_kind = static_cast<ir::Quorum>(5); },
+        "an unknown value 5 (reading `quorum_kind` of a step)");
+  check([](bundle::Bundle& b) { b.program.rules[0].patterns[1].kind = static_cast<ir::PatternKind>(4); },
+        "an unknown value 4 (reading `kind` of a rule pattern)");
+  // Below and above the comparisons: other operations of ir::Op are not comparisons.
+  check(
+      [](bundle::Bundle& b) { b.program.metrics[0].target_op = static_cast<ir::Comparison>(ir::Op::Today); },
+      "an unknown value 3 (reading `target_op` of a metric)");
+  check([](bundle::Bundle& b) { b.program.metrics[0].warn_op = static_cast<ir::Comparison>(ir::Op::Mod); },
+        "an unknown value 15 (reading `warn_op` of a metric)");
+  check([](bundle::Bundle& b) { b.program.metrics[0].alert_op = static_cast<ir::Comparison>(ir::Op::And); },
+        "an unknown value 22 (reading `alert_op` of a metric)");
 }
