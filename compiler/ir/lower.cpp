@@ -3,10 +3,13 @@
 // conversions explicit (Int→Decimal widening, operand order for Money and Duration products).
 #include "compiler/ir/lower.h"
 
+#include <cassert>
+#include <cstdio>
 #include <functional>
 
 #include "compiler/driver/compilation.h"
 #include "compiler/interp/evaluator.h"
+#include "compiler/ir/step_shape.h"
 
 namespace orgos::ir {
 
@@ -1177,6 +1180,14 @@ Lowered lower(const driver::Compilation& c) {
   Lowered out;
   Lowerer(c, out).run();
   lower_program(c, out);
+  // Debug builds: each step carries only the fields of its kind (step_shape.h); a misfit is a lowering
+  // bug that the runtime would silently ignore.
+#ifndef NDEBUG
+  if (std::string e = program_shape_error(out.program); !e.empty()) {
+    std::fprintf(stderr, "lowering produced a step that does not fit its kind: %s\n", e.c_str());
+    assert(!"a step does not fit its kind");
+  }
+#endif
   return out;
 }
 
