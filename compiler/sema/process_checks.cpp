@@ -541,10 +541,11 @@ class ProcessChecker {
         d.note(name_of[chain[i]]->callee.span, "`" + pname(boost::source(chain[i], g)) + "` runs `" +
                                                    pname(boost::target(chain[i], g)) +
                                                    "` here, without waiting first");
+      // Not `start` instead: a process that starts itself without waiting loops just the same, in new
+      // instances (the engine undoes such an input at its instance limit).
       d.with_hint(
-          "wait before the call (a task, an approval, `wait for …`, `wait 1d`), or `start` the process so a "
-          "new "
-          "instance runs on its own");
+          "wait for something before the call (a task, an approval, `wait for …`, `wait 1d`); a repetition "
+          "that needs no wait is a `for each`");
     }
   }
 

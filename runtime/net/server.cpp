@@ -238,8 +238,8 @@ bool Server::answer(Slot* s) {
 
 // Who reads which line: `system` every line; any other actor the lines about what they may read
 // (workflow::Engine::may_read_line: an instance's lines its readers, an event's its poster and who is
-// granted `read` on it, a rule firing's who may read its records or the event it fired on, the clock's the
-// organization's members…). Decided here, when the line is read, not when it was written: a line nobody
+// granted `read` on it, a rule firing's who may read both its records and the event it fired on, the clock's
+// the organization's members…). Decided here, when the line is read, not when it was written: a line nobody
 // reads costs no decision. Lines passed over still move the reader's `next` on.
 json Server::events_after(const std::string& actor, int64_t after, int64_t max) {
   std::function<bool(const EventLine&)> visible;

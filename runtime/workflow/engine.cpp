@@ -81,7 +81,9 @@ struct Timer {
 struct Fail {  // a process-level failure raised while running a step
   std::string reason;
 };
-struct RuleRunaway {  // a rule cascade that does not settle: the whole input is undone
+// An input that does not settle — a rule cascade, processes that start or run each other without waiting, a
+// loop of steps that never waits — is undone whole, with a message saying which limit it passed and where.
+struct Runaway {
   std::string message;
 };
 
@@ -187,6 +189,7 @@ struct Engine::Impl {
   std::vector<int64_t> erased_timers;
   int64_t persisted_clock = -1, persisted_next_id = -1;  // the meta values last written (-1: unknown)
   int64_t steps_this_input = 0;
+  int64_t instances_this_input = 0;
   // The rules engine (runtime/rules): working memory holds every record; an event is a fact while the
   // input that delivers it settles. Refraction and logical support are mirrored in the store's meta.
   std::unique_ptr<rules::Network> net;
@@ -518,6 +521,12 @@ struct Engine::Impl {
   int64_t start_instance(uint32_t process, const std::vector<Value>& args, int64_t parent,
                          int64_t parent_token) {
     const ProcessIR& pr = P().processes[process];
+    if (++instances_this_input > opts.max_instances_per_input)
+      throw Runaway{"more than " + std::to_string(opts.max_instances_per_input) +
+                    " process instances started by one input (the last a " + pr.name +
+                    (parent ? " run by #" + std::to_string(parent) : std::string()) +
+                    "); nothing of the input was applied. A process that starts or runs itself must wait "
+                    "before it does, or raise max_instances_per_input"};
     Instance inst;
     inst.id = next_id++;
     inst.v = cur;  // sub-processes stay on their parent's version; new work uses the current one
@@ -614,11 +623,12 @@ struct Engine::Impl {
             if (t.wait.empty() && (!ready || t.id < ready->id)) ready = &t;
           if (!ready) break;
           progressed = true;
-          if (++steps_this_input > opts.max_steps_per_input) {
-            fail(inst, "more than " + std::to_string(opts.max_steps_per_input) +
-                           " steps for one input: a loop that never waits?");
-            break;
-          }
+          if (++steps_this_input > opts.max_steps_per_input)
+            throw Runaway{"more than " + std::to_string(opts.max_steps_per_input) +
+                          " process steps for one input without waiting (the last in " +
+                          P().processes[inst.process].name + " #" + std::to_string(id) +
+                          "); nothing of the input was applied. A loop must wait (a task, `wait for`, `wait 1d`) "
+                          "or end, or raise max_steps_per_input"};
           try {
             step(inst, *ready);
           } catch (const Fail& f) {
@@ -1762,6 +1772,7 @@ struct Engine::Impl {
         return o;
       }
       steps_this_input = 0;
+      instances_this_input = 0;
       EV()->arena().clear();
       Outcome o = body();
       // What the log and the audit entry record of the outcome: "" when it was accepted.
@@ -1779,7 +1790,7 @@ struct Engine::Impl {
       store.append_audit(applied);
       store.commit();
       return o;
-    } catch (const RuleRunaway& r) {
+    } catch (const Runaway& r) {
       store.rollback();
       reload();
       // The counter as before the input (a group's is not in meta yet), unless the store holds rows above
@@ -1843,7 +1854,7 @@ struct Engine::Impl {
       if (!net->next(f)) break;
       const RuleIR& r = P().rules[f.rule];
       firing_chain.push_back(r.name);
-      if (++firings_this_input > opts.max_rule_firings_per_input) throw RuleRunaway{runaway_message()};
+      if (++firings_this_input > opts.max_rule_firings_per_input) throw Runaway{runaway_message()};
       const rules::MatchKey key = f.key();
       if (durable(key)) store.put_meta("fired:" + key, "1");
       std::string on;

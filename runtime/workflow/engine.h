@@ -72,15 +72,19 @@ enum class ExecEngine { Interp, Jit };
 inline constexpr int64_t kMaxClock = 253402300799;
 
 struct EngineOptions {
-  int64_t start_time = 0;                         // engine clock at the first input (seconds since 1970)
-  int64_t for_each_bound = 10000;                 // default bound of `for each`
-  int64_t max_steps_per_input = 1000000;          // runaway protection
+  int64_t start_time = 0;          // engine clock at the first input (seconds since 1970)
+  int64_t for_each_bound = 10000;  // default bound of `for each`
+  // Runaway protection (with max_instances_per_input below): an input that runs more process steps than
+  // this is undone whole, with a message.
+  int64_t max_steps_per_input = 1000000;
   std::function<void(const std::string&)> trace;  // one line per observable step
   int64_t max_rule_firings_per_input = 10000;     // a rule cascade longer than this undoes the input
   ExecEngine exec = ExecEngine::Jit;
   // The project's name (its manifest's, see project_identity.h): with the bundle's org names, what the
   // store records and is checked against at open. "" when the project has no manifest.
   std::string project{};
+  // An input that starts more process instances than this (by `start`, `run` or rules) is undone whole.
+  int64_t max_instances_per_input = 100000;
 };
 
 class Engine {

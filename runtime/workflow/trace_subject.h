@@ -36,13 +36,22 @@ struct RecordRef {
   int64_t id = 0;
 };
 
-// A rule firing, or a record that a rule or a lifecycle transition inserted, modified or retracted: read by
-// who is granted `read` on the type of every record named, by the readers of the event that caused the
-// firing, and by the actor whose command made the change.
+// A record that a rule or a lifecycle transition inserted, modified or retracted: read by who is granted
+// `read` on the type of every record named, by the readers of the event that caused the firing, and by the
+// actor whose command made the change.
 struct AboutRecords {
   std::vector<RecordRef> records;
   std::optional<AboutEvent> cause;  // the event the firing matched
   std::string by;                   // the actor whose command (a transition) changed them, "" for none
+};
+
+// A rule firing (and what its actions say: a notification, an emit): about everything it matched, so read
+// by who may read all of it — the event it fired on (its readers) and every record (a grant or permit on
+// the record itself). Being a reader of the event does not open the records: a rule joining a posted event
+// with a record would otherwise show the record's fields to whoever may post the event.
+struct AboutFiring {
+  std::vector<RecordRef> records;   // the records it matched
+  std::optional<AboutEvent> cause;  // the event it matched, if any
 };
 
 // A metric (its alert being raised): read as the KPI is.
@@ -50,7 +59,7 @@ struct AboutMetric {
   std::string name;
 };
 
-using TraceSubject =
-    std::variant<AboutNothing, AboutOrganization, AboutInstance, AboutEvent, AboutRecords, AboutMetric>;
+using TraceSubject = std::variant<AboutNothing, AboutOrganization, AboutInstance, AboutEvent, AboutRecords,
+                                  AboutFiring, AboutMetric>;
 
 }  // namespace orgos::workflow

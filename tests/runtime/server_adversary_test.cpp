@@ -21,17 +21,25 @@ using std::chrono::milliseconds;
 
 namespace {
 
-// cat is a clerk (it may post and reads its own events); vic holds no position: its token is valid, and it
-// may read nothing.
+// cat is a clerk (it may post and reads its own events), and may not read salaries; pam may read them;
+// vic holds no position: its token is valid, and it may read nothing. A rule answers a question about a
+// salary (an event anyone who may post can post) by joining it with the Salary record.
 const char* kOrg = R"org(
 role Clerk { may post }
+role Payroll { may read Salary }
 record Order { ref: String }
 event order.placed { ref: String }
+record Salary { person: String, amount: String }
+event salary.given { person: String, amount: String }
+event salary.asked { person: String }
 org Shop {
   units { department Sales }
   position c1: Clerk in Sales held by "cat"
+  position p1: Payroll in Sales held by "pam"
 }
 rule book when order.placed e then insert Order { ref: e.ref }
+rule keep when salary.given e then insert Salary { person: e.person, amount: e.amount }
+rule tell when salary.asked e, Salary s where s.person == e.person then notify "hr" "salary of " + s.person + " is " + s.amount
 process Pack(ref: String) {
   task wrap by Clerk outcomes done, lost
 }
@@ -58,7 +66,7 @@ struct Served {
     store = std::make_unique<store::Store>(path.string());
     net::Tokens t(*store);
     int64_t id = 0;
-    for (const char* a : {"cat", "vic", "system"}) tokens[a] = t.add(a, id);
+    for (const char* a : {"cat", "pam", "vic", "system"}) tokens[a] = t.add(a, id);
     workflow::EngineOptions eo;
     eo.start_time = 1767225600;
     eo.exec = workflow::ExecEngine::Interp;
@@ -232,4 +240,48 @@ TEST(ServerAdversary, OddValuesInEveryFieldAreAnsweredAndTheServerGoesOn) {
   }
   auto who = s.call("cat", {{"verb", "whoami"}});
   EXPECT_EQ(who["result"].value("actor", ""), "cat") << who.dump();
+}
+
+namespace {
+
+// Every line `actor` may read, one a line.
+std::string lines_of(Served& s, const std::string& actor) {
+  auto r = s.call(actor, {{"verb", "events.read"}, {"after", 0}, {"max", 1000}});
+  EXPECT_TRUE(r.value("ok", false)) << r.dump();
+  std::string all;
+  for (auto& l : r["result"]["events"]) all += l["line"].get<std::string>() + "\n";
+  return all;
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+// A rule firing on an event and a record is read by who may read both. Before, the event's readers (its
+// poster) read it whatever the record: cat, who may post but not read salaries, asked about ann's salary
+// and read "notify hr: salary of ann is 99000 USD" on the stream.
+TEST(ServerAdversary, PostingAnEventARuleJoinsWithARecordDoesNotShowTheRecord) {
+  Served s;
+  auto given = s.call("system", {{"verb", "events.post"},
+                                 {"name", "salary.given"},
+                                 {"payload", {{"person", "ann"}, {"amount", "99000 USD"}}}});
+  ASSERT_TRUE(given.value("ok", false)) << given.dump();
+  auto asked =
+      s.call("cat", {{"verb", "events.post"}, {"name", "salary.asked"}, {"payload", {{"person", "ann"}}}});
+  ASSERT_TRUE(asked.value("ok", false)) << asked.dump();
+  std::string sys = lines_of(s, "system");
+  ASSERT_TRUE(has(sys, "rule tell fires on Salary #")) << sys;
+  ASSERT_TRUE(has(sys, "salary of ann is 99000 USD")) << sys;
+
+  std::string cat = lines_of(s, "cat");
+  EXPECT_TRUE(has(cat, "event salary.asked")) << cat;  // its own event, still
+  EXPECT_FALSE(has(cat, "99000")) << cat;
+  EXPECT_FALSE(has(cat, "rule tell fires")) << cat;
+  // pam reads salaries but not cat's question (salary.asked is not hers to read): not the firing either.
+  std::string pam = lines_of(s, "pam");
+  EXPECT_TRUE(has(pam, "create Salary #")) << pam;
+  EXPECT_FALSE(has(pam, "rule tell fires")) << pam;
+  EXPECT_EQ(lines_of(s, "vic"), "");
 }
