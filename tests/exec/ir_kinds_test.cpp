@@ -5,6 +5,7 @@
 
 #include "compiler/diag/renderer.h"
 #include "compiler/driver/compilation.h"
+#include "compiler/ir/dump.h"
 #include "compiler/ir/lower.h"
 #include "runtime/store/store.h"
 #include "runtime/workflow/engine.h"
@@ -54,6 +55,13 @@ TEST(IrKinds, EachQuorumOfTheSourceLowersToItsEnumerator) {
                                                       {ir::Quorum::Percent, 60}};
   EXPECT_EQ(got, want);
   EXPECT_STREQ(ir::quorum_name(ir::Quorum::Percent), "percent");
+  // `orgctl compile --dump` shows each approval's quorum as the source wrote it.
+  std::string dump = ir::dump(l.module, l.program);
+  for (const char* q :
+       {"approval most by Director quorum majority", "approval everyone by Director quorum unanimous",
+        "approval two by Director quorum 2 of 3", "approval part by Director quorum 60%"})
+    EXPECT_NE(dump.find(q), std::string::npos) << q << " in\n" << dump;
+  EXPECT_EQ(dump.find("approval one by Director quorum"), std::string::npos) << dump;
 }
 
 TEST(IrKinds, EachPatternOfTheSourceLowersToItsKind) {
@@ -73,6 +81,10 @@ TEST(IrKinds, EachPatternOfTheSourceLowersToItsKind) {
   EXPECT_EQ(got, (std::vector<ir::PatternKind>{ir::PatternKind::Fact, ir::PatternKind::Not,
                                                ir::PatternKind::Exists, ir::PatternKind::Accumulate}));
   EXPECT_EQ(names, (std::vector<std::string>{"fact", "not", "exists", "accumulate"}));
+  std::string dump = ir::dump(l.module, l.program);
+  EXPECT_NE(dump.find("rule r: 4 patterns (fact Hold, not Stock, exists Stock, accumulate)\n"),
+            std::string::npos)
+      << dump;
 }
 
 TEST(IrKinds, AMetricsComparisonsLowerToThemAndMeanWhatTheySay) {
