@@ -174,6 +174,9 @@ struct Engine::Impl {
   // While a rule fires on an event: that event (its name and origin), for the lines of the firing and for
   // the events its actions emit.
   const QueuedEvent* firing_on_event = nullptr;
+  // While a rule fires: whether it matched stored records. What it emits then carries what they hold, so it
+  // does not come from where the event came from (its poster and instance would read the records through it).
+  bool firing_on_records = false;
   const QueuedEvent* delivering = nullptr;  // the event being delivered
   // Sets a pointer for a scope and puts the old value back however the scope is left (an exception
   // unwinds through it), so that no pointer to an event that is gone is left behind.
@@ -1174,7 +1177,7 @@ struct Engine::Impl {
           if (st.kind == StepKind::Emit) {
             trace("emit " + st.name);
             // Emitted by a rule that fired on an event: it comes from where that event came from.
-            if (firing_on_event)
+            if (firing_on_event && !firing_on_records)
               event_queue.push_back({st.name, r, firing_on_event->posted, firing_on_event->instance});
             else
               event_queue.push_back({st.name, r});
@@ -1870,11 +1873,16 @@ struct Engine::Impl {
       About about_it(*this, opts.trace ? about_firing(f) : TraceSubject{});
       if (tracing()) trace("rule " + r.name + " fires" + on);
       firing_key = key;
+      const bool outer_on_records = std::exchange(firing_on_records, !on.empty());
       try {
         run_actions(r.actions, f.facts);
       } catch (const Fail& e) {
         trace("rule " + r.name + " failed: " + e.reason);
+      } catch (...) {
+        firing_on_records = outer_on_records;
+        throw;
       }
+      firing_on_records = outer_on_records;
       firing_key.clear();
     }
   }

@@ -40,6 +40,9 @@ org Shop {
 rule book when order.placed e then insert Order { ref: e.ref }
 rule keep when salary.given e then insert Salary { person: e.person, amount: e.amount }
 rule tell when salary.asked e, Salary s where s.person == e.person then notify "hr" "salary of " + s.person + " is " + s.amount
+event salary.told { person: String, amount: String }
+rule pass_on when salary.asked e, Salary s where s.person == e.person then emit salary.told { person: s.person, amount: s.amount }
+rule told when salary.told t then notify "hr" "told " + t.amount
 process Pack(ref: String) {
   task wrap by Clerk outcomes done, lost
 }
@@ -279,6 +282,9 @@ TEST(ServerAdversary, PostingAnEventARuleJoinsWithARecordDoesNotShowTheRecord) {
   EXPECT_TRUE(has(cat, "event salary.asked")) << cat;  // its own event, still
   EXPECT_FALSE(has(cat, "99000")) << cat;
   EXPECT_FALSE(has(cat, "rule tell fires")) << cat;
+  // Nor through an event a join emits: it comes from the records as much as from cat's question.
+  ASSERT_TRUE(has(sys, "notify hr: told 99000 USD")) << sys;
+  EXPECT_FALSE(has(cat, "rule told fires")) << cat;
   // pam reads salaries but not cat's question (salary.asked is not hers to read): not the firing either.
   std::string pam = lines_of(s, "pam");
   EXPECT_TRUE(has(pam, "create Salary #")) << pam;
