@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -587,6 +588,29 @@ std::optional<std::string> Store::meta(const std::string& key) {
   // added beside a server) has written, the next BEGIN IMMEDIATE fails with "database is locked".
   sqlite3_reset(get_meta_);
   return out;
+}
+
+std::optional<int64_t> Store::meta_int(const std::string& key) {
+  auto text = meta(key);
+  if (!text) return std::nullopt;
+  int64_t v = 0;
+  const char *b = text->data(), *e = b + text->size();
+  auto [end, ec] = std::from_chars(b, e, v);
+  if (ec != std::errc() || end != e || text->empty())
+    throw StoreError("its `meta` row `" + key + "` (" + text->substr(0, 40) + (text->size() > 40 ? "…" : "") +
+                         ") does not decode as a whole number: the store is damaged or was edited; restore a "
+                         "backup (`orgctl store verify` shows what differs)",
+                     StoreFault::Damaged);
+  return v;
+}
+
+void Store::check_id_in_range(int64_t id, const std::string& what) {
+  if (id >= kIdLimit)
+    throw StoreError(
+        what + " is " + std::to_string(id) +
+            ", beyond the ids a store hands out (below 2^53 = " + std::to_string(kIdLimit) +
+            "): the store was edited; restore a backup (`orgctl store verify` shows what differs)",
+        StoreFault::Damaged);
 }
 
 void Store::put(const std::string& table, int64_t id, const std::string& json, RowWrite w) {

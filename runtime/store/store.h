@@ -131,6 +131,10 @@ class Store {
   // ---- key/value state (engine clock, counters, the bundle hash in use)
   void put_meta(const std::string& key, const std::string& value);
   std::optional<std::string> meta(const std::string& key);
+  // A meta value that holds a whole number (the engine's clock and id counter): nullopt when there is no
+  // such row; a value that is not a plain whole number (text, a fraction, one past int64) is refused as
+  // damage (StoreFault::Damaged, naming the row), never read as its leading digits or as 0.
+  std::optional<int64_t> meta_int(const std::string& key);
 
   // ---- the engine's instances, tasks and timers (see InstanceRow), each in id order
   void put_instance(const InstanceRow& r, RowWrite w = RowWrite::Upsert);
@@ -149,6 +153,11 @@ class Store {
   // The largest id in use in the tables whose ids the engine draws from its counter (instance, task,
   // timer, record, event, outbox); 0 when they are empty. The engine's counter starts above it.
   int64_t largest_row_id();
+  // Ids stay below this: they travel as JSON numbers, which clients read exactly only up to 2^53, and the
+  // engine's counter must never wrap. A store holding an id (or a counter) at or above it was edited.
+  static constexpr int64_t kIdLimit = int64_t{1} << 53;
+  // Throws StoreError (Damaged) naming `what` when `id` is at or above kIdLimit.
+  static void check_id_in_range(int64_t id, const std::string& what);
   void erase(const std::string& table, int64_t id);
   void for_each(const std::string& table, const std::function<void(int64_t id, const std::string& json)>& fn);
 

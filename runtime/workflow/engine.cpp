@@ -1521,6 +1521,9 @@ struct Engine::Impl {
   }
 
   void persist() {
+    // A counter edited to just below the id limit: this input's ids would pass it, and the store be refused
+    // at its next open. The input fails instead, as one whose id collides does (nothing of it is kept).
+    store::Store::check_id_in_range(next_id - 1, "an id this input was to hand out");
     for (int64_t id : dirty_records) {
       Record* r = records[id];
       store.put("record", id, CODEC()->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump(),
@@ -1556,14 +1559,17 @@ struct Engine::Impl {
   }
 
   void load() {
-    if (auto c = store.meta("clock")) self.clock_ = std::stoll(*c);
+    if (auto c = store.meta_int("clock")) self.clock_ = *c;
     // What the store says, never what memory held before a reload (an undone input's ids included).
-    next_id = 1;
-    if (auto n = store.meta("next_id")) next_id = std::stoll(*n);
+    next_id = store.meta_int("next_id").value_or(1);
     // The counter is at least one past every id in use, whatever `meta` says: an edited (or lost) next_id
     // must not hand out an id a row already has. Token and fork ids, kept inside instance rows, are
-    // counted as the rows are read below.
-    next_id = std::max(next_id, store.largest_row_id() + 1);
+    // counted as the rows are read below. Ids near int64's end (edited in) are refused: counting on from
+    // there wrapped to negative ids.
+    store::Store::check_id_in_range(next_id, "the id counter (`meta` next_id)");
+    const int64_t largest_row = store.largest_row_id();
+    store::Store::check_id_in_range(largest_row, "the largest row id in use");
+    next_id = std::max(next_id, largest_row + 1);
     int64_t largest_inner_id = 0;
     std::string err;
     // Records first: instance frames refer to them by id.
@@ -1656,6 +1662,7 @@ struct Engine::Impl {
                           Timer{row.id, row.due, row.instance, row.token, row.task, row.kind});
     });
     if (!err.empty()) throw store::StoreError("the stored state cannot be read: " + err);
+    store::Store::check_id_in_range(largest_inner_id, "the largest token or fork id in an instance row");
     next_id = std::max(next_id, largest_inner_id + 1);
     stored_ids_end = next_id;
     build_network();

@@ -10,14 +10,27 @@ namespace orgos::workflow {
 
 namespace {
 constexpr const char* kMetaKey = "project";
+
+// A recorded identity comes from the store file, which may have been edited: a message names at most this
+// many bytes of a name and this many orgs (a 10 MB name was printed whole).
+constexpr size_t kNameShown = 80;
+constexpr size_t kOrgsShown = 8;
+
+std::string clip(const std::string& s) {
+  if (s.size() <= kNameShown) return s;
+  size_t cut = kNameShown;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 char
+  return s.substr(0, cut) + "… (" + std::to_string(s.size()) + " bytes)";
 }
+}  // namespace
 
 std::string ProjectIdentity::describe() const {
   std::string orgs_text;
-  for (const std::string& o : orgs) orgs_text += (orgs_text.empty() ? "" : ", ") + o;
+  for (size_t i = 0; i < orgs.size() && i < kOrgsShown; ++i) orgs_text += (i ? ", " : "") + clip(orgs[i]);
+  if (orgs.size() > kOrgsShown) orgs_text += " and " + std::to_string(orgs.size() - kOrgsShown) + " more";
   std::string org_part = orgs.empty() ? "" : std::string(orgs.size() == 1 ? "org " : "orgs ") + orgs_text;
   if (name.empty()) return org_part.empty() ? "(a project without a name or orgs)" : "(" + org_part + ")";
-  return "`" + name + "`" + (org_part.empty() ? "" : " (" + org_part + ")");
+  return "`" + clip(name) + "`" + (org_part.empty() ? "" : " (" + org_part + ")");
 }
 
 bool ProjectIdentity::differs_from(const ProjectIdentity& other) const {

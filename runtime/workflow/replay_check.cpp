@@ -117,10 +117,14 @@ void check_next_id(store::Store& s, std::map<std::string, Rows>& state, std::vec
     }
   }
   if (!stored && top == 0) return;  // an empty store has no counter yet
-  if (number && n > top) return;
-  out.push_back(
-      {"meta", 0, "next_id", "value", stored ? *stored : "(absent)",
-       "ids up to " + std::to_string(top) + " are in use: it must be at least " + std::to_string(top + 1)});
+  // A counter (or an id) at or above the id limit is an edit too: the engine refuses such a store.
+  constexpr int64_t limit = store::Store::kIdLimit;
+  if (number && n > top && n < limit) return;
+  std::string why = "ids up to " + std::to_string(top) + " are in use: it must be at least " +
+                    (top < limit ? std::to_string(top + 1) : "one past them, and below 2^53");
+  if (top < limit && number && n > top)
+    why = "the ids a store hands out stay below 2^53 (" + std::to_string(limit) + ")";
+  out.push_back({"meta", 0, "next_id", "value", stored ? *stored : "(absent)", why});
 }
 
 }  // namespace

@@ -1,0 +1,220 @@
+// A store under attack and under a failing machine: its `meta` rows and instance rows edited from outside
+// (with SQLite itself) into values the engine never writes — ids at the end of int64, counters that are not
+// numbers, a project name of megabytes. orgctl runs as a user runs it (a real process on real SQLite
+// files); each edit must end in a clear refusal (exit 3) that changes nothing, never in wrapped ids, an
+// input that makes the store unreadable, or a message of megabytes.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Ran {
+  int code;
+  std::string out;
+};
+
+// `timeout`: seconds after which the run is stopped (it then exits 124), 0 for none.
+Ran run(const std::string& args, int timeout = 0) {
+  std::string cmd = (timeout ? "timeout " + std::to_string(timeout) + " " : std::string()) + ORGCTL_PATH +
+                    " " + args + " 2>&1";
+  Ran r{0, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+// Bundles made by this binary's orgctl runs are sealed with a key of its own, removed when it ends.
+const fs::path kKeyDir = fs::temp_directory_path() / ("orgctl-adversary-key-" + std::to_string(::getpid()));
+const bool kOwnKey = [] {
+  std::atexit([] {
+    std::error_code ec;
+    fs::remove_all(kKeyDir, ec);
+  });
+  return setenv("ORGOS_BUNDLE_KEY", (kKeyDir / "bundle.key").c_str(), 1) == 0;
+}();
+
+// The shop program: ann (a clerk) may post orders, and each order starts a Fulfil instance with a task.
+const char* kShop =
+    "role Clerk { may post }\nevent order.placed { ref: String }\n"
+    "org Shop {\n  units { department Sales }\n  position a: Clerk in Sales held by \"ann\"\n}\n"
+    "process Fulfil(ref: String) {\n  task pack by Clerk outcomes packed, lost\n}\n"
+    "rule on_order when order.placed e then start Fulfil(e.ref)\n"
+    "metric orders = count(e in order.placed)\n";
+
+// A project folder `name` (its manifest says so) holding `source` as shop.org, under a folder of the test.
+struct Folder {
+  fs::path root;
+  Folder() {
+    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    root = fs::temp_directory_path() / ("orgctl-adversary-" + test + "-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+  }
+  ~Folder() { fs::remove_all(root); }
+  std::string project(const std::string& name, const std::string& source = kShop) const {
+    fs::create_directories(root / name);
+    write(name + "/orgos.yaml", "name: " + name + "\nversion: 0.1.0\n");
+    write(name + "/shop.org", source);
+    return (root / name).string();
+  }
+  void write(const std::string& rel, const std::string& text) const {
+    FILE* f = fopen((root / rel).c_str(), "wb");
+    fwrite(text.data(), 1, text.size(), f);
+    fclose(f);
+  }
+  std::string db() const { return (root / "store.db").string(); }
+};
+
+// One integer from SQL on the store file, through a connection of the test's own (-1 when it fails).
+int64_t count(const std::string& db, const std::string& query) {
+  sqlite3* h = nullptr;
+  int64_t out = -1;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(h, query.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+      out = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(h);
+  return out;
+}
+
+// SQL run on the store file as someone editing it would; "" when it worked, else SQLite's message.
+std::string edit(const std::string& db, const std::string& statements) {
+  sqlite3* h = nullptr;
+  std::string error;
+  if (sqlite3_open(db.c_str(), &h) != SQLITE_OK) return "cannot open";
+  char* msg = nullptr;
+  if (sqlite3_exec(h, statements.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) error = msg ? msg : "failed";
+  sqlite3_free(msg);
+  sqlite3_close(h);
+  return error;
+}
+
+std::string post(const std::string& project, const std::string& db, const std::string& ref) {
+  return "events post order.placed '" + project + "' --db '" + db + "' --as ann -p '{\"ref\": \"" + ref +
+         "\"}' --key " + ref;
+}
+
+// What the store holds that a refused open must leave as it was: inputs, bundles, meta rows, audit entries.
+std::string fingerprint(const std::string& db) {
+  return std::to_string(count(db, "SELECT count(*) FROM input_log")) + "/" +
+         std::to_string(count(db, "SELECT count(*) FROM bundle")) + "/" +
+         std::to_string(count(db, "SELECT count(*) FROM meta")) + "/" +
+         std::to_string(count(db, "SELECT count(*) FROM audit")) + "/" +
+         std::to_string(count(db, "SELECT count(*) FROM instance"));
+}
+
+// A project `p` with a store holding one posted order (instance 2, its token 3, task 4, the event).
+struct Posted {
+  Folder f;
+  std::string p;
+  Posted() {
+    p = f.project("p");
+    EXPECT_EQ(run("token add ann --db '" + f.db() + "'").code, 0);
+    auto r = run(post(p, f.db(), "o-1"));
+    EXPECT_EQ(r.code, 0) << r.out;
+  }
+};
+
+}  // namespace
+
+// `meta` next_id edited to int64's largest value: the engine counted on from it and wrapped, handing out
+// negative ids (an instance -9223372036854775808, a task -9223372036854775806) — signed overflow — and
+// `store verify` called the store sound. Now the store is refused with the counter named, nothing changes,
+// and verify reports the counter.
+TEST(StoreAdversary, AnIdCounterAtTheEndOfInt64IsRefusedNotWrapped) {
+  ASSERT_TRUE(kOwnKey);
+  Posted s;
+  ASSERT_EQ(edit(s.f.db(), "UPDATE meta SET value = '9223372036854775807' WHERE key = 'next_id'"), "");
+  const std::string before = fingerprint(s.f.db());
+  auto r = run(post(s.p, s.f.db(), "o-2"));
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("next_id"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("below 2^53"), std::string::npos) << r.out;
+  EXPECT_EQ(fingerprint(s.f.db()), before);
+  EXPECT_EQ(count(s.f.db(), "SELECT count(*) FROM task WHERE id < 0"), 0);
+  auto verify = run("store verify --db '" + s.f.db() + "' '" + s.p + "'");
+  EXPECT_EQ(verify.code, 1) << verify.out;
+  EXPECT_NE(verify.out.find("meta next_id: stored 9223372036854775807"), std::string::npos) << verify.out;
+}
+
+// A counter that is not a whole number: `abc` was refused with "a row does not decode (stoll)", naming
+// no row, and `12abc` (or ` 12`, `1e5`) was read by its leading digits. All are refused now, naming the
+// `meta` row and its value.
+TEST(StoreAdversary, AnIdCounterThatIsNotAWholeNumberIsRefusedByName) {
+  ASSERT_TRUE(kOwnKey);
+  for (const std::string value : {"abc", "12abc", " 12", "1e5", "99999999999999999999"}) {
+    Posted s;
+    ASSERT_EQ(edit(s.f.db(), "UPDATE meta SET value = '" + value + "' WHERE key = 'next_id'"), "");
+    const std::string before = fingerprint(s.f.db());
+    auto r = run(post(s.p, s.f.db(), "o-2"));
+    EXPECT_EQ(r.code, 3) << value << ": " << r.out;
+    EXPECT_NE(r.out.find("`meta` row `next_id` (" + value + ") does not decode as a whole number"),
+              std::string::npos)
+        << value << ": " << r.out;
+    EXPECT_EQ(fingerprint(s.f.db()), before) << value;
+  }
+}
+
+// A token id inside an instance row edited to int64's largest value: the engine's "one past the largest
+// inner id" overflowed (undefined behaviour; in practice it wrapped and was ignored). Refused now.
+TEST(StoreAdversary, ATokenIdAtTheEndOfInt64IsRefused) {
+  ASSERT_TRUE(kOwnKey);
+  Posted s;
+  ASSERT_EQ(edit(s.f.db(), "UPDATE instance SET tokens = '[[9223372036854775807,1,0,\"task\",4,\"\"]]'"), "");
+  const std::string before = fingerprint(s.f.db());
+  auto r = run(post(s.p, s.f.db(), "o-2"));
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("token or fork id"), std::string::npos) << r.out;
+  EXPECT_EQ(fingerprint(s.f.db()), before);
+}
+
+// A counter edited to just below the limit: the next input would hand out ids past it, be acknowledged,
+// and leave a store that every later open refuses. The input fails instead and nothing of it is kept;
+// the store still opens.
+TEST(StoreAdversary, AnInputWhoseIdsWouldPassTheLimitFailsAndKeepsNothing) {
+  ASSERT_TRUE(kOwnKey);
+  Posted s;
+  ASSERT_EQ(edit(s.f.db(), "UPDATE meta SET value = '9007199254740991' WHERE key = 'next_id'"), "");
+  const std::string before = fingerprint(s.f.db());
+  auto r = run(post(s.p, s.f.db(), "o-2"));
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("an id this input was to hand out"), std::string::npos) << r.out;
+  EXPECT_EQ(fingerprint(s.f.db()), before);
+  auto list = run("tasks list '" + s.p + "' --db '" + s.f.db() + "'");
+  EXPECT_EQ(list.code, 0) << list.out;
+}
+
+// A recorded project name of 10 MB (an edit): the refusal printed all of it. It names a part now.
+TEST(StoreAdversary, AHugeRecordedProjectNameIsNotPrintedWhole) {
+  ASSERT_TRUE(kOwnKey);
+  Posted s;
+  ASSERT_EQ(
+      edit(s.f.db(),
+           "UPDATE meta SET value = '{\"name\":\"' || hex(randomblob(5000000)) || '\",\"orgs\":[\"Shop\"]}' "
+           "WHERE key = 'project'"),
+      "");
+  const std::string before = fingerprint(s.f.db());
+  auto r = run(post(s.p, s.f.db(), "o-2"));
+  EXPECT_EQ(r.code, 3) << r.out.substr(0, 500);
+  EXPECT_NE(r.out.find("belongs to another project"), std::string::npos) << r.out.substr(0, 500);
+  EXPECT_NE(r.out.find("(10000000 bytes)"), std::string::npos) << r.out.substr(0, 500);
+  EXPECT_LT(r.out.size(), 2000u);
+  EXPECT_EQ(fingerprint(s.f.db()), before);
+}
