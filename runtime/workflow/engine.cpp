@@ -347,6 +347,7 @@ struct Engine::Impl {
     RecordRef ref{layout_name(r->type_id), r->id};
     if (auto* ch = std::get_if<AboutRecords>(&about))
       return AboutRecords{{std::move(ref)}, ch->cause, ch->by};
+    if (auto* f = std::get_if<AboutFiring>(&about)) return AboutRecords{{std::move(ref)}, f->cause, ""};
     if (std::holds_alternative<AboutInstance>(about)) return about;
     return AboutRecords{{std::move(ref)}, std::nullopt, ""};
   }
@@ -1896,7 +1897,7 @@ struct Engine::Impl {
 
   // A firing is about the records it matched, and about the event it matched if it did.
   TraceSubject about_firing(const rules::Firing& f) const {
-    AboutRecords a;
+    AboutFiring a;
     for (const Value& v : f.facts)
       if (v.tag == kTagRecord && v.u.r->id > 0) a.records.push_back({layout_name(v.u.r->type_id), v.u.r->id});
     if (firing_on_event) a.cause = about_event(*firing_on_event);
@@ -2278,6 +2279,18 @@ struct Engine::Impl {
     }
     return true;
   }
+  // A firing: who may read all it matched. The event's readers read a firing on the event alone; a record
+  // it matched is read on the reader's own grant (or permit) on the record, as a list of them would be.
+  bool may_read_line(const std::string& who, const AboutFiring& f, std::string& why) {
+    if (f.cause && !may_read_line(who, *f.cause, why)) return false;
+    if (f.records.empty()) return f.cause.has_value();
+    for (const RecordRef& ref : f.records) {
+      auto rec = records.find(ref.id);
+      Value res = rec != records.end() ? Value::of_record(rec->second) : Value::none();
+      if (!permits(who, "read", ref.type, res, false, why, true)) return false;
+    }
+    return true;
+  }
   bool may_read_line(const std::string& who, const TraceSubject& about) {
     if (who == "system") return true;
     std::string why;
@@ -2290,6 +2303,7 @@ struct Engine::Impl {
     if (auto* i = std::get_if<AboutInstance>(&about)) return may_read_line(who, *i, why);
     if (auto* e = std::get_if<AboutEvent>(&about)) return may_read_line(who, *e, why);
     if (auto* r = std::get_if<AboutRecords>(&about)) return may_read_line(who, *r, why);
+    if (auto* f = std::get_if<AboutFiring>(&about)) return may_read_line(who, *f, why);
     return may_read_kpi(who, std::get<AboutMetric>(about).name, why);
   }
 };
