@@ -899,9 +899,9 @@ struct Engine::Impl {
         Record* r = arena.record(st.layout, static_cast<uint32_t>(l.fields.size()));
         for (const FieldValue& fv : st.fields)
           if (fv.slot < r->nslots) r->slots[fv.slot] = eval_frame(inst, fv.function);
-        fill_defaults(r);
-        r = to_current(r);  // an older version's record joins the current ones
         if (st.kind == StepKind::Emit) {
+          fill_defaults(r);
+          r = to_current(r);  // an older version's event goes to the current rules
           if (r->nslots > 0) r->slots[r->nslots - 1] = Value::of_date(self.clock_ / 86400);  // `at`
           if (opts.trace)  // rendering the payload is the costliest part of a step: only when someone reads
                            // it
@@ -909,12 +909,8 @@ struct Engine::Impl {
                   CODEC()->to_json(Value::of_record(r), IType::of(Kind::Rec)).dump());
           event_queue.push_back({st.name, r, false, inst.id});
         } else {
-          check_invariants(r);  // before it exists: a record that breaks a check is never stored
-          enter_initial_state(r);
-          r->id = next_id++;
-          records[r->id] = r;
-          touch_record(r->id);
-          trace("create " + st.name + " #" + std::to_string(r->id));
+          r = create_record(r);
+          if (tracing()) trace("create " + st.name + " #" + std::to_string(r->id));
         }
         if (st.bind_slot != kNone) frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
         next();
@@ -925,11 +921,10 @@ struct Engine::Impl {
         Value target = eval_frame(inst, st.value);
         if (target.is_none()) throw Fail{"`update` of a none record"};
         Record* r = target.u.r;
-        for (const FieldValue& fv : st.fields)
-          if (fv.slot < r->nslots) r->slots[fv.slot] = eval_frame(inst, fv.function);
-        check_invariants(r);
-        if (r->id) touch_record(r->id);
-        trace("update " + layout_name(r->type_id) + " #" + std::to_string(r->id));
+        std::vector<std::pair<uint32_t, Value>> values;
+        for (const FieldValue& fv : st.fields) values.emplace_back(fv.slot, eval_frame(inst, fv.function));
+        update_record(r, values);
+        if (tracing()) trace("update " + layout_name(r->type_id) + " #" + std::to_string(r->id));
         next();
         return;
       }
@@ -1036,6 +1031,41 @@ struct Engine::Impl {
         auto o = EV()->call(defs[i], {});
         if (o.ok()) r->slots[i] = keep(o.value);
       }
+  }
+
+  // ---------------------------------------------------------------- record effects (steps and rules alike)
+
+  // A new record, as `create`, `insert` and `derive` make it, whether a process step or a rule's action does:
+  // defaults filled, moved to the current version, its checks passed before it exists (a record that breaks
+  // one is never stored: Fail), put in its lifecycle's initial state, then given its id. The caller traces.
+  Record* create_record(Record* r) {
+    fill_defaults(r);
+    r = to_current(r);  // an older version's record joins the current ones
+    check_invariants(r);
+    enter_initial_state(r);
+    r->id = next_id++;
+    records[r->id] = r;
+    touch_record(r->id);
+    return r;
+  }
+
+  // An `update` or `modify`: every new value is computed before any is written; if the record then breaks a
+  // check, its old values go back and Fail is thrown, so nothing is changed in memory (nor, then, in the
+  // store). Values are (slot, value) pairs. The caller traces.
+  void update_record(Record* r, const std::vector<std::pair<uint32_t, Value>>& values) {
+    std::vector<std::pair<uint32_t, Value>> before;
+    for (const auto& [slot, v] : values)
+      if (slot < r->nslots) {
+        before.emplace_back(slot, r->slots[slot]);
+        r->slots[slot] = v;
+      }
+    try {
+      check_invariants(r);
+    } catch (const Fail&) {
+      for (auto it = before.rbegin(); it != before.rend(); ++it) r->slots[it->first] = it->second;
+      throw;
+    }
+    if (r->id) touch_record(r->id);
   }
 
   static bool same(const Value& x, const Value& y) {
@@ -1183,9 +1213,7 @@ struct Engine::Impl {
             else
               event_queue.push_back({st.name, r});
           } else {
-            r->id = next_id++;
-            records[r->id] = r;
-            touch_record(r->id);
+            r = create_record(r);  // defaults, checks and the initial state, as a process's `create`
             About about_it(*this, opts.trace ? about_record(r) : TraceSubject{});
             trace("create " + st.name + " #" + std::to_string(r->id));
             // A derived record holds while the match that derived it holds.
@@ -1196,10 +1224,13 @@ struct Engine::Impl {
           }
           break;
         }
-        case StepKind::Notify:
-          trace("notify " + recipient(eval(st.scope, facts)) + ": " +
-                std::string(eval(st.value, facts).u.s ? eval(st.value, facts).u.s->view() : ""));
+        case StepKind::Notify: {
+          Value who = eval(st.scope, facts), msg = eval(st.value, facts);  // each evaluated once
+          if (tracing())
+            trace("notify " + recipient(who) + ": " +
+                  std::string(msg.tag == kTagString && msg.u.s ? msg.u.s->view() : ""));
           break;
+        }
         case StepKind::Branch:
           next = eval(st.value, facts).u.i ? st.next[0] : st.next[1];
           break;
@@ -1208,10 +1239,9 @@ struct Engine::Impl {
           Value target = eval(st.value, facts);
           if (target.tag != kTagRecord) break;
           Record* r = target.u.r;
-          for (const FieldValue& fv : st.fields)
-            if (fv.slot < r->nslots) r->slots[fv.slot] = eval(fv.function, facts);
-          check_invariants(r);
-          if (r->id) touch_record(r->id);
+          std::vector<std::pair<uint32_t, Value>> values;
+          for (const FieldValue& fv : st.fields) values.emplace_back(fv.slot, eval(fv.function, facts));
+          update_record(r, values);  // a change that breaks a check changes nothing (the rule fails)
           About about_it(*this, opts.trace ? about_record(r) : TraceSubject{});
           trace("update " + layout_name(r->type_id) + " #" + std::to_string(r->id));
           break;
