@@ -1,10 +1,12 @@
 #include "runtime/store/store.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -152,6 +154,33 @@ namespace {
 // one — never an empty or half-made file at PATH, which every later open would (rightly) refuse as damaged.
 // Runs under the owner's lock, so no other process creates PATH meanwhile; link() still refuses to replace
 // a file that appeared.
+bool on_read_only_file_system(const std::string& path) {
+  struct statvfs fs;
+  return ::statvfs(path.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY);
+}
+
+bool wal_has_content(const std::string& path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path + "-wal", ec);
+  return !ec && size > 0;
+}
+
+// `file:` URI of `path` opened immutable (SQLite then takes no locks and needs no -shm file); the
+// characters a URI gives a meaning to are escaped.
+std::string immutable_uri(const std::string& path) {
+  std::string abs = std::filesystem::absolute(path).string(), out = "file:";
+  for (unsigned char c : abs) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x21 || c > 0x7e) {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "?immutable=1";
+}
+
 void create_store_file(const std::string& path, const char* schema, int version) {
   const std::string tmp = path + ".creating";
   ::unlink(tmp.c_str());  // a leftover of an interrupted creation (we hold the lock: it is no one else's)
@@ -224,7 +253,17 @@ Store::Store(const std::string& path, OpenMode mode, bool synchronous_full) : mo
   int flags = SQLITE_OPEN_NOMUTEX |
               (mode == OpenMode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
               (create ? SQLITE_OPEN_CREATE : 0);
-  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+  // A store on a read-only file system (a mounted backup, a snapshot): SQLite cannot make the -shm file
+  // that WAL mode reads through, and every verb failed with "unable to open database file", called
+  // damage. Nothing can write there, so a reader opens the file as immutable — unless a WAL with content
+  // lies beside it (committed inputs not yet in the file, which an immutable read would skip).
+  const bool read_only_fs = !memory && on_read_only_file_system(path);
+  std::string target = path;
+  if (mode == OpenMode::ReadOnly && read_only_fs && !wal_has_content(path)) {
+    target = immutable_uri(path);
+    flags |= SQLITE_OPEN_URI;
+  }
+  if (sqlite3_open_v2(target.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string m = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
@@ -277,6 +316,12 @@ Store::Store(const std::string& path, OpenMode mode, bool synchronous_full) : mo
   } catch (const StoreError& e) {
     sqlite3_close(db_);
     db_ = nullptr;
+    if (read_only_fs && e.fault() == StoreFault::Other)
+      throw StoreError(
+          "`" + path + "` cannot be read where it is: " + e.what() +
+              " (it is on a read-only file system, with a write-ahead log beside it that only "
+              "a writer can fold in); copy the store's files to a writable place and open the copy",
+          StoreFault::NotWritable);
     throw StoreError("`" + path + "` cannot be used as an OrgOS store: " + e.what(),
                      e.fault() == StoreFault::Other ? StoreFault::Damaged : e.fault());
   }

@@ -67,6 +67,7 @@ enum class StoreFault {
   NotAFile,      // the path names a directory, a device or a FIFO: no store was given (nothing is damaged)
   Full,          // the disk (or the store's size limit) is full: nothing of the failed transaction was kept
   OtherProject,  // the store records another project than the one opening it (workflow/project_identity.h)
+  NotWritable,   // a writer cannot write where the store is (a read-only file system): nothing is damaged
 };
 
 class StoreError : public std::exception {

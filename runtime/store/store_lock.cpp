@@ -54,7 +54,9 @@ StoreLock::StoreLock(const std::string& store_path) : path_(file_for(store_path)
   for (int attempt = 0; attempt < 100; ++attempt) {
     int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
-      throw StoreError("cannot create the lock file `" + path_ + "` of the store: " + std::strerror(errno));
+      throw StoreError(
+          "cannot create the lock file `" + path_ + "` of the store: " + std::strerror(errno),
+          errno == EROFS || errno == EACCES || errno == EPERM ? StoreFault::NotWritable : StoreFault::Other);
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
       int err = errno;
       std::string pid = err == EWOULDBLOCK ? holder_of(fd) : "";

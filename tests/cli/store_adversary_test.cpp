@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -217,4 +220,42 @@ TEST(StoreAdversary, AHugeRecordedProjectNameIsNotPrintedWhole) {
   EXPECT_NE(r.out.find("(10000000 bytes)"), std::string::npos) << r.out.substr(0, 500);
   EXPECT_LT(r.out.size(), 2000u);
   EXPECT_EQ(fingerprint(s.f.db()), before);
+}
+
+// A sound store on a read-only file system (a mounted backup, a snapshot): every verb failed with
+// "unable to open database file", called damage ("how to put a backup in its place"), `store backup` too
+// — SQLite could not make the -shm file WAL mode reads through. Now the verbs that read read it, and a
+// writer is told the file system is read-only (its own fault and hint), not that the store is damaged.
+TEST(StoreAdversary, AStoreOnAReadOnlyFileSystemIsReadAndAWriterIsToldWhy) {
+  ASSERT_TRUE(kOwnKey);
+  Folder f;
+  std::string p = f.project("p");
+  fs::path dir = f.root / "ro mount?#%";  // characters a file: URI gives a meaning to
+  fs::create_directories(dir);
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=4m") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno) << ")";
+  struct Unmount {
+    fs::path dir;
+    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{dir};
+  const std::string db = (dir / "store.db").string();
+  ASSERT_EQ(run("token add ann --db '" + db + "'").code, 0);
+  auto posted = run(post(p, db, "o-1"));
+  ASSERT_EQ(posted.code, 0) << posted.out;
+  ASSERT_EQ(::mount("tmpfs", dir.c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY, "size=4m"), 0)
+      << std::strerror(errno);
+  auto tasks = run("tasks list '" + p + "' --db '" + db + "'");
+  EXPECT_EQ(tasks.code, 0) << tasks.out;
+  EXPECT_NE(tasks.out.find("pack"), std::string::npos) << tasks.out;
+  auto verify = run("store verify --db '" + db + "' '" + p + "'");
+  EXPECT_EQ(verify.code, 0) << verify.out;
+  const std::string copy = (f.root / "copy.db").string();
+  auto backup = run("store backup '" + copy + "' --db '" + db + "'");
+  EXPECT_EQ(backup.code, 0) << backup.out;
+  EXPECT_EQ(count(copy, "SELECT count(*) FROM input_log"), 1);
+  auto write = run(post(p, db, "o-2"));
+  EXPECT_EQ(write.code, 3) << write.out;
+  EXPECT_NE(write.out.find("Read-only file system"), std::string::npos) << write.out;
+  EXPECT_NE(write.out.find("writable file system"), std::string::npos) << write.out;
+  EXPECT_EQ(write.out.find("backup in its place"), std::string::npos) << write.out;
 }

@@ -59,6 +59,10 @@ void store_failed(const orgos::store::StoreError& e) {
       std::cerr << "a store records the project that made it and serves no other (docs/server.md, \"The "
                    "store\")\n";
       break;
+    case StoreFault::NotWritable:  // a read-only file system: nothing is damaged, no backup is needed
+      std::cerr << "a writer needs a store on a writable file system (and its folder, for the lock file): "
+                   "copy the store there, or use a verb that only reads\n";
+      break;
     case StoreFault::Other:
       std::cerr << "a store is read with the project, in the version, that wrote it: give that project (or "
                    "the store of a run of this one)\n";
