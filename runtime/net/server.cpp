@@ -271,7 +271,7 @@ bool Server::read_events(Slot* s, const Request& r, const std::string& actor) {
     return true;
   }
   // Nothing this actor may read yet: wait from where the read got to.
-  readers_.push_back({s, r.id, actor, got["next"].get<int64_t>(), max,
+  readers_.push_back({s, r.id, actor, r.token, got["next"].get<int64_t>(), max,
                       std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms)});
   return false;
 }
@@ -300,7 +300,16 @@ void Server::wake_readers(bool all) {
       still.push_back(w);
       continue;
     }
-    w.slot->reply = ok_reply(w.id, std::move(got)).dump();
+    // A token revoked while its read waited (`orgctl token revoke` beside the server) reads nothing written
+    // since: the revocation holds from the next request on, and lines given now would be read after it.
+    std::string why;
+    if (!got["events"].empty() && tokens_.actor_of(w.token, why) != w.actor)
+      w.slot->reply = error_reply(w.id, Code::Unauthenticated,
+                                  (why.empty() ? "the token names another actor now" : why) +
+                                      ": ask for a new one (`orgctl token add ACTOR --db FILE`)")
+                          .dump();
+    else
+      w.slot->reply = ok_reply(w.id, std::move(got)).dump();
     send(w.slot);
   }
   readers_ = std::move(still);

@@ -132,6 +132,8 @@ class Server {
     Slot* slot;
     json id;
     std::string actor;
+    std::string
+        token;  // checked again before lines are given: it may have been revoked while the read waited
     int64_t after, max;
     std::chrono::steady_clock::time_point until;
   };

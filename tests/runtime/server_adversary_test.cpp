@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -57,6 +58,7 @@ struct Served {
   std::unique_ptr<workflow::Engine> engine;
   std::unique_ptr<net::Server> server;
   std::map<std::string, std::string> tokens;  // actor → token
+  std::map<std::string, int64_t> token_ids;   // actor → its token's id (`orgctl token revoke ID`)
 
   explicit Served(net::ServerOptions so = {}) {
     c = driver::check_text("shop.org", kOrg);
@@ -69,7 +71,10 @@ struct Served {
     store = std::make_unique<store::Store>(path.string());
     net::Tokens t(*store);
     int64_t id = 0;
-    for (const char* a : {"cat", "pam", "vic", "system"}) tokens[a] = t.add(a, id);
+    for (const char* a : {"cat", "pam", "vic", "system"}) {
+      tokens[a] = t.add(a, id);
+      token_ids[a] = id;
+    }
     workflow::EngineOptions eo;
     eo.start_time = 1767225600;
     eo.exec = workflow::ExecEngine::Interp;
@@ -290,4 +295,28 @@ TEST(ServerAdversary, PostingAnEventARuleJoinsWithARecordDoesNotShowTheRecord) {
   EXPECT_TRUE(has(pam, "create Salary #")) << pam;
   EXPECT_FALSE(has(pam, "rule tell fires")) << pam;
   EXPECT_EQ(lines_of(s, "vic"), "");
+}
+
+// A read that waits is checked again when lines come: a token revoked meanwhile (by `orgctl token revoke`,
+// another process, beside the server) reads none of them. Before, pam's read waiting when her token was
+// revoked was answered with the salary line written after the revocation.
+TEST(ServerAdversary, AReadWaitingWhenItsTokenIsRevokedGetsNoLaterLines) {
+  Served s;
+  json got;
+  std::thread reader([&] {
+    net::Client c(s.server->url(), s.tokens.at("pam"), milliseconds(10000));
+    got = c.call({{"verb", "events.read"}, {"wait_ms", 5000}});
+  });
+  std::this_thread::sleep_for(milliseconds(300));  // pam's read waits
+  std::string cmd = std::string(ORGCTL_PATH) + " token revoke " + std::to_string(s.token_ids.at("pam")) +
+                    " --db " + s.path.string() + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  auto given = s.call("system", {{"verb", "events.post"},
+                                 {"name", "salary.given"},
+                                 {"payload", {{"person", "bo"}, {"amount", "1 USD"}}}});
+  ASSERT_TRUE(given.value("ok", false)) << given.dump();
+  reader.join();
+  EXPECT_EQ(code_of(got), "unauthenticated") << got.dump();
+  EXPECT_FALSE(has(got.dump(), "Salary")) << got.dump();
+  EXPECT_EQ(code_of(s.call("pam", {{"verb", "whoami"}})), "unauthenticated");
 }
