@@ -233,6 +233,16 @@ Store::Store(const std::string& path, OpenMode mode, bool synchronous_full) : mo
       lock_ = std::make_unique<StoreLock>(path);
     std::error_code ec;
     auto st = std::filesystem::status(path, ec);
+    if (!std::filesystem::exists(st) &&
+        std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec))) {
+      // A link whose target is gone (a data volume not mounted, a store moved): creating a store there
+      // would start an empty one in its place, and link() onto the name failed with a bare "File exists".
+      throw StoreError(
+          "`" + path + "` is a symbolic link to `" + std::filesystem::read_symlink(path, ec).string() +
+              "`, which does not exist: no store was created. If the store lives there, its file "
+              "system may not be mounted; else give the store's own file",
+          StoreFault::Missing);
+    }
     if (!std::filesystem::exists(st)) {
       if (mode != OpenMode::CreateIfMissing)
         throw StoreError("no store at `" + path + "`", StoreFault::Missing);

@@ -53,10 +53,14 @@ StoreLock::StoreLock(const std::string& store_path) : path_(file_for(store_path)
   // names now, and tries again if not.
   for (int attempt = 0; attempt < 100; ++attempt) {
     int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-      throw StoreError(
-          "cannot create the lock file `" + path_ + "` of the store: " + std::strerror(errno),
-          errno == EROFS || errno == EACCES || errno == EPERM ? StoreFault::NotWritable : StoreFault::Other);
+    if (fd < 0) {
+      const int err = errno;
+      // A read-only file system or no permission: nothing is damaged. No such folder: no store is there.
+      const StoreFault f = err == EROFS || err == EACCES || err == EPERM ? StoreFault::NotWritable
+                           : err == ENOENT || err == ENOTDIR             ? StoreFault::Missing
+                                                                         : StoreFault::Other;
+      throw StoreError("cannot create the lock file `" + path_ + "` of the store: " + std::strerror(err), f);
+    }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
       int err = errno;
       std::string pid = err == EWOULDBLOCK ? holder_of(fd) : "";

@@ -259,3 +259,33 @@ TEST(StoreAdversary, AStoreOnAReadOnlyFileSystemIsReadAndAWriterIsToldWhy) {
   EXPECT_NE(write.out.find("writable file system"), std::string::npos) << write.out;
   EXPECT_EQ(write.out.find("backup in its place"), std::string::npos) << write.out;
 }
+
+// --db a symbolic link whose target is gone (a data volume not mounted, a store moved away): nothing may
+// be created in the store's place. It was refused, but as "cannot create the store: File exists" with the
+// hint for another project version. Now the message names the link and its missing target. A --db in a
+// folder that does not exist no longer gets that hint either.
+TEST(StoreAdversary, ALinkToAMissingStoreIsNamedAndNothingIsCreated) {
+  ASSERT_TRUE(kOwnKey);
+  Folder f;
+  std::string p = f.project("p");
+  f.write("p/play.yaml",
+          "name: play\nsteps:\n  - event: order.placed\n    payload: {ref: s-1}\n    as: ann\n");
+  const fs::path target = f.root / "volume" / "state.db", link = f.root / "state.db";
+  fs::create_directories(target.parent_path());
+  fs::create_symlink(target, link);
+  for (const std::string& verb : {"token add ann --db '" + link.string() + "'",
+                                  "run '" + p + "' -q --db '" + link.string() + "' -s '" + p + "/play.yaml'",
+                                  "tasks list '" + p + "' --db '" + link.string() + "'"}) {
+    auto r = run(verb);
+    EXPECT_EQ(r.code, 3) << verb << ": " << r.out;
+    EXPECT_NE(r.out.find("is a symbolic link to `" + target.string() + "`, which does not exist"),
+              std::string::npos)
+        << verb << ": " << r.out;
+    EXPECT_FALSE(fs::exists(target)) << verb;
+  }
+  auto nodir =
+      run("run '" + p + "' -q --db '" + (f.root / "nodir" / "s.db").string() + "' -s '" + p + "/play.yaml'");
+  EXPECT_EQ(nodir.code, 3) << nodir.out;
+  EXPECT_EQ(nodir.out.find("in the version, that wrote it"), std::string::npos) << nodir.out;
+  EXPECT_FALSE(fs::exists(f.root / "nodir"));
+}
