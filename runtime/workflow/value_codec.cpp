@@ -185,9 +185,11 @@ Record* ValueCodec::record_from_json(const json& j, uint32_t layout, std::string
     error = where + ": expected an object with the fields of " + l.name;
     return nullptr;
   }
-  // A reference to a live record ({"$id": 12}) is that record.
+  // A reference to a live record ({"$id": 12}) is that record, if it is of this type: another type's record
+  // would be read with this type's fields (past its own slots). Another type's id is read as an id that
+  // names no record, so the answer does not tell the two apart.
   if (j.contains("$id") && j["$id"].is_number_integer() && r_.record)
-    if (Record* live = r_.record(j["$id"].get<int64_t>())) return live;
+    if (Record* live = r_.record(j["$id"].get<int64_t>()); live && live->type_id == layout) return live;
   // A reference by content ({"$ref": {"handle": "bo"}}) is the live record whose fields match.
   if (j.contains("$ref")) {
     Record* live = j["$ref"].is_object() && r_.find ? r_.find(layout, j["$ref"]) : nullptr;

@@ -320,3 +320,69 @@ TEST(ServerAdversary, AReadWaitingWhenItsTokenIsRevokedGetsNoLaterLines) {
   EXPECT_FALSE(has(got.dump(), "Salary")) << got.dump();
   EXPECT_EQ(code_of(s.call("pam", {{"verb", "whoami"}})), "unauthenticated");
 }
+
+namespace {
+
+// A process whose argument is a record of one type (Big), and a record of another type (Small) in the store.
+const char* kTypedOrg = R"org(
+role Starter { may start Show }
+record Big { a: String, b: String, c: String, d: String, e: String }
+record Small { x: String }
+event small.given { x: String }
+org Shop {
+  units { department Sales }
+  position s1: Starter in Sales held by "cat"
+}
+rule keep when small.given e then insert Small { x: e.x }
+process Show(big: Big) {
+  notify "hr" "e is " + big.e
+}
+)org";
+
+}  // namespace
+
+// A record given by reference ({"$id": N}) must be of the type the field declares. Before, the record with
+// that id was taken whatever its type: a Small (one field) passed as a Big, whose fifth field was then read.
+TEST(ServerAdversary, ARecordGivenByIdMustBeOfTheFieldsType) {
+  orgos_test::TempDir dir{"orgos-adversary-typed"};
+  auto c = driver::check_text("shop.org", kTypedOrg);
+  ASSERT_FALSE(c->diags.has_errors()) << diag::render_all_text(c->sources, c->diags);
+  auto lw = ir::lower(*c);
+  bundle::Bundle b;
+  b.module = std::move(lw.module);
+  b.program = std::move(lw.program);
+  b.source_hash = "test";
+  b.files = {"shop.org"};
+  auto store = std::make_unique<store::Store>((dir / "shop.db").string());
+  int64_t id = 0;
+  std::string cat = net::Tokens(*store).add("cat", id), sys = net::Tokens(*store).add("system", id);
+  workflow::EngineOptions eo;
+  eo.start_time = 1767225600;
+  eo.exec = workflow::ExecEngine::Interp;
+  auto engine = std::make_unique<workflow::Engine>(b, *store, eo);
+  net::ServerOptions so;
+  so.listen = "tcp://127.0.0.1:0";
+  so.now = [] { return int64_t{1767225600}; };
+  auto server = std::make_unique<net::Server>(*engine, *store, so);
+  {
+    net::Client system(server->url(), sys), clerk(server->url(), cat);
+    auto given = system.call({{"verb", "events.post"}, {"name", "small.given"}, {"payload", {{"x", "s"}}}});
+    ASSERT_TRUE(given.value("ok", false)) << given.dump();
+    // Ids 1 to 7: the Small among them is refused as an id naming no Big is, with the same message.
+    auto start = [&](int64_t n) {
+      return clerk.call(
+          {{"verb", "processes.start"}, {"process", "Show"}, {"args", {{"big", {{"$id", n}}}}}});
+    };
+    std::string none = start(999)["error"].value("message", "");
+    for (int64_t n = 1; n < 8; ++n) {
+      auto r = start(n);
+      EXPECT_FALSE(r.value("ok", false)) << "id " << n << ": " << r.dump();
+      EXPECT_EQ(r["error"].value("message", ""), none) << "id " << n << ": " << r.dump();
+    }
+    auto who = clerk.call({{"verb", "whoami"}});
+    EXPECT_TRUE(who.value("ok", false)) << who.dump();
+  }
+  server.reset();
+  engine.reset();
+  store.reset();
+}
