@@ -628,11 +628,12 @@ struct Engine::Impl {
           if (!ready) break;
           progressed = true;
           if (++steps_this_input > opts.max_steps_per_input)
-            throw Runaway{"more than " + std::to_string(opts.max_steps_per_input) +
-                          " process steps for one input without waiting (the last in " +
-                          P().processes[inst.process].name + " #" + std::to_string(id) +
-                          "); nothing of the input was applied. A loop must wait (a task, `wait for`, `wait 1d`) "
-                          "or end, or raise max_steps_per_input"};
+            throw Runaway{
+                "more than " + std::to_string(opts.max_steps_per_input) +
+                " process steps for one input without waiting (the last in " +
+                P().processes[inst.process].name + " #" + std::to_string(id) +
+                "); nothing of the input was applied. A loop must wait (a task, `wait for`, `wait 1d`) "
+                "or end, or raise max_steps_per_input"};
           try {
             step(inst, *ready);
           } catch (const Fail& f) {
@@ -652,9 +653,17 @@ struct Engine::Impl {
     }
   }
 
-  void advance(Instance& inst, Token& t, uint32_t next) {
-    (void)inst;
-    t.step = next;
+  // The one way a waiting token goes on when the step it waits at is done — a task completed, an approval
+  // granted, an event or signal received, a wait's time come, a connector's result or a sub-process's end:
+  // the wait is cleared, the step's `compensate` block (if any) is recorded, since the step is now done and
+  // a later failure must undo it, and the token moves to the step's successor. (A deadline that passes is
+  // not this: the step was not done, so its compensation is not recorded; see on_timer.)
+  void resume(Instance& inst, Token& t, const Step& st) {
+    t.wait.clear();
+    t.wait_ref = 0;
+    if (st.compensation != kNone) inst.compensations.push_back(st.compensation);
+    t.step = st.next.empty() ? kNone : st.next[0];
+    dirty_instances.insert(inst.id);
   }
 
   void remove_token(Instance& inst, int64_t id) {
@@ -708,8 +717,7 @@ struct Engine::Impl {
         if (status == "completed") {
           const Step& st = P().processes[parent.process].steps[pt->step];
           if (st.bind_slot != kNone) frame_of(parent)->slots[st.bind_slot] = Value::of_record(child);
-          pt->wait.clear();
-          advance(parent, *pt, st.next.empty() ? kNone : st.next[0]);
+          resume(parent, *pt, st);
         } else {
           fail(parent, "sub-process " + child_name + " failed: " + inst.error);
         }
@@ -1153,6 +1161,10 @@ struct Engine::Impl {
       for (Token& t : inst.tokens) {
         if (t.wait != "event" || t.wait_event != name) continue;
         const Step& st = P().processes[inst.process].steps[t.step];
+        // `as r` names the event while `where` is tested, and stays bound only to an event that matched: a
+        // rejected one must not be what `r` reads later (after a timeout, say), nor differ after a restart,
+        // when frames are read back from the store.
+        Value unbound = st.bind_slot != kNone ? frame_of(inst)->slots[st.bind_slot] : Value::none();
         if (st.bind_slot != kNone) frame_of(inst)->slots[st.bind_slot] = Value::of_record(ev_rec);
         bool match = true;
         if (st.where != kNone) {
@@ -1163,12 +1175,12 @@ struct Engine::Impl {
             break;
           }
         }
-        if (!match) continue;
+        if (!match) {
+          if (st.bind_slot != kNone) frame_of(inst)->slots[st.bind_slot] = unbound;
+          continue;
+        }
         cancel_timer(t.wait_ref);
-        t.wait.clear();
-        t.wait_ref = 0;
-        t.step = st.next.empty() ? kNone : st.next[0];
-        dirty_instances.insert(id);
+        resume(inst, t, st);
         trace("resume " + P().processes[inst.process].name + " #" + std::to_string(id) + " on " + name);
       }
     }
@@ -1298,10 +1310,7 @@ struct Engine::Impl {
         const Step& w = P().processes[inst.process].steps[t.step];
         if (w.bind_slot != kNone) frame_of(inst)->slots[w.bind_slot] = Value::of_record(ev_rec);
         cancel_timer(t.wait_ref);
-        t.wait.clear();
-        t.wait_ref = 0;
-        t.step = w.next.empty() ? kNone : w.next[0];
-        dirty_instances.insert(id);
+        resume(inst, t, w);
         About about_it(*this, id);
         trace("signal " + st.name + " #" + std::to_string(id) + " with " + st.role);
       }
@@ -1410,9 +1419,7 @@ struct Engine::Impl {
     if (!t) return;
     const Step& st = P().processes[inst.process].steps[t->step];
     if (tm.kind == "wait") {
-      t->wait.clear();
-      t->wait_ref = 0;
-      t->step = st.next.empty() ? kNone : st.next[0];
+      resume(inst, *t, st);
       return;
     }
     // A missed deadline: escalate if the step says so, else its `on timeout` block, else failure.
@@ -2063,11 +2070,7 @@ struct Engine::Impl {
           }
           frame_of(inst)->slots[st.bind_slot] = Value::of_record(r);
         }
-        t.wait.clear();
-        t.wait_ref = 0;
-        if (st.compensation != kNone) inst.compensations.push_back(st.compensation);
-        t.step = st.next.empty() ? kNone : st.next[0];
-        dirty_instances.insert(iid);
+        resume(inst, t, st);
       }
     }
   }
@@ -2504,12 +2507,7 @@ Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const s
     I.cancel_timer(tk.timer);
     I.dirty_tasks.insert(tk.id);
     Token* t = I.token(inst, tk.token);
-    if (t) {
-      t->wait.clear();
-      t->wait_ref = 0;
-      if (st.compensation != kNone) inst.compensations.push_back(st.compensation);
-      t->step = st.next.empty() ? kNone : st.next[0];
-    }
+    if (t) I.resume(inst, *t, st);
     I.dirty_instances.insert(inst.id);
     I.trace("done " + tk.name + " #" + std::to_string(task) + " by " + actor_id + " (" + out + ")");
     return Outcome{};
@@ -2617,12 +2615,7 @@ Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, 
       I.fail(inst, tk.name + " was rejected");
       return Outcome{};
     }
-    if (t) {
-      t->wait.clear();
-      t->wait_ref = 0;
-      if (st.compensation != kNone) inst.compensations.push_back(st.compensation);
-      t->step = st.next.empty() ? kNone : st.next[0];
-    }
+    if (t) I.resume(inst, *t, st);
     return Outcome{};
   });
 }
