@@ -68,6 +68,7 @@ enum class StoreFault {
   Full,          // the disk (or the store's size limit) is full: nothing of the failed transaction was kept
   OtherProject,  // the store records another project than the one opening it (workflow/project_identity.h)
   NotWritable,   // a writer cannot write where the store is (a read-only file system): nothing is damaged
+  LockNotAFile,  // a symbolic link, FIFO, device or folder is at the lock file's name: never followed
 };
 
 class StoreError : public std::exception {

@@ -52,7 +52,20 @@ StoreLock::StoreLock(const std::string& store_path) : path_(file_for(store_path)
   // removal locks a file that is no longer at the path, so it checks that it locked the file the path
   // names now, and tries again if not.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    // Never through a symbolic link, never a FIFO or a device: a link planted at the lock file's name made
+    // every writer truncate its target and write its pid there (any file the writer may write).
+    int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    struct stat opened {};
+    if (fd >= 0 && (fstat(fd, &opened) != 0 || !S_ISREG(opened.st_mode))) {
+      ::close(fd);
+      fd = -1;
+      errno = EINVAL;
+    }
+    if (fd < 0 && (errno == ELOOP || errno == EISDIR || errno == EINVAL || errno == ENXIO))
+      throw StoreError("`" + path_ +
+                           "`, the name of the store's lock file, holds something that is not a lock file (a "
+                           "symbolic link, a FIFO, a device or a folder); it is neither followed nor written",
+                       StoreFault::LockNotAFile);
     if (fd < 0) {
       const int err = errno;
       // A read-only file system or no permission: nothing is damaged. No such folder: no store is there.

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -288,4 +289,38 @@ TEST(StoreAdversary, ALinkToAMissingStoreIsNamedAndNothingIsCreated) {
   EXPECT_EQ(nodir.code, 3) << nodir.out;
   EXPECT_EQ(nodir.out.find("in the version, that wrote it"), std::string::npos) << nodir.out;
   EXPECT_FALSE(fs::exists(f.root / "nodir"));
+}
+
+// A symbolic link planted at the name of the store's lock file (STORE.lock, in a folder others may write):
+// every writer opened it through the link, truncated the target and wrote its pid into it — any file the
+// writer could write (a root-run server: any file) — then removed the link. A FIFO there was written
+// ("Invalid argument") and removed. Now neither is followed or written: the writer is refused (exit 3),
+// the target keeps its content, and what was planted stays for its owner to see.
+TEST(StoreAdversary, ALinkAtTheLockFilesNameIsNeitherFollowedNorWritten) {
+  ASSERT_TRUE(kOwnKey);
+  Posted s;
+  const std::string lock = s.f.db() + ".lock";
+  s.f.write("victim.txt", "precious data\n");
+  fs::create_symlink(s.f.root / "victim.txt", lock);
+  const std::string before = fingerprint(s.f.db());
+  auto r = run(post(s.p, s.f.db(), "o-2"), 20);
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("is not a lock file"), std::string::npos) << r.out;
+  std::FILE* v = std::fopen((s.f.root / "victim.txt").c_str(), "rb");
+  ASSERT_NE(v, nullptr);
+  std::array<char, 64> buf{};
+  const size_t n = std::fread(buf.data(), 1, buf.size(), v);
+  std::fclose(v);
+  EXPECT_EQ(std::string(buf.data(), n), "precious data\n");
+  EXPECT_TRUE(fs::is_symlink(lock));
+  EXPECT_EQ(fingerprint(s.f.db()), before);
+  fs::remove(lock);
+  ASSERT_EQ(::mkfifo(lock.c_str(), 0644), 0);
+  auto fifo = run(post(s.p, s.f.db(), "o-2"), 20);
+  EXPECT_EQ(fifo.code, 3) << fifo.out;
+  EXPECT_NE(fifo.out.find("is not a lock file"), std::string::npos) << fifo.out;
+  EXPECT_TRUE(fs::is_fifo(lock));
+  fs::remove(lock);
+  auto own = run(post(s.p, s.f.db(), "o-2"));
+  EXPECT_EQ(own.code, 0) << own.out;
 }

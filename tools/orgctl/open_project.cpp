@@ -63,6 +63,10 @@ void store_failed(const orgos::store::StoreError& e) {
       std::cerr << "a writer needs a store on a writable file system (and its folder, for the lock file): "
                    "copy the store there, or use a verb that only reads\n";
       break;
+    case StoreFault::LockNotAFile:  // planted, or left by a tool: the store itself is not touched
+      std::cerr << "remove what is at that name if nobody needs it (a writer makes its own lock file there "
+                   "and removes it when it closes the store)\n";
+      break;
     case StoreFault::Other:
       std::cerr << "a store is read with the project, in the version, that wrote it: give that project (or "
                    "the store of a run of this one)\n";
