@@ -118,7 +118,7 @@ TEST(ServerAdversary, OneActorsLongPollsDoNotTakeTheOthersWaits) {
   for (int i = 0; i < 12; ++i)
     parked.emplace_back([&] {
       net::Client c(s.server->url(), s.tokens.at("vic"), milliseconds(10000));
-      auto r = c.call({{"verb", "events.read"}, {"wait_ms", 2000}});
+      auto r = c.call({{"verb", "events.read"}, {"wait_ms", 1200}});
       EXPECT_TRUE(r.value("ok", false)) << r.dump();
       ++answered;
     });
