@@ -187,6 +187,14 @@ TEST(StoreAdversary, ATokenIdAtTheEndOfInt64IsRefused) {
   EXPECT_EQ(r.code, 3) << r.out;
   EXPECT_NE(r.out.find("token or fork id"), std::string::npos) << r.out;
   EXPECT_EQ(fingerprint(s.f.db()), before);
+  // store verify names it; it printed "it must be at least -9223372036854775808" (one past, wrapped).
+  auto verify = run("store verify --db '" + s.f.db() + "' '" + s.p + "'");
+  EXPECT_EQ(verify.code, 1) << verify.out;
+  EXPECT_NE(verify.out.find("ids up to 9223372036854775807 are in use: it must be at least one past them, "
+                            "and below 2^53"),
+            std::string::npos)
+      << verify.out;
+  EXPECT_EQ(verify.out.find("-9223372036854775808"), std::string::npos) << verify.out;
 }
 
 // A counter edited to just below the limit: the next input would hand out ids past it, be acknowledged,
