@@ -2,6 +2,7 @@
 // Determinism rests on three rules: all iteration is in id order, time is the engine clock (moved only
 // by inputs), and ids come from counters kept in the store.
 #include "runtime/workflow/engine.h"
+#include "runtime/workflow/input.h"
 #include "runtime/workflow/input_key.h"
 #include "runtime/workflow/json_text.h"
 #include "runtime/workflow/project_identity.h"
@@ -100,6 +101,18 @@ struct Version {
 }  // namespace
 
 namespace {
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+// The log entry of a command: its kind and payload from the one codec (input.h), the actor and key as given.
+store::Input log_entry(const InputBody& body, const std::string& actor, const std::string& key) {
+  return store::Input{0, input_kind(body), key, 0, actor, encode_input(body)};
+}
+
 // A stored row the engine cannot decode (JSON that does not parse, a counter that is not a number, a
 // document of another shape) means a damaged store: a StoreError saying so, never another exception,
 // which the callers do not expect (it aborted `orgctl instances`, `metrics` and `serve`).
@@ -2400,7 +2413,7 @@ Outcome Engine::post_event(const std::string& name, const json& payload, const s
   uint32_t layout = kNone;
   for (size_t i = 0; i < I.P().events.size(); ++i)
     if (I.P().events[i] == name) layout = I.P().event_layouts[i];
-  store::Input in{0, "event", key, 0, actor_id, json{{"name", name}, {"payload", payload}}.dump()};
+  store::Input in = log_entry(EventInput{name, payload}, actor_id, key);
   if (layout == kNone)
     return I.refuse(in, Outcome{false, false, "no event named `" + name + "` is declared", 0});
   std::string err;
@@ -2427,7 +2440,7 @@ Outcome Engine::start(const std::string& process, const json& args, const std::s
   uint32_t proc = kNone;
   for (size_t i = 0; i < I.P().processes.size(); ++i)
     if (I.P().processes[i].name == process) proc = static_cast<uint32_t>(i);
-  store::Input in{0, "start", key, 0, actor_id, json{{"process", process}, {"args", args}}.dump()};
+  store::Input in = log_entry(StartInput{process, args}, actor_id, key);
   if (proc == kNone) return I.refuse(in, Outcome{false, false, "no process named `" + process + "`", 0});
   const ProcessIR& pr = I.P().processes[proc];
   const RecordLayout& fl = I.M().layouts[pr.frame_layout];
@@ -2457,8 +2470,7 @@ Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const s
   std::string out = !outcome.empty() || known == I.tasks.end() || known->second.outcomes.empty()
                         ? outcome
                         : known->second.outcomes.front();
-  store::Input in{0, "complete", key,
-                  0, actor_id,   json{{"task", task}, {"outcome", out}, {"data", data}}.dump()};
+  store::Input in = log_entry(CompleteInput{task, out, data}, actor_id, key);
   Outcome refused;
   Task* open = I.open_task(task, "task", refused);
   if (!open) return I.refuse(in, refused);
@@ -2516,7 +2528,7 @@ Outcome Engine::complete_task(int64_t task, const std::string& actor_id, const s
 
 Outcome Engine::claim_task(int64_t task, const std::string& actor_id, const std::string& key) {
   auto& I = *impl_;
-  store::Input in{0, "claim", key, 0, actor_id, json{{"task", task}}.dump()};
+  store::Input in = log_entry(ClaimInput{task}, actor_id, key);
   Outcome refused;
   Task* open = I.open_task(task, "task", refused);
   if (!open) return I.refuse(in, refused);
@@ -2547,7 +2559,7 @@ Outcome Engine::claim_task(int64_t task, const std::string& actor_id, const std:
 
 Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, const std::string& key) {
   auto& I = *impl_;
-  store::Input in{0, "decide", key, 0, actor_id, json{{"task", task}, {"approve", approve}}.dump()};
+  store::Input in = log_entry(DecideInput{task, approve}, actor_id, key);
   Outcome refused;
   Task* open = I.open_task(task, "approval", refused);
   if (!open) return I.refuse(in, refused);
@@ -2622,7 +2634,7 @@ Outcome Engine::decide(int64_t task, const std::string& actor_id, bool approve, 
 
 Outcome Engine::advance_to(int64_t time, const std::string& key) {
   auto& I = *impl_;
-  store::Input in{0, "tick", key, 0, "system", json{{"to", time}}.dump()};
+  store::Input in = log_entry(TickInput{time}, "system", key);
   if (time < clock_) return I.refuse(in, Outcome{false, false, "the clock cannot go back", 0});
   if (time > kMaxClock)
     return I.refuse(in, Outcome{false, false,
@@ -2655,8 +2667,7 @@ Outcome Engine::advance_to(int64_t time, const std::string& key) {
 Outcome Engine::transition(const std::string& type, const json& record, const std::string& name,
                            const std::string& actor_id, const std::string& key) {
   auto& I = *impl_;
-  store::Input in{0, "transition", key,
-                  0, actor_id,     json{{"type", type}, {"record", record}, {"name", name}}.dump()};
+  store::Input in = log_entry(TransitionInput{type, record, name}, actor_id, key);
   Record* r = nullptr;
   std::string org;
   if (type == "org") {
@@ -2687,12 +2698,10 @@ Outcome Engine::transition(const std::string& type, const json& record, const st
 
 Outcome Engine::connector_result(int64_t outbox_id, const json& result, const std::string& key) {
   auto& I = *impl_;
-  return I.apply(
-      {0, "connector_result", key, 0, "system", json{{"outbox", outbox_id}, {"result", result}}.dump()},
-      [&]() {
-        I.resume_call(outbox_id, result);
-        return Outcome{};
-      });
+  return I.apply(log_entry(ConnectorResultInput{outbox_id, result}, "system", key), [&]() {
+    I.resume_call(outbox_id, result);
+    return Outcome{};
+  });
 }
 
 std::optional<Outcome> Engine::logged(const std::string& key) {
@@ -2942,23 +2951,26 @@ void Engine::replay_into(const bundle::Bundle& b, store::Store& log, store::Stor
       e = std::make_unique<Engine>(b, fresh, opts);
       e->impl_->keys_scoped = true;  // the log's keys, as they are: the replayed log is the same log
     }
-    json j = json::parse(in.payload);
-    if (in.kind == "event")
-      e->post_event(j["name"], j["payload"], in.actor, in.key);
-    else if (in.kind == "start")
-      e->start(j["process"], j["args"], in.actor, in.key);
-    else if (in.kind == "complete")
-      e->complete_task(j["task"], in.actor, j["outcome"], j["data"], in.key);
-    else if (in.kind == "claim")
-      e->claim_task(j["task"], in.actor, in.key);
-    else if (in.kind == "decide")
-      e->decide(j["task"], in.actor, j["approve"], in.key);
-    else if (in.kind == "tick")
-      e->advance_to(j["to"], in.key);
-    else if (in.kind == "connector_result")
-      e->connector_result(j["outbox"], j["result"], in.key);
-    else if (in.kind == "transition")
-      e->transition(j["type"], j["record"], j["name"], in.actor, in.key);
+    std::string error;
+    std::optional<InputBody> body = decode_input(in.kind, in.payload, error);
+    if (!body)
+      throw store::StoreError("input " + std::to_string(in.seq) + " of the log cannot be replayed: " + error +
+                                  "; the store is damaged or was edited",
+                              store::StoreFault::Damaged);
+    const std::string& actor = in.actor;
+    const std::string& key = in.key;
+    // Every kind has its branch: a kind added to InputBody without one does not compile.
+    std::visit(Overloaded{
+                   [&](const EventInput& b) { e->post_event(b.name, b.payload, actor, key); },
+                   [&](const StartInput& b) { e->start(b.process, b.args, actor, key); },
+                   [&](const CompleteInput& b) { e->complete_task(b.task, actor, b.outcome, b.data, key); },
+                   [&](const ClaimInput& b) { e->claim_task(b.task, actor, key); },
+                   [&](const DecideInput& b) { e->decide(b.task, actor, b.approve, key); },
+                   [&](const TickInput& b) { e->advance_to(b.to, key); },
+                   [&](const ConnectorResultInput& b) { e->connector_result(b.outbox, b.result, key); },
+                   [&](const TransitionInput& b) { e->transition(b.type, b.record, b.name, actor, key); },
+               },
+               *body);
   }
 }
 
