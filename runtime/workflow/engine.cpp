@@ -535,8 +535,9 @@ struct Engine::Impl {
 
   // ---------------------------------------------------------------- instances
 
+  // `starter`: who may read the instance for having started it ("" for none but `system`; see may_read).
   int64_t start_instance(uint32_t process, const std::vector<Value>& args, int64_t parent,
-                         int64_t parent_token) {
+                         int64_t parent_token, const std::string& starter) {
     const ProcessIR& pr = P().processes[process];
     if (++instances_this_input > opts.max_instances_per_input)
       throw Runaway{"more than " + std::to_string(opts.max_instances_per_input) +
@@ -559,8 +560,7 @@ struct Engine::Impl {
     t.id = next_id++;
     t.step = pr.start;
     inst.tokens.push_back(t);
-    // Whose input started it (directly, or by an event a rule reacted to): they may read it (may_read_*).
-    if (input_actor != "system") inst.started_by = input_actor;
+    if (starter != "system") inst.started_by = starter;
     int64_t id = inst.id;
     instances[id] = std::move(inst);
     live.insert(id);
@@ -961,12 +961,15 @@ struct Engine::Impl {
         uint32_t proc = process_index(st.name);
         std::vector<Value> args;
         for (uint32_t a : st.args) args.push_back(a == kNone ? Value::none() : eval_frame(inst, a));
+        // A process started or run by a process is its starter's too, whoever's input moved it here: its
+        // arguments come from the instance, not from that input.
+        const std::string starter = inst.started_by;
         if (st.kind == StepKind::Start) {
-          start_instance(proc, args, 0, 0);
+          start_instance(proc, args, 0, 0, starter);
           next();
         } else {
           t.wait = "child";
-          t.wait_ref = start_instance(proc, args, inst.id, t.id);
+          t.wait_ref = start_instance(proc, args, inst.id, t.id, starter);
         }
         return;
       }
@@ -1219,7 +1222,9 @@ struct Engine::Impl {
         case StepKind::Start: {
           std::vector<Value> args;
           for (uint32_t x : st.args) args.push_back(x == kNone ? Value::none() : eval(x, facts));
-          start_instance(process_index(st.name), args, 0, 0);
+          // Started by a rule on the input's event alone, it is the poster's; on stored records too, it is
+          // fed from what the poster may not read, so it is nobody's (only `system` and its participants).
+          start_instance(process_index(st.name), args, 0, 0, firing_on_records ? std::string() : input_actor);
           break;
         }
         case StepKind::Emit:
@@ -2458,7 +2463,7 @@ Outcome Engine::start(const std::string& process, const json& args, const std::s
     if (actor_id != "system" &&
         !I.allowed(actor_id, "start", process, Value::none(), false, "process " + process, reason))
       return Outcome{false, false, actor_id + " may not start " + process + ": " + reason, 0};
-    return Outcome{true, false, "", I.start_instance(proc, vals, 0, 0)};
+    return Outcome{true, false, "", I.start_instance(proc, vals, 0, 0, actor_id)};
   });
 }
 

@@ -47,6 +47,12 @@ rule told when salary.told t then notify "hr" "told " + t.amount
 process Pack(ref: String) {
   task wrap by Clerk outcomes done, lost
 }
+rule relay when salary.asked e, Salary s where s.person == e.person then start Relay(s.amount)
+process Relay(amount: String) {
+  notify "hr" "amount " + amount
+  run Hold(amount)
+}
+process Hold(amount: String) { task hold by Payroll }
 )org";
 
 struct Served {
@@ -385,4 +391,32 @@ TEST(ServerAdversary, ARecordGivenByIdMustBeOfTheFieldsType) {
   server.reset();
   engine.reset();
   store.reset();
+}
+
+// An instance a rule starts on the poster's event alone is the poster's to read; one it starts on stored
+// records too is fed from what the poster may not read, so it is not the poster's (nor is what that instance
+// runs). Before, cat's question started Relay with ann's salary, and cat read `notify hr: amount 99000 USD`
+// and listed the instance and its child.
+TEST(ServerAdversary, AnInstanceARuleStartsOnRecordsIsNotThePostersToRead) {
+  Served s;
+  ASSERT_TRUE(s.call("system", {{"verb", "events.post"},
+                                {"name", "salary.given"},
+                                {"payload", {{"person", "ann"}, {"amount", "99000 USD"}}}})
+                  .value("ok", false));
+  ASSERT_TRUE(
+      s.call("cat", {{"verb", "events.post"}, {"name", "salary.asked"}, {"payload", {{"person", "ann"}}}})
+          .value("ok", false));
+  std::string sys = lines_of(s, "system");
+  ASSERT_TRUE(has(sys, "notify hr: amount 99000 USD")) << sys;
+  ASSERT_TRUE(has(sys, "start Hold #")) << sys;
+  std::string cat = lines_of(s, "cat");
+  EXPECT_FALSE(has(cat, "99000")) << cat;
+  EXPECT_FALSE(has(cat, "Relay")) << cat;
+  EXPECT_FALSE(has(cat, "Hold")) << cat;
+  json listed = s.call("cat", {{"verb", "instances.list"}});
+  EXPECT_FALSE(has(listed.dump(), "Relay")) << listed.dump();
+  EXPECT_FALSE(has(listed.dump(), "Hold")) << listed.dump();
+  // pam holds the role of Hold's task, so she reads that instance — as a participant, not as a starter.
+  json pam = s.call("pam", {{"verb", "instances.list"}});
+  EXPECT_TRUE(has(pam.dump(), "Hold")) << pam.dump();
 }
