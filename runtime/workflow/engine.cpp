@@ -101,13 +101,6 @@ struct Version {
 }  // namespace
 
 namespace {
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
-
 // The log entry of a command: its kind and payload from the one codec (input.h), the actor and key as given.
 store::Input log_entry(const InputBody& body, const std::string& actor, const std::string& key) {
   return store::Input{0, input_kind(body), key, 0, actor, encode_input(body)};

@@ -4,13 +4,6 @@ namespace orgos::workflow {
 
 namespace {
 
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
-
 // A required field of the payload, of the type asked for; throws json's type_error or out_of_range.
 template <typename T>
 T field(const json& j, const char* name) {

@@ -52,6 +52,15 @@ struct TransitionInput {  // a lifecycle transition asked for
 using InputBody = std::variant<EventInput, StartInput, CompleteInput, ClaimInput, DecideInput, TickInput,
                                ConnectorResultInput, TransitionInput>;
 
+// Lambdas joined into one visitor, for std::visit over an InputBody (replay visits it this way: a kind
+// without its lambda does not compile).
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
 // The kind's name in the input log (and in idempotency keys' scope): "event", "start", "complete", "claim",
 // "decide", "tick", "connector_result", "transition".
 const char* input_kind(const InputBody& body);
